@@ -1,0 +1,93 @@
+"""Verdicts of the theory check: one int8 code per measured value.
+
+Codes are stored with CF ``flag_values`` / ``flag_meanings`` attributes, so
+``ds.gain_check.attrs["flag_meanings"]`` says what each number means and
+:func:`verdict_names` turns them into words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+VERDICTS: dict[str, int] = {
+    "not_computed": 0,
+    "agrees": 1,
+    "disagrees": 2,
+    "no_steady_state": 3,
+    "integrator": 4,
+    "not_driven": 5,
+    "not_resolved": 6,
+    "diverged": 7,
+    "not_applicable": 8,
+}
+"""Code of each verdict; 0 is the fill value of a chunk that was never written."""
+
+REASONS: dict[str, str] = {
+    "no_steady_state": "no steady state (eigenvalue >= 1)",
+    "integrator": "no time constant at eigenvalue 1 (integrator)",
+    "not_driven": "the input does not drive this mode",
+    "not_resolved": "too fast for the recording step, or too few samples",
+    "diverged": "the activity diverged before it could be measured",
+    "not_applicable": "the quantity does not apply here",
+    "not_computed": "not computed yet",
+}
+"""Why a value is not measurable, in words for the run summary."""
+
+
+def flag_attrs(long_name: str) -> dict[str, object]:
+    """CF attributes of a verdict variable."""
+    return {
+        "long_name": long_name,
+        "units": "1",
+        "flag_values": list(VERDICTS.values()),
+        "flag_meanings": " ".join(VERDICTS),
+    }
+
+
+def verdict(
+    measured: xr.DataArray,
+    theory: xr.DataArray,
+    rtol: float,
+    reasons: Sequence[tuple[str, xr.DataArray]],
+) -> xr.DataArray:
+    """Agrees where ``|measured - theory| <= rtol |theory|``, else disagrees.
+
+    ``reasons`` are ``(verdict name, mask)`` pairs that override the
+    comparison where their mask holds; the first that holds wins.
+    """
+    close = abs(measured - theory) <= rtol * abs(theory)
+    code = xr.where(close, VERDICTS["agrees"], VERDICTS["disagrees"])
+    for name, mask in reversed(reasons):
+        code = xr.where(mask, VERDICTS[name], code)
+    return code.astype(np.int8)
+
+
+def point_verdict(code: xr.DataArray, dims: Sequence[str]) -> xr.DataArray:
+    """Reduce verdicts over ``dims``: disagrees beats agrees beats the rest.
+
+    Where nothing agrees or disagrees, the first element's reason stands.
+    """
+    present = [d for d in code.dims if d in dims]
+    if not present:
+        return code
+    flat = code.stack(_element=present)
+    disagrees = (flat == VERDICTS["disagrees"]).any("_element")
+    agrees = (flat == VERDICTS["agrees"]).any("_element")
+    first = flat.isel(_element=0, drop=True)
+    reduced = xr.where(disagrees, VERDICTS["disagrees"], xr.where(agrees, VERDICTS["agrees"], first))
+    return reduced.astype(np.int8)
+
+
+def combine(codes: Sequence[xr.DataArray], dims: Sequence[str]) -> xr.DataArray:
+    """One verdict per point from the verdicts of several quantities (see :func:`point_verdict`)."""
+    per_point = [point_verdict(code, dims) for code in codes]
+    return point_verdict(xr.concat(per_point, dim="_quantity"), ["_quantity"])
+
+
+def verdict_names(codes: np.ndarray) -> np.ndarray:
+    """Verdict names for an array of codes."""
+    names = np.array(list(VERDICTS), dtype=object)
+    return names[np.asarray(codes, dtype=int)]

@@ -1,0 +1,1 @@
+"""Sweeps of recurrent rate networks: configs in, labelled Zarr stores out."""

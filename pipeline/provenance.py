@@ -1,0 +1,86 @@
+"""Where a result came from: code version, packages, host, and the config's fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+import socket
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+PACKAGES = (
+    "numpy",
+    "scipy",
+    "xarray",
+    "zarr",
+    "numcodecs",
+    "dask",
+    "distributed",
+    "hydra-core",
+    "omegaconf",
+)
+"""Packages whose versions every store records."""
+
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 with seconds."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _git(*args: str) -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(SOURCE_ROOT), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip()
+
+
+def code_version() -> dict[str, Any]:
+    """The commit of the source tree and whether it has uncommitted changes.
+
+    Outside a git checkout (an installed wheel) the package version stands in
+    and ``dirty`` is unknown (None).
+    """
+    commit = _git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": "rate-sweeps " + importlib.metadata.version("rate-sweeps"), "dirty": None}
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status)}
+
+
+def package_versions() -> dict[str, str]:
+    """Installed version of every package in :data:`PACKAGES`."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def environment() -> dict[str, Any]:
+    """Host, Python and package versions of this run."""
+    return {
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "packages": package_versions(),
+    }
+
+
+def fingerprint(config: dict[str, Any], code: dict[str, Any]) -> str:
+    """SHA-256 of the parts of the config that shape the results, and the code version."""
+    canonical = json.dumps({"config": config, "code": code}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

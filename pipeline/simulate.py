@@ -1,0 +1,93 @@
+"""One block of sweep points, from parameters to a checked Dataset (pure, no I/O).
+
+This is the unit of work of a Dask task: the block's parameter values become
+networks, inputs and trajectories, batched over all its points at once, and
+the trajectories are measured against theory.  The Dataset it returns has
+the block's sweep dimensions first and follows the store's data contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from analysis.checks import CHECKS
+from pipeline.config import Config
+from pipeline.networks import NETWORKS, eigenmodes
+from pipeline.solvers import SOLVERS, first_divergence
+from pipeline.status import STATUS, STATUS_ATTRS
+from pipeline.stimulus import step_inputs
+from pipeline.sweep import Grid
+
+
+def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Dataset:
+    """Trajectories, network and theory check of the sweep points in ``slices``."""
+    points = grid.points(slices)
+    shape = tuple(len(axis[s]) for axis, s in zip(grid.axes, slices, strict=True))
+    size = int(np.prod(shape))
+    kind = NETWORKS[config.network.kind]
+    circuit = kind.build(points, config.network)
+    amplitude = points.get("amplitude", np.full(size, config.stimulus.amplitude))
+    h = amplitude[:, None] * circuit.input_direction
+    stimulus = config.stimulus
+    inputs, switch_times = step_inputs(h, stimulus.onset, stimulus.offset)
+    times = config.record.times()
+    rate = SOLVERS[config.solver.method](
+        circuit.weights, points["tau"], inputs, switch_times, times, symmetric=circuit.symmetric
+    )
+    diverged_at = first_divergence(rate, times, config.solver.divergence_bound)
+    rate[times[None, :] >= diverged_at[:, None]] = np.nan
+    eigenvalues, eigenvectors = eigenmodes(circuit.weights, circuit.symmetric)
+    status = np.where(np.isnan(diverged_at), STATUS["ok"], STATUS["diverged"]).astype(np.int8)
+
+    dims = grid.dims
+    n = circuit.weights.shape[-1]
+
+    def var(extra_dims, array, attrs):
+        return (dims + tuple(extra_dims), array.reshape(shape + array.shape[1:]), attrs)
+
+    data_vars = {
+        "rate": var(("time", "neuron"), rate, {"long_name": "firing rate", "units": "Hz"}),
+        "h": var(("neuron",), h, {"long_name": "input while the step is on", "units": "Hz"}),
+        "weights": var(
+            ("neuron", "source"),
+            circuit.weights,
+            {"long_name": "recurrent weight onto neuron from source", "units": "1"},
+        ),
+        "eigenvalues": var(
+            ("mode",), eigenvalues, {"long_name": "eigenvalue of the weights", "units": "1"}
+        ),
+        "eigenvectors": var(
+            ("neuron", "mode"),
+            eigenvectors,
+            {"long_name": "unit eigenvector of the weights, one column per mode", "units": "1"},
+        ),
+        "diverged_at": var(
+            (),
+            diverged_at,
+            {"long_name": "time |rate| first exceeded solver.divergence_bound", "units": "s"},
+        ),
+        "status": var((), status, STATUS_ATTRS),
+        "onset": ((), stimulus.onset, {"long_name": "time the input step starts", "units": "s"}),
+        "offset": ((), stimulus.offset, {"long_name": "time the input step ends", "units": "s"}),
+    }
+    for name, (extra_dims, array, attrs) in circuit.extras.items():
+        data_vars[name] = var(extra_dims, array, attrs)
+    coords = {
+        **{name: c[s] for (name, c), s in zip(grid.coords().items(), slices, strict=True)},
+        "time": ("time", times, {"long_name": "time", "units": "s"}),
+        "neuron": ("neuron", np.arange(n), {"long_name": "neuron index", "units": "1"}),
+        "source": ("source", np.arange(n), {"long_name": "presynaptic neuron index", "units": "1"}),
+        "mode": (
+            "mode",
+            np.arange(n),
+            {"long_name": "mode index, by ascending eigenvalue", "units": "1"},
+        ),
+    }
+    ds = xr.Dataset(data_vars, coords)
+    check = CHECKS[kind.check]
+    ds = ds.merge(check(ds, config.analysis.rtol, config.analysis.persistence_delay))
+    ds["rate"] = ds["rate"].astype(config.store.rate_dtype)
+    return ds

@@ -1,0 +1,44 @@
+"""Shared fixtures: composing configs as Hydra does, and running the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from pipeline.config import Config, load_config, register_resolvers, store_schemas
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+
+register_resolvers()
+store_schemas()
+
+
+def compose_config(overrides: Sequence[str] = ()) -> Config:
+    """The validated config that ``python -m pipeline OVERRIDES`` would run."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return load_config(compose(config_name="config", overrides=list(overrides)))
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
+    """Run ``python -m pipeline ARGS`` in a fresh directory, as a user would."""
+
+    def run(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+        env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline", *args],
+            cwd=cwd or tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    return run
