@@ -88,6 +88,13 @@ class AutapseNetwork(NetworkConfig):
 
 
 @dataclass
+class PairNetwork(NetworkConfig):
+    """Two neurons with zero diagonal and symmetric coupling: M = [[0, w], [w, 0]]."""
+
+    kind: str = "pair"
+
+
+@dataclass
 class StimulusConfig:
     """A step input: zero, then ``amplitude`` along the network's input direction, then zero."""
 
@@ -294,6 +301,7 @@ def store_schemas() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
     cs.store(group="network", name="base_autapse", node=AutapseNetwork)
+    cs.store(group="network", name="base_pair", node=PairNetwork)
     cs.store(group="cluster", name="base_cluster", node=ClusterConfig)
 
 

@@ -64,8 +64,24 @@ def autapse(points: Mapping[str, np.ndarray], network: Any) -> Circuit:
     )
 
 
+def pair(points: Mapping[str, np.ndarray], network: Any) -> Circuit:
+    """Two neurons coupled symmetrically: ``M = [[0, w], [w, 0]]``.
+
+    The input points along ``(cos input_angle, sin input_angle)``.
+    """
+    w, angle = points["coupling"], points["input_angle"]
+    weights = np.zeros((w.size, 2, 2))
+    weights[:, 0, 1] = weights[:, 1, 0] = w
+    return Circuit(
+        weights=weights,
+        input_direction=np.stack([np.cos(angle), np.sin(angle)], axis=-1),
+        symmetric=True,
+    )
+
+
 NETWORKS: dict[str, NetworkKind] = {
     "autapse": NetworkKind(build=autapse, parameters=("lam",)),
+    "pair": NetworkKind(build=pair, parameters=("coupling", "input_angle")),
 }
 """Every network a sweep can name in ``network.kind``."""
 

@@ -21,6 +21,8 @@ PARAMETERS: dict[str, dict[str, str]] = {
     "tau": {"units": "s", "long_name": "neuronal time constant"},
     "lam": {"units": "1", "long_name": "eigenvalue of the recurrent weights"},
     "amplitude": {"units": "Hz", "long_name": "input amplitude during the step"},
+    "coupling": {"units": "1", "long_name": "symmetric coupling weight between two neurons"},
+    "input_angle": {"units": "rad", "long_name": "direction of the input in the (h1, h2) plane"},
 }
 """Attributes of every parameter a grid may sweep; scenarios add their own."""
 
