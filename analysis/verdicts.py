@@ -22,6 +22,7 @@ VERDICTS: dict[str, int] = {
     "not_resolved": 6,
     "diverged": 7,
     "not_applicable": 8,
+    "degenerate": 9,
 }
 """Code of each verdict; 0 is the fill value of a chunk that was never written."""
 
@@ -32,6 +33,7 @@ REASONS: dict[str, str] = {
     "not_resolved": "too fast for the recording step, or too few samples",
     "diverged": "the activity diverged before it could be measured",
     "not_applicable": "the quantity does not apply here",
+    "degenerate": "equal eigenvalues, so any basis of their eigenspace is an eigenbasis",
     "not_computed": "not computed yet",
 }
 """Why a value is not measurable, in words for the run summary."""
@@ -52,13 +54,16 @@ def verdict(
     theory: xr.DataArray,
     rtol: float,
     reasons: Sequence[tuple[str, xr.DataArray]],
+    scale: xr.DataArray | float | None = None,
 ) -> xr.DataArray:
-    """Agrees where ``|measured - theory| <= rtol |theory|``, else disagrees.
+    """Agrees where ``|measured - theory| <= rtol scale``, else disagrees.
 
+    ``scale`` defaults to ``|theory|`` (a relative tolerance); quantities
+    whose theory can be zero give the size they are measured against.
     ``reasons`` are ``(verdict name, mask)`` pairs that override the
     comparison where their mask holds; the first that holds wins.
     """
-    close = abs(measured - theory) <= rtol * abs(theory)
+    close = abs(measured - theory) <= rtol * (abs(theory) if scale is None else scale)
     code = xr.where(close, VERDICTS["agrees"], VERDICTS["disagrees"])
     for name, mask in reversed(reasons):
         code = xr.where(mask, VERDICTS[name], code)
