@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from analysis.verdicts import REASONS, VERDICTS, point_verdict
+from analysis.verdicts import REASONS, VERDICTS, point_verdict, scaled_error
 
 STATUS_VARIABLE = "status"
 
@@ -72,11 +72,7 @@ def quantity_lines(
         measured, theory = ds[name].load(), ds[f"{name}_theory"].load()
         scaled = f"{name}_scale" in ds
         scale = ds[f"{name}_scale"].load() if scaled else abs(theory)
-        difference = abs(measured - theory)
-        # A zero scale leaves only exact agreement: error 0 if equal, else infinite.
-        exact = xr.where(difference > 0, np.inf, 0.0)
-        error = xr.where(scale > 0, difference / scale.where(scale > 0), exact)
-        error = error.where(compared).transpose(*code.dims)
+        error = scaled_error(measured, theory, scale).where(compared).transpose(*code.dims)
         worst = int(np.nanargmax(error.values))
         kind = "error relative to its scale" if scaled else "relative error"
         line += f"; worst {kind} {error.values.flat[worst]:.2g} ({_location(error, worst)})"

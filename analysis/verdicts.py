@@ -54,16 +54,13 @@ def verdict(
     theory: xr.DataArray,
     rtol: float,
     reasons: Sequence[tuple[str, xr.DataArray]],
-    scale: xr.DataArray | float | None = None,
 ) -> xr.DataArray:
-    """Agrees where ``|measured - theory| <= rtol scale``, else disagrees.
+    """Agrees where ``|measured - theory| <= rtol |theory|``, else disagrees.
 
-    ``scale`` defaults to ``|theory|`` (a relative tolerance); quantities
-    whose theory can be zero give the size they are measured against.
     ``reasons`` are ``(verdict name, mask)`` pairs that override the
     comparison where their mask holds; the first that holds wins.
     """
-    close = abs(measured - theory) <= rtol * (abs(theory) if scale is None else scale)
+    close = abs(measured - theory) <= rtol * abs(theory)
     code = xr.where(close, VERDICTS["agrees"], VERDICTS["disagrees"])
     for name, mask in reversed(reasons):
         code = xr.where(mask, VERDICTS[name], code)
@@ -96,3 +93,18 @@ def verdict_names(codes: np.ndarray) -> np.ndarray:
     """Verdict names for an array of codes."""
     names = np.array(list(VERDICTS), dtype=object)
     return names[np.asarray(codes, dtype=int)]
+
+
+def scaled_error(
+    measured: xr.DataArray, theory: xr.DataArray, scale: xr.DataArray | float
+) -> xr.DataArray:
+    """``|measured - theory| / scale``: 0 where they are equal, infinite where ``scale`` is 0.
+
+    With ``scale = |theory|`` this is the relative error that :func:`verdict`
+    compares with ``rtol``; quantities whose theory can be zero give another
+    scale (their ``Q_scale`` variable).
+    """
+    scale = xr.DataArray(scale) if not isinstance(scale, xr.DataArray) else scale
+    difference = abs(measured - theory)
+    exact = xr.where(difference > 0, np.inf, 0.0)
+    return xr.where(scale > 0, difference / scale.where(scale > 0), exact)

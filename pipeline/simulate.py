@@ -135,7 +135,8 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             {"long_name": "input neuron index", "units": "1"},
         )
     ds = xr.Dataset(data_vars, coords)
-    check = CHECKS[config.analysis.check or kind.checks[0]]
-    ds = ds.merge(check(ds, config.analysis.rtol, config.analysis.persistence_delay))
+    check = config.analysis.check or kind.checks[0]
+    ds = ds.merge(CHECKS[check](ds, config.analysis.rtol, config.analysis.persistence_delay))
+    ds["check"].attrs["check"] = check
     ds["rate"] = ds["rate"].astype(config.store.rate_dtype)
     return ds
