@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from analysis.verdicts import REASONS, VERDICTS, point_verdict
+from analysis.verdicts import REASONS, VERDICTS, point_verdict, scaled_error
 
 STATUS_VARIABLE = "status"
 
@@ -54,21 +54,28 @@ def _location(da: xr.DataArray, flat_index: int) -> str:
     )
 
 
-def quantity_lines(ds: xr.Dataset, name: str, sweep_dims: tuple[str, ...]) -> tuple[list[str], int]:
+def _label(ds: xr.Dataset, name: str) -> str:
+    return name + " vs " + ds[f"{name}_theory"].attrs.get("formula", "theory")
+
+
+def quantity_lines(
+    ds: xr.Dataset, name: str, sweep_dims: tuple[str, ...], width: int = 36
+) -> tuple[list[str], int]:
     """Summary lines of one checked quantity, and how many points disagree."""
     code = ds[f"{name}_check"].load()
     per_point = point_verdict(code, [d for d in code.dims if d not in sweep_dims])
     agree = int((per_point == VERDICTS["agrees"]).sum())
     disagree = int((per_point == VERDICTS["disagrees"]).sum())
-    formula = ds[f"{name}_theory"].attrs.get("formula", "theory")
-    line = f"  {name + ' vs ' + formula:<36} {agree} agree, {disagree} disagree"
+    line = f"  {_label(ds, name):<{width}} {agree} agree, {disagree} disagree"
     compared = (code == VERDICTS["agrees"]) | (code == VERDICTS["disagrees"])
     if compared.any():
         measured, theory = ds[name].load(), ds[f"{name}_theory"].load()
-        error = (abs(measured - theory) / abs(theory)).where(compared)
-        error = error.transpose(*code.dims)
+        scaled = f"{name}_scale" in ds
+        scale = ds[f"{name}_scale"].load() if scaled else abs(theory)
+        error = scaled_error(measured, theory, scale).where(compared).transpose(*code.dims)
         worst = int(np.nanargmax(error.values))
-        line += f"; worst relative error {error.values.flat[worst]:.2g} ({_location(error, worst)})"
+        kind = "error relative to its scale" if scaled else "relative error"
+        line += f"; worst {kind} {error.values.flat[worst]:.2g} ({_location(error, worst)})"
     lines = [line]
     for reason, text in REASONS.items():
         mask = per_point == VERDICTS[reason]
@@ -76,10 +83,19 @@ def quantity_lines(ds: xr.Dataset, name: str, sweep_dims: tuple[str, ...]) -> tu
         if not count:
             continue
         if reason == "not_applicable":
-            lines.append(f"  {'':<36} {count} not applicable")
+            lines.append(f"  {'':<{width}} {count} not applicable")
         else:
-            lines.append(f"  {'':<36} {count} not measurable, {text}: {describe_points(mask)}")
+            lines.append(f"  {'':<{width}} {count} not measurable, {text}: {describe_points(mask)}")
     return lines, disagree
+
+
+def _scenario_line(ds: xr.Dataset) -> str:
+    """Which sweep this is, on which network, checked how."""
+    check = ds["check"].attrs.get("check", "?") if "check" in ds else "none"
+    return (
+        f"sweep: {ds.attrs.get('sweep', '?')} (network {ds.attrs.get('network', '?')}, "
+        f"check {check})"
+    )
 
 
 def summarize(ds: xr.Dataset) -> Summary:
@@ -89,6 +105,7 @@ def summarize(ds: xr.Dataset) -> Summary:
     meanings = status.attrs["flag_meanings"].split()
     counts = {m: int((status == v).sum()) for m, v in zip(meanings, status.attrs["flag_values"])}
     lines = [
+        _scenario_line(ds),
         f"points: {status.size} ("
         + ", ".join(f"{count} {name}" for name, count in counts.items() if count)
         + ")"
@@ -107,8 +124,9 @@ def summarize(ds: xr.Dataset) -> Summary:
         + ", points per quantity:"
     )
     disagreeing = 0
+    width = max([36, *(len(_label(ds, name)) for name in quantities)])
     for name in quantities:
-        quantity, disagree = quantity_lines(ds, name, sweep_dims)
+        quantity, disagree = quantity_lines(ds, name, sweep_dims, width)
         lines.extend(quantity)
         disagreeing += disagree
     passed = disagreeing == 0 and counts.get("failed", 0) == 0 and counts.get("pending", 0) == 0
@@ -116,7 +134,7 @@ def summarize(ds: xr.Dataset) -> Summary:
         diverged = status == dict(zip(meanings, status.attrs["flag_values"]))["diverged"]
         lines.append(f"diverged (passed solver.divergence_bound): {describe_points(diverged)}")
     lines.append(
-        "verdict: "
+        f"verdict ({ds.attrs.get('sweep', '?')}): "
         + (
             "PASS, every measurable quantity agrees with theory"
             if passed

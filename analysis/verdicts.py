@@ -22,6 +22,7 @@ VERDICTS: dict[str, int] = {
     "not_resolved": 6,
     "diverged": 7,
     "not_applicable": 8,
+    "degenerate": 9,
 }
 """Code of each verdict; 0 is the fill value of a chunk that was never written."""
 
@@ -32,6 +33,7 @@ REASONS: dict[str, str] = {
     "not_resolved": "too fast for the recording step, or too few samples",
     "diverged": "the activity diverged before it could be measured",
     "not_applicable": "the quantity does not apply here",
+    "degenerate": "equal eigenvalues, so any basis of their eigenspace is an eigenbasis",
     "not_computed": "not computed yet",
 }
 """Why a value is not measurable, in words for the run summary."""
@@ -91,3 +93,18 @@ def verdict_names(codes: np.ndarray) -> np.ndarray:
     """Verdict names for an array of codes."""
     names = np.array(list(VERDICTS), dtype=object)
     return names[np.asarray(codes, dtype=int)]
+
+
+def scaled_error(
+    measured: xr.DataArray, theory: xr.DataArray, scale: xr.DataArray | float
+) -> xr.DataArray:
+    """``|measured - theory| / scale``: 0 where they are equal, infinite where ``scale`` is 0.
+
+    With ``scale = |theory|`` this is the relative error that :func:`verdict`
+    compares with ``rtol``; quantities whose theory can be zero give another
+    scale (their ``Q_scale`` variable).
+    """
+    scale = xr.DataArray(scale) if not isinstance(scale, xr.DataArray) else scale
+    difference = abs(measured - theory)
+    exact = xr.where(difference > 0, np.inf, 0.0)
+    return xr.where(scale > 0, difference / scale.where(scale > 0), exact)

@@ -24,6 +24,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from pipeline import networks, solvers, sweep
+from pipeline.transfer import TRANSFERS
 
 
 class ConfigError(ValueError):
@@ -75,9 +76,26 @@ class SweepConfig:
 
 @dataclass
 class NetworkConfig:
-    """Which network is built for each point; subclasses add their own settings."""
+    """Which network is built for each point; subclasses add their own settings.
+
+    ``transfer`` is the function ``f`` in ``tau dv/dt = -v + f(M v + h)``:
+    linear, or saturating at ``+-ceiling`` (``tanh`` or ``clip``).
+    """
 
     kind: str = MISSING
+    transfer: str = "linear"
+    ceiling: float = 1.0
+
+    def __post_init__(self) -> None:
+        _require(
+            self.transfer in TRANSFERS,
+            f"network.transfer must be one of {list(TRANSFERS)}, "
+            f"got network.transfer={self.transfer!r}",
+        )
+        _require(
+            math.isfinite(self.ceiling) and self.ceiling > 0,
+            f"network.ceiling must be a rate > 0 Hz, got network.ceiling={self.ceiling}",
+        )
 
 
 @dataclass
@@ -92,6 +110,65 @@ class PairNetwork(NetworkConfig):
     """Two neurons with zero diagonal and symmetric coupling: M = [[0, w], [w, 0]]."""
 
     kind: str = "pair"
+
+
+@dataclass
+class AutapsePairNetwork(NetworkConfig):
+    """Two neurons with an autapse each and no coupling: M = diag(lam1, lam2)."""
+
+    kind: str = "autapse_pair"
+
+
+def _check_eigenvalues(key: str, values: list[float]) -> None:
+    _require(bool(values), f"{key} is empty: give at least one eigenvalue")
+    _require(
+        all(math.isfinite(v) for v in values),
+        f"{key} must hold finite numbers, got {key}={list(values)}",
+    )
+
+
+@dataclass
+class SpectrumNetwork(NetworkConfig):
+    """N neurons with chosen eigenvalues on seeded random orthogonal eigenvectors."""
+
+    kind: str = "spectrum"
+    eigenvalues: list[float] = field(
+        default_factory=lambda: [-2.0, -1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 0.9]
+    )
+    random_inputs: int = 8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_eigenvalues("network.eigenvalues", self.eigenvalues)
+        _require(
+            self.random_inputs >= 0,
+            f"network.random_inputs must be >= 0, got network.random_inputs={self.random_inputs}",
+        )
+
+
+@dataclass
+class FeedforwardNetwork(NetworkConfig):
+    """Input neurons reach a recurrent network (as ``spectrum``) through weights W."""
+
+    kind: str = "feedforward"
+    eigenvalues: list[float] = field(default_factory=lambda: [-1.0, -0.5, 0.0, 0.5, 0.8])
+    inputs: int = 3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_eigenvalues("network.eigenvalues", self.eigenvalues)
+        _require(
+            1 <= self.inputs <= len(self.eigenvalues),
+            f"network.inputs must lie in 1..{len(self.eigenvalues)} (the number of neurons), "
+            f"so that W has independent columns, got network.inputs={self.inputs}",
+        )
+
+
+@dataclass
+class NonsymmetricNetwork(NetworkConfig):
+    """Two neurons with M = [[a, 1], [-b^2, a]]: eigenvalues a +- i b."""
+
+    kind: str = "nonsymmetric"
 
 
 @dataclass
@@ -155,6 +232,7 @@ class SolverConfig:
 
     method: str = "exact"
     divergence_bound: float = 1.0e6
+    max_step: float = 1.0e-4
 
     def __post_init__(self) -> None:
         _require(
@@ -166,14 +244,19 @@ class SolverConfig:
             self.divergence_bound > 0,
             f"solver.divergence_bound must be > 0, got {self.divergence_bound}",
         )
+        _require(
+            math.isfinite(self.max_step) and self.max_step > 0,
+            f"solver.max_step must be > 0 s, got solver.max_step={self.max_step}",
+        )
 
 
 @dataclass
 class AnalysisConfig:
-    """How measured values are compared with theory."""
+    """How measured values are compared with theory, and by which check (None: the network's)."""
 
     rtol: float = 1.0e-3
     persistence_delay: float = 0.1
+    check: str | None = None
 
     def __post_init__(self) -> None:
         _require(
@@ -253,6 +336,7 @@ class Config:
         if self.sweep is MISSING or self.network is MISSING:
             return
         _check_grid_against_network(self.sweep.grid, self.network.kind)
+        _check_model(self)
         dt, end = self.record.dt, self.record.duration
         for key, value in (
             ("stimulus.onset", self.stimulus.onset),
@@ -264,6 +348,14 @@ class Config:
                 f"{key}={value} must be a whole number of record.dt={dt}, "
                 "so that the analysis reads it off a recorded sample",
             )
+        n_epoch = networks.NETWORKS[self.network.kind].epochs(self.network)
+        epoch = (self.stimulus.offset - self.stimulus.onset) / n_epoch
+        _require(
+            n_epoch == 1 or (_on_grid(epoch, dt) and epoch >= 3 * dt - 1e-9 * dt),
+            f"network {self.network.kind!r} shares the step among {n_epoch} input epochs of "
+            f"(stimulus.offset - stimulus.onset)/{n_epoch} = {epoch:.6g} s each; that must be "
+            f"a whole number, at least 3, of record.dt={dt} for the fit of each epoch",
+        )
         _require(
             self.stimulus.offset + self.analysis.persistence_delay <= end + 1e-9 * dt,
             f"record.duration={end} ends before stimulus.offset + analysis.persistence_delay "
@@ -274,6 +366,22 @@ class Config:
 def _on_grid(value: float, dt: float) -> bool:
     steps = value / dt
     return abs(steps - round(steps)) <= 1e-6
+
+
+def _check_model(config: Config) -> None:
+    """Refuse a solver that cannot solve the model, or a check that does not fit the network."""
+    transfer, method = config.network.transfer, config.solver.method
+    _require(
+        transfer == "linear" or method != "exact",
+        f"solver.method={method!r} solves only the linear model; network.transfer={transfer!r} "
+        "needs solver.method=rk4",
+    )
+    checks = networks.NETWORKS[config.network.kind].checks
+    _require(
+        config.analysis.check is None or config.analysis.check in checks,
+        f"analysis.check={config.analysis.check!r} does not apply to network "
+        f"{config.network.kind!r} (it takes {', '.join(checks)})",
+    )
 
 
 def _check_grid_against_network(grid: dict[str, list[float]], kind: str) -> None:
@@ -302,6 +410,10 @@ def store_schemas() -> None:
     cs.store(name="base_config", node=Config)
     cs.store(group="network", name="base_autapse", node=AutapseNetwork)
     cs.store(group="network", name="base_pair", node=PairNetwork)
+    cs.store(group="network", name="base_autapse_pair", node=AutapsePairNetwork)
+    cs.store(group="network", name="base_spectrum", node=SpectrumNetwork)
+    cs.store(group="network", name="base_feedforward", node=FeedforwardNetwork)
+    cs.store(group="network", name="base_nonsymmetric", node=NonsymmetricNetwork)
     cs.store(group="cluster", name="base_cluster", node=ClusterConfig)
 
 

@@ -20,6 +20,7 @@ from pipeline.solvers import SOLVERS, first_divergence
 from pipeline.status import STATUS, STATUS_ATTRS
 from pipeline.stimulus import step_inputs
 from pipeline.sweep import Grid
+from pipeline.transfer import Transfer
 
 
 def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Dataset:
@@ -30,12 +31,21 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
     kind = NETWORKS[config.network.kind]
     circuit = kind.build(points, config.network)
     amplitude = points.get("amplitude", np.full(size, config.stimulus.amplitude))
-    h = amplitude[:, None] * circuit.input_direction
+    scale = amplitude.reshape((size,) + (1,) * (circuit.input_direction.ndim - 1))
+    h = scale * circuit.input_direction
     stimulus = config.stimulus
     inputs, switch_times = step_inputs(h, stimulus.onset, stimulus.offset)
     times = config.record.times()
+    transfer = Transfer(config.network.transfer, config.network.ceiling)
     rate = SOLVERS[config.solver.method](
-        circuit.weights, points["tau"], inputs, switch_times, times, symmetric=circuit.symmetric
+        circuit.weights,
+        points["tau"],
+        inputs,
+        switch_times,
+        times,
+        symmetric=circuit.symmetric,
+        transfer=transfer,
+        max_step=config.solver.max_step,
     )
     diverged_at = first_divergence(rate, times, config.solver.divergence_bound)
     rate[times[None, :] >= diverged_at[:, None]] = np.nan
@@ -50,7 +60,11 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
 
     data_vars = {
         "rate": var(("time", "neuron"), rate, {"long_name": "firing rate", "units": "Hz"}),
-        "h": var(("neuron",), h, {"long_name": "input while the step is on", "units": "Hz"}),
+        "h": var(
+            ("epoch", "neuron") if h.ndim == 3 else ("neuron",),
+            h,
+            {"long_name": "input while the step is on", "units": "Hz"},
+        ),
         "weights": var(
             ("neuron", "source"),
             circuit.weights,
@@ -75,6 +89,28 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
     }
     for name, (extra_dims, array, attrs) in circuit.extras.items():
         data_vars[name] = var(extra_dims, array, attrs)
+    if h.ndim == 3:
+        data_vars["epoch_start"] = (
+            ("epoch",),
+            switch_times[:-1],
+            {"long_name": "time each input epoch starts", "units": "s"},
+        )
+    if circuit.input_rates is not None:
+        data_vars["input_rate"] = var(
+            ("epoch", "input"),
+            amplitude[:, None, None] * circuit.input_rates,
+            {"long_name": "rate of the input neurons while the step is on", "units": "Hz"},
+        )
+    if not transfer.linear:
+        data_vars["ceiling"] = (
+            (),
+            transfer.ceiling,
+            {
+                "long_name": "rate at which the transfer function saturates",
+                "units": "Hz",
+                "transfer": transfer.name,
+            },
+        )
     coords = {
         **{name: c[s] for (name, c), s in zip(grid.coords().items(), slices, strict=True)},
         "time": ("time", times, {"long_name": "time", "units": "s"}),
@@ -86,8 +122,21 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             {"long_name": "mode index, by ascending eigenvalue", "units": "1"},
         ),
     }
+    if h.ndim == 3:
+        coords["epoch"] = (
+            "epoch",
+            np.arange(h.shape[1]),
+            {"long_name": "input epoch, in the order the step holds them", "units": "1"},
+        )
+    if circuit.input_rates is not None:
+        coords["input"] = (
+            "input",
+            np.arange(circuit.input_rates.shape[-1]),
+            {"long_name": "input neuron index", "units": "1"},
+        )
     ds = xr.Dataset(data_vars, coords)
-    check = CHECKS[kind.check]
-    ds = ds.merge(check(ds, config.analysis.rtol, config.analysis.persistence_delay))
+    check = config.analysis.check or kind.checks[0]
+    ds = ds.merge(CHECKS[check](ds, config.analysis.rtol, config.analysis.persistence_delay))
+    ds["check"].attrs["check"] = check
     ds["rate"] = ds["rate"].astype(config.store.rate_dtype)
     return ds

@@ -17,14 +17,23 @@ and ``P`` and ``F`` come from the eigendecomposition ``M = Phi Lambda Phi^-1``
 (each mode is an autapse with rate ``alpha = -(1 - lam) / tau``), or from a
 matrix exponential where ``M`` is not diagonalisable.  The recording grid only
 says where the solution is sampled: no step size enters the result.
+
+With a saturating transfer function, ``tau dv/dt = -v + f(M v + h(t))`` has
+no closed form; :func:`rk4_rate` integrates it (any ``f``, the linear one
+included) by classical Runge-Kutta with steps that end exactly on the input's
+switch times.  Both take the same arguments, so a config chooses between them
+by ``solver.method`` alone.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import scipy.linalg
 
 from pipeline.networks import eigenmodes
+from pipeline.transfer import LINEAR, Transfer
 
 EIGENVECTOR_CONDITION_LIMIT = 1e6
 """Above this condition number of ``Phi`` the propagators come from ``expm`` instead."""
@@ -38,6 +47,8 @@ def exact_rate(
     times: np.ndarray,
     *,
     symmetric: bool = False,
+    transfer: Transfer = LINEAR,
+    max_step: float | None = None,
 ) -> np.ndarray:
     """Solve ``tau dv/dt = -v + M v + h(t)`` exactly from rest at ``times[0]``.
 
@@ -55,12 +66,21 @@ def exact_rate(
         Uniformly spaced recording times in seconds.
     symmetric : bool
         Every ``M`` is symmetric (real modes; cheaper and more accurate).
+    transfer : Transfer
+        Must be linear: the exact solution exists only for ``f(x) = x``.
+    max_step : float, optional
+        Ignored: no step size enters the exact solution (part of the common interface).
 
     Returns
     -------
     rate : (n_batch, n_time, n_neuron) ndarray
         ``v`` at every recording time; non-finite where the solution overflows.
     """
+    if not transfer.linear:
+        raise ValueError(
+            f"the exact solver solves only the linear model, got transfer {transfer.name!r}; "
+            "use the rk4 method"
+        )
     n_batch, n_epoch, n_neuron = inputs.shape
     propagate = _propagator_factory(weights, tau, symmetric)
     rate = np.empty((n_batch, times.size, n_neuron))
@@ -185,5 +205,76 @@ def first_divergence(rate: np.ndarray, times: np.ndarray, bound: float) -> np.nd
     return np.where(escaped.any(axis=-1), times[first], np.nan)
 
 
-SOLVERS = {"exact": exact_rate}
-"""Every solver by method name; each takes (weights, tau, inputs, switch_times, times, symmetric=)."""
+def rk4_rate(
+    weights: np.ndarray,
+    tau: np.ndarray,
+    inputs: np.ndarray,
+    switch_times: np.ndarray,
+    times: np.ndarray,
+    *,
+    symmetric: bool = False,
+    transfer: Transfer = LINEAR,
+    max_step: float | None = None,
+) -> np.ndarray:
+    """Integrate ``tau dv/dt = -v + f(M v + h(t))`` from rest by classical Runge-Kutta.
+
+    Every point of the batch advances together.  The integration stops at
+    every recording time and every switch of the input (a switch within a
+    billionth of the recording step of a sample is taken to fall on it), and
+    each stretch between stops is cut into equal steps of at most
+    ``max_step``, so no step straddles a switch and the fourth-order accuracy
+    holds across it.
+
+    Parameters
+    ----------
+    weights, tau, inputs, switch_times, times
+        As for :func:`exact_rate`.
+    symmetric : bool
+        Unused (part of the common interface).
+    transfer : Transfer
+        The transfer function ``f``, applied elementwise.
+    max_step : float
+        Largest integration step in seconds (default: the recording step).
+
+    Returns
+    -------
+    rate : (n_batch, n_time, n_neuron) ndarray
+        ``v`` at every recording time; non-finite where the solution overflows.
+    """
+    n_batch, _, n_neuron = inputs.shape
+    rate = np.zeros((n_batch, times.size, n_neuron))
+    dt = times[1] - times[0] if times.size > 1 else 1.0
+    switches = np.asarray(switch_times, dtype=float)
+    between = switches[(switches > times[0]) & (switches < times[-1])]
+    off_grid = between[np.abs(between[:, None] - times[None, :]).min(axis=-1) > 1e-9 * dt]
+    stops = np.union1d(times, off_grid)
+    sample = np.minimum(np.searchsorted(times, stops), times.size - 1)
+    recorded = times[sample] == stops
+    epochs = np.searchsorted(switches, stops[:-1] + 1e-9 * dt, side="right")
+    rate_of_change = 1.0 / tau[:, None]
+
+    def derivative(v: np.ndarray, h: np.ndarray) -> np.ndarray:
+        recurrent = np.matmul(weights, v[..., None])[..., 0]
+        return (transfer(recurrent + h) - v) * rate_of_change
+
+    v = rate[:, 0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(stops.size - 1):
+            span = stops[k + 1] - stops[k]
+            n_steps = max(1, math.ceil(span / (max_step or dt) - 1e-9))
+            step = span / n_steps
+            h = inputs[:, epochs[k]]
+            for _ in range(n_steps):
+                k1 = derivative(v, h)
+                k2 = derivative(v + 0.5 * step * k1, h)
+                k3 = derivative(v + 0.5 * step * k2, h)
+                k4 = derivative(v + step * k3, h)
+                v = v + step / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+            if recorded[k + 1]:
+                rate[:, sample[k + 1]] = v
+    return rate
+
+
+SOLVERS = {"exact": exact_rate, "rk4": rk4_rate}
+"""Every solver by method name; each takes ``(weights, tau, inputs, switch_times, times,
+symmetric=, transfer=, max_step=)``."""

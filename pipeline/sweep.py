@@ -23,11 +23,19 @@ PARAMETERS: dict[str, dict[str, str]] = {
     "amplitude": {"units": "Hz", "long_name": "input amplitude during the step"},
     "coupling": {"units": "1", "long_name": "symmetric coupling weight between two neurons"},
     "input_angle": {"units": "rad", "long_name": "direction of the input in the (h1, h2) plane"},
+    "lam1": {"units": "1", "long_name": "autapse weight of neuron 1"},
+    "lam2": {"units": "1", "long_name": "autapse weight of neuron 2"},
+    "seed": {"units": "1", "long_name": "seed of the random eigenvectors and inputs"},
+    "lam_real": {"units": "1", "long_name": "real part of the eigenvalues"},
+    "lam_imag": {"units": "1", "long_name": "imaginary part of the eigenvalues (+-)"},
 }
 """Attributes of every parameter a grid may sweep; scenarios add their own."""
 
 STIMULUS_PARAMETERS = ("amplitude",)
 """Grid parameters that every network accepts because they shape the input."""
+
+WHOLE_NUMBER_PARAMETERS = ("seed",)
+"""Grid parameters that count or label, so that only whole numbers make sense."""
 
 
 def check_axis(key: str, name: str, values: Sequence[float]) -> None:
@@ -47,6 +55,8 @@ def check_axis(key: str, name: str, values: Sequence[float]) -> None:
         )
     if name == "tau" and np.any(array <= 0):
         raise ConfigError(f"{key} must be > 0 s, got {key}={list(values)}")
+    if name in WHOLE_NUMBER_PARAMETERS and np.any((array < 0) | (array != np.round(array))):
+        raise ConfigError(f"{key} must hold whole numbers >= 0, got {key}={list(values)}")
 
 
 @dataclass(frozen=True)

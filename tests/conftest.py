@@ -42,3 +42,17 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return run
+
+
+def simulate_sweep(overrides: Sequence[str] = ()):
+    """Every point of the sweep ``python -m pipeline OVERRIDES`` would run, as one block.
+
+    Returns the checked Dataset that :func:`pipeline.simulate.simulate_block`
+    builds (no store, no Dask).
+    """
+    from pipeline.simulate import simulate_block
+    from pipeline.sweep import Grid
+
+    config = compose_config(overrides)
+    grid = Grid.from_config(config.sweep.grid)
+    return simulate_block(config, grid, tuple(slice(None) for _ in grid.dims))
