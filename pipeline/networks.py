@@ -79,9 +79,25 @@ def pair(points: Mapping[str, np.ndarray], network: Any) -> Circuit:
     )
 
 
+def matrix(points: Mapping[str, np.ndarray], network: Any) -> Circuit:
+    """The same given weights ``M = network.weights`` at every point.
+
+    The input points along ``network.input_direction``, scaled to unit length.
+    """
+    size = points["tau"].size
+    weights = np.asarray(network.weights, dtype=float)
+    direction = np.asarray(network.input_direction, dtype=float)
+    return Circuit(
+        weights=np.broadcast_to(weights, (size, *weights.shape)).copy(),
+        input_direction=np.broadcast_to(direction / np.linalg.norm(direction), (size, direction.size)).copy(),
+        symmetric=True,
+    )
+
+
 NETWORKS: dict[str, NetworkKind] = {
     "autapse": NetworkKind(build=autapse, parameters=("lam",)),
     "pair": NetworkKind(build=pair, parameters=("coupling", "input_angle")),
+    "matrix": NetworkKind(build=matrix, parameters=()),
 }
 """Every network a sweep can name in ``network.kind``."""
 

@@ -50,14 +50,19 @@ def _git(*args: str) -> str | None:
 def code_version() -> dict[str, Any]:
     """The commit of the source tree and whether it has uncommitted changes.
 
-    Outside a git checkout (an installed wheel) the package version stands in
-    and ``dirty`` is unknown (None).
+    A dirty tree also gets ``diff``, the SHA-256 of its uncommitted changes
+    to tracked files, so that a fingerprint tells two different edits of one
+    commit apart.  Outside a git checkout (an installed wheel) the package
+    version stands in and ``dirty`` is unknown (None).
     """
     commit = _git("rev-parse", "HEAD")
     if commit is None:
         return {"commit": "rate-sweeps " + importlib.metadata.version("rate-sweeps"), "dirty": None}
     status = _git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": bool(status)}
+    if not status:
+        return {"commit": commit, "dirty": False}
+    diff = _git("diff", "HEAD", "--no-color") or ""
+    return {"commit": commit, "dirty": True, "diff": hashlib.sha256(diff.encode()).hexdigest()}
 
 
 def package_versions() -> dict[str, str]:
