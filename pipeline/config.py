@@ -114,7 +114,8 @@ def check_vector(key: str, values: list[float], n: int, of: str) -> None:
     """Refuse a vector that does not have one finite entry per neuron, or is zero."""
     _require(
         len(values) == n,
-        f"{key} must have {n} entries, one per neuron of {of}, got {len(values)}: {key}={values}",
+        f"{key} must have {n} entries, one per neuron of {of} ({n} x {n}), "
+        f"got {len(values)}: {key}={values}",
     )
     array = np.asarray(values, dtype=float)
     _require(
