@@ -94,20 +94,27 @@ class PairNetwork(NetworkConfig):
     kind: str = "pair"
 
 
-def check_square_matrix(key: str, rows: list[list[float]]) -> int:
-    """Refuse a weight matrix that is empty, ragged, not square or not finite; return its size."""
+def check_square_matrix(key: str, rows: Any) -> list[list[float]]:
+    """The weight matrix ``rows`` as floats; refuse one that is empty, ragged, not square,
+    not numbers or not finite."""
+    example = f"e.g. {key}=[[0.0,0.5],[0.5,0.0]]"
+    _require(
+        isinstance(rows, list) and all(isinstance(row, list) for row in rows),
+        f"{key} must be a list of rows ({example}), got {key}={rows}",
+    )
     n = len(rows)
-    _require(n >= 1, f"{key} is empty: give an n x n matrix, e.g. {key}=[[0.5]]")
+    _require(n >= 1, f"{key} is empty: give an n x n matrix, {example}")
     shape = [len(row) for row in rows]
     _require(
         all(length == n for length in shape),
         f"{key} must be square (n x n), got {n} rows of lengths {shape}: {key}={rows}",
     )
-    _require(
-        bool(np.all(np.isfinite(np.asarray(rows, dtype=float)))),
-        f"{key} must hold finite numbers, got {key}={rows}",
-    )
-    return n
+    try:
+        matrix = np.asarray(rows, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must hold numbers, got {key}={rows}") from None
+    _require(bool(np.all(np.isfinite(matrix))), f"{key} must hold finite numbers, got {key}={rows}")
+    return matrix.tolist()
 
 
 def check_vector(key: str, values: list[float], n: int, of: str) -> None:
@@ -129,20 +136,24 @@ class MatrixNetwork(NetworkConfig):
     """Any symmetric network given by its weights ``M`` and the direction of its input."""
 
     kind: str = "matrix"
-    weights: list[list[float]] = MISSING
+    # Rows of numbers; typed loosely because OmegaConf refuses [[0,1],[1,0]] (ints) for a
+    # list[list[float]], and __post_init__ checks it and makes it floats.
+    weights: list[Any] = MISSING
     input_direction: list[float] = MISSING
 
     def __post_init__(self) -> None:
         if self.weights is MISSING or self.input_direction is MISSING:
             return
-        n = check_square_matrix("network.weights", self.weights)
-        weights = np.asarray(self.weights, dtype=float)
+        self.weights = check_square_matrix("network.weights", self.weights)
+        weights = np.asarray(self.weights)
         _require(
             np.array_equal(weights, weights.T),
             "network.weights must be symmetric (M[i][j] == M[j][i]), "
             f"got network.weights={self.weights}",
         )
-        check_vector("network.input_direction", self.input_direction, n, "network.weights")
+        check_vector(
+            "network.input_direction", self.input_direction, len(weights), "network.weights"
+        )
 
 
 @dataclass

@@ -18,12 +18,14 @@ Both ``python -m pipeline.verify`` and a resumed run read a store through
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import zarr
+from zarr.errors import ZarrUserWarning
 
 from pipeline.status import STATUS
 
@@ -113,11 +115,14 @@ def _scan_status(path: Path, status: zarr.Array) -> tuple[np.ndarray, list[Damag
 def scan(path: Path) -> Scan:
     """Read every chunk of the store at ``path`` once and report what is wrong."""
     group = zarr.open_group(str(path), mode="r", zarr_format=2, use_consolidated=False)
+    with warnings.catch_warnings():  # temporary files are reported below, not warned about
+        warnings.filterwarnings("ignore", "Object at .* is not recognized", ZarrUserWarning)
+        arrays = sorted(group.arrays())
     status_array = group["status"]
     dims = tuple(status_array.attrs["_ARRAY_DIMENSIONS"])
     chunks = tuple(status_array.chunks)
     status, damage = _scan_status(path, status_array)
-    for name, array in sorted(group.arrays()):
+    for name, array in arrays:
         if name == "status":
             continue
         array_dims = tuple(array.attrs["_ARRAY_DIMENSIONS"])

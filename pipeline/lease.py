@@ -68,13 +68,18 @@ def _locked(path: Path, exclusive: bool) -> Iterator[Any]:
 
 
 def _read(handle: Any) -> dict[str, Any] | None:
+    """The last holder written to the lease file (perhaps released); None if there is none."""
     handle.seek(0)
     text = handle.read()
     try:
         holder = json.loads(text)
     except ValueError:  # empty (never held) or unreadable: nobody holds it
         return None
-    return holder if isinstance(holder, dict) and not holder.get("released") else None
+    return holder if isinstance(holder, dict) else None
+
+
+def _holds(holder: dict[str, Any] | None, token: str) -> bool:
+    return holder is not None and holder["token"] == token and not holder.get("released")
 
 
 def _write(handle: Any, holder: dict[str, Any]) -> None:
@@ -110,8 +115,8 @@ class Lease:
         """Push the lapse time ``seconds`` ahead; :class:`LeaseLost` if another driver holds it."""
         with _locked(lease_path(self.store), exclusive=True) as handle:
             holder = _read(handle)
-            if holder is None or holder["token"] != self.token:
-                raise LeaseLost(_lost_message(self.store, holder))
+            if not _holds(holder, self.token):
+                raise LeaseLost(_lost_message(self.store, holder, self.token))
             now = time.time()
             _write(handle, {**holder, "renewed": now, "expires": now + self.seconds})
 
@@ -119,13 +124,15 @@ class Lease:
         """Mark the lease released, unless another driver has taken it over."""
         with _locked(lease_path(self.store), exclusive=True) as handle:
             holder = _read(handle)
-            if holder is not None and holder["token"] == self.token:
+            if _holds(holder, self.token):
                 _write(handle, {**holder, "released": True, "expires": time.time()})
 
 
-def _lost_message(store: Path, holder: dict[str, Any] | None) -> str:
+def _lost_message(store: Path, holder: dict[str, Any] | None, token: str) -> str:
     if holder is None:
-        return f"the lease on store.path={store} was released by another driver"
+        return f"the lease file of store.path={store} is empty or unreadable; this driver stops"
+    if holder["token"] == token:
+        return f"this driver has released its lease on store.path={store}"
     return (
         f"the lease on store.path={store} lapsed and was taken over by process "
         f"{holder['pid']} on host {holder['host']} at {_clock(holder['acquired'])}; "
@@ -140,6 +147,8 @@ def acquire(store: Path, seconds: float) -> Lease:
     with _locked(path, exclusive=True) as handle:
         holder = _read(handle)
         now = time.time()
+        if holder is not None and holder.get("released"):
+            holder = None
         if holder is not None and holder["expires"] > now:
             raise LeaseHeld(_describe(store, holder))
         if holder is not None:
@@ -169,8 +178,8 @@ def check(store: Path, token: str) -> None:
     """Raise :class:`LeaseLost` unless the lease on ``store`` is still the one with ``token``."""
     with _locked(lease_path(store), exclusive=False) as handle:
         holder = _read(handle)
-    if holder is None or holder["token"] != token:
-        raise LeaseLost(_lost_message(store, holder))
+    if not _holds(holder, token):
+        raise LeaseLost(_lost_message(store, holder, token))
 
 
 @contextmanager

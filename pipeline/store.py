@@ -226,10 +226,15 @@ def _create(path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dic
     )
 
 
-def _open_arrays(path: Path) -> zarr.Group:
-    # Write every chunk, even one equal to the fill value: a chunk on disk must mean "computed".
-    with zarr.config.set({"array.write_empty_chunks": True}):
-        return zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+def _open_group(path: Path) -> zarr.Group:
+    return zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+
+
+def _writable(group: zarr.Group, name: str) -> zarr.Array:
+    """Array ``name``, set to write every chunk, even one equal to the fill value: a chunk
+    on disk must mean "computed".  (Set on the array, not through ``zarr.config``, which
+    is global: threads entering and leaving it would race.)"""
+    return group[name].with_config({"write_empty_chunks": True})
 
 
 def _region(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple[slice, ...]:
@@ -239,25 +244,22 @@ def _region(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple[slice
 
 def write_block(path: Path, ds: xr.Dataset, dims: Sequence[str], block: Block) -> None:
     """Write one block's data chunks, then its status chunk."""
-    group = _open_arrays(path)
-    with zarr.config.set({"array.write_empty_chunks": True}):
-        for name, var in ds.data_vars.items():
-            if name == "status" or not set(dims) <= set(var.dims):
-                continue
-            array = group[name]
-            values = var.transpose(*array.attrs["_ARRAY_DIMENSIONS"]).values
-            array[_region(array, dims, block)] = values.astype(array.dtype, copy=False)
-        status = group["status"]
-        status[_region(status, dims, block)] = ds["status"].transpose(*dims).values
+    group = _open_group(path)
+    for name, var in ds.data_vars.items():
+        if name == "status" or not set(dims) <= set(var.dims):
+            continue
+        array = _writable(group, name)
+        values = var.transpose(*array.attrs["_ARRAY_DIMENSIONS"]).values
+        array[_region(array, dims, block)] = values.astype(array.dtype, copy=False)
+    status = _writable(group, "status")
+    status[_region(status, dims, block)] = ds["status"].transpose(*dims).values
 
 
 def write_status(path: Path, dims: Sequence[str], block: Block, code: int) -> None:
     """Mark every point of ``block`` with one status (``failed``: its data are not written)."""
-    group = _open_arrays(path)
-    with zarr.config.set({"array.write_empty_chunks": True}):
-        status = group["status"]
-        shape = tuple(s.stop - s.start for s in block.slices)
-        status[_region(status, dims, block)] = np.full(shape, code, dtype=np.int8)
+    status = _writable(_open_group(path), "status")
+    shape = tuple(s.stop - s.start for s in block.slices)
+    status[_region(status, dims, block)] = np.full(shape, code, dtype=np.int8)
 
 
 def read_status(path: Path) -> np.ndarray:
@@ -276,7 +278,7 @@ def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
     for leftover in scan.leftovers:
         leftover.unlink(missing_ok=True)
     status = scan.status.copy()
-    status_array = _open_arrays(path)["status"]
+    status_array = _writable(_open_group(path), "status")
     for block in scan.damaged_blocks():
         key = status_array.metadata.encode_chunk_key(block)
         (path / "status" / key).unlink(missing_ok=True)
@@ -307,7 +309,7 @@ def run_status(counts: Mapping[str, int]) -> str:
 
 def mark_incomplete(path: Path) -> None:
     """Say in the root attributes (and their consolidated copy) that points are being computed."""
-    group = zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+    group = _open_group(path)
     group.attrs["run_status"] = "incomplete"
     zarr.consolidate_metadata(str(path), zarr_format=2)
 
@@ -329,7 +331,7 @@ def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
     for leftover in leftover_files(path):
         leftover.unlink(missing_ok=True)
     counts = status_counts(read_status(path))
-    group = zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+    group = _open_group(path)
     group.attrs.update(
         {
             "point_counts": counts,

@@ -16,11 +16,11 @@ from conftest import CONF, compose_config
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from pipeline import integrity
+from pipeline import integrity, lease
 from pipeline.config import Config
 
-SWEEP = ("+sweep=autapse", "store.chunk_points=3")
-"""The kill tests' sweep: the lecture's autapse grid, 39 points in 13 blocks of 3."""
+SWEEP = ("+sweep=autapse", "store.chunk_points=6")
+"""The kill tests' sweep: the lecture's autapse grid, 39 points in 7 blocks of 2 x 3."""
 
 SMALL = ("+sweep=autapse", "store.chunk_points=12")
 """A quicker sweep of the same points: 4 blocks of 4 x 3 (the last 1 x 3)."""
@@ -57,8 +57,8 @@ def file_bytes(path: Path) -> dict[str, bytes]:
 def block_of(key: str, sweep_dims: int, block_arrays: set[str]) -> tuple[int, ...] | None:
     """The sweep block a chunk key like ``rate/5.0.0.0`` belongs to; None for other files."""
     name, _, chunk = key.partition("/")
-    if name not in block_arrays or chunk.startswith("."):
-        return None
+    if name not in block_arrays or not all(i.isdigit() for i in chunk.split(".")):
+        return None  # metadata or a temporary file
     return tuple(int(i) for i in chunk.split(".")[:sweep_dims])
 
 
@@ -94,18 +94,30 @@ def files_of_blocks(path: Path, blocks: set[tuple[int, ...]]) -> dict[str, tuple
     }
 
 
-def start_driver(args: Sequence[str], cwd: Path, script: Sequence[str] = ("-m", "pipeline"),
-                 env: dict[str, str] | None = None) -> subprocess.Popen:
-    """Start ``python -m pipeline ARGS`` in ``cwd`` without waiting for it."""
-    return subprocess.Popen(
-        [sys.executable, *script, *args],
-        cwd=cwd,
-        env={**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def _command(args: Sequence[str], script: Sequence[str], env: dict[str, str] | None) -> dict:
+    return {
+        "args": [sys.executable, *script, *args],
+        "env": {**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})},
+        "stdin": subprocess.DEVNULL,
+        "text": True,
+    }
+
+
+def start_driver(
+    *args: str, cwd: Path, script: Sequence[str] = ("-m", "pipeline"), env: dict | None = None
+) -> subprocess.Popen:
+    """Start ``python -m pipeline ARGS`` in ``cwd`` without waiting; it logs to ``driver.log``."""
+    with open(cwd / "driver.log", "a") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            cwd=cwd, stdout=log, stderr=subprocess.STDOUT, **_command(args, script, env)
+        )
+
+
+def run_driver(
+    *args: str, cwd: Path, script: Sequence[str] = ("-m", "pipeline"), env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``python -m pipeline ARGS`` (or ``python SCRIPT ARGS``) in ``cwd`` to its end."""
+    return subprocess.run(cwd=cwd, timeout=240, capture_output=True, **_command(args, script, env))
 
 
 def wait_until(condition, timeout: float, what: str, poll: float = 0.005) -> None:
@@ -114,3 +126,30 @@ def wait_until(condition, timeout: float, what: str, poll: float = 0.005) -> Non
         if time.monotonic() > deadline:
             raise TimeoutError(f"waited {timeout} s for {what}")
         time.sleep(poll)
+
+
+def wait_for_lapse(store: Path) -> None:
+    """Sleep until the lease a killed driver held on ``store`` has lapsed."""
+    path = lease.lease_path(store)
+    if path.exists() and path.read_text():
+        time.sleep(max(0.0, json.loads(path.read_text())["expires"] - time.time() + 0.05))
+
+
+def child_pids(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux ``/proc``)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import errno
 import math
+import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xarray as xr
 import zarr.storage._local as local_store
-from store_helpers import config, done_blocks, files_of_blocks, hydra_config
+from store_helpers import (
+    SWEEP,
+    child_pids,
+    command_line,
+    config,
+    done_blocks,
+    files_of_blocks,
+    hydra_config,
+    run_driver,
+    start_driver,
+    wait_for_lapse,
+    wait_until,
+)
 
 from pipeline import catalog, integrity, verify
 from pipeline.__main__ import STOPPED, execute
@@ -86,9 +101,11 @@ TINY = (
     "sweep.grid.lam=[0.5,1.0,1.5]",
     "sweep.grid.tau=[0.02,0.05]",
     "store.chunk_points=3",
+    "store.lease_seconds=1",
     "cluster.scheduler=synchronous",
 )
-"""Two blocks, computed one after the other, so the n-th write is always the same file."""
+"""Two blocks, computed one after the other, so the n-th write is always the same file;
+a killed driver's lease lapses after a second."""
 
 
 @pytest.mark.slow
@@ -214,3 +231,119 @@ def test_divergence_is_marked_with_its_time_and_counted(tmp_path: Path):
     assert f"points: 8 ({8 - diverged} ok, {diverged} diverged)" in outcome.lines
     assert "diverged (passed solver.divergence_bound): lam=1.5, 3, 1000, every tau" in outcome.lines
     assert verify.inspect(path).exit_code == 0
+
+
+KILL_DRIVER = str(Path(__file__).with_name("kill_driver.py"))
+
+
+def _resume_and_compare(path: Path, clean: Path, sweep: tuple[str, ...]) -> None:
+    """Resume a killed run's store: it must equal the clean one, with no ok block redone."""
+    done = done_blocks(path) if path.exists() else set()
+    untouched = files_of_blocks(path, done) if done else {}
+    wait_for_lapse(path)
+    result = run_sweep(config(path, sweep=sweep))
+    assert result.blocks_computed == len(done_blocks(path)) - len(done)
+    assert files_of_blocks(path, done) == untouched
+    assert verify.inspect(path).exit_code == 0
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert _runs(path)["status"].tolist()[-2:] == ["interrupted", "complete"]
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.slow
+def test_sigkill_at_chosen_writes_then_resume_equals_a_clean_run(tmp_path: Path):
+    """Killed while creating, in the middle of a data or status chunk, before the metadata."""
+    clean = tmp_path / "clean" / "s.zarr"
+    run_sweep(config(clean, sweep=TINY))
+    moments = {  # name: (die at the n-th write to a path containing, half-way?, verify code)
+        "creating": (".s.zarr.creating-", 40, False, None),
+        "in a data chunk": ("s.zarr/rate/0.0.0.0", 1, True, 2),
+        "in a status chunk": ("s.zarr/status/0.0", 1, True, 2),
+        "before the consolidated metadata": ("s.zarr/.zmetadata", 1, False, 2),
+    }
+    for moment, (where, count, mid_write, verify_code) in moments.items():
+        path = tmp_path / moment.replace(" ", "_") / "s.zarr"
+        path.parent.mkdir()
+        killed = run_driver(
+            *TINY,
+            f"store.path={path}",
+            cwd=path.parent,
+            script=(KILL_DRIVER,),
+            env={"KILL_AT": where, "KILL_AT_COUNT": str(count), "KILL_MID_WRITE": str(int(mid_write))},
+        )
+        assert killed.returncode == -9, (moment, killed.stderr)
+        if verify_code is None:
+            assert not path.exists(), moment
+        else:
+            assert verify.inspect(path).exit_code == verify_code, moment
+        if mid_write:
+            assert integrity.leftover_files(path), moment
+        _resume_and_compare(path, clean, TINY)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(tmp_path: Path):
+    """Genuine kills of a real run, at moments drawn at random over its writing phase."""
+    sweep = (*SWEEP, "store.lease_seconds=1")
+    clean = tmp_path / "clean" / "s.zarr"
+    clean.parent.mkdir()
+    start = time.monotonic()
+    driver = start_driver(*sweep, f"store.path={clean}", cwd=clean.parent)
+    wait_until(lambda: clean.exists() or driver.poll() is not None, 120, "the store")
+    appeared = time.monotonic()
+    assert driver.wait(120) == 0
+    writing = time.monotonic() - appeared  # from the store's appearance to the driver's exit
+
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = np.random.default_rng(seed)
+    kills = []
+    for trial in range(12):
+        if len(kills) == 5:
+            break
+        path = tmp_path / f"trial{trial}" / "s.zarr"
+        path.parent.mkdir()
+        driver = start_driver(*sweep, f"store.path={path}", cwd=path.parent)
+        staged = path.parent.glob(".s.zarr.creating-*")
+        wait_until(
+            lambda: path.exists() or any(True for _ in staged) or driver.poll() is not None,
+            120,
+            "the store",
+        )
+        moment = rng.uniform(0, writing)
+        time.sleep(moment)
+        if driver.poll() is not None:  # finished before the moment came: not a kill
+            continue
+        driver.send_signal(signal.SIGKILL)
+        assert driver.wait(60) == -signal.SIGKILL
+        kills.append(round(moment, 3))
+        _resume_and_compare(path, clean, sweep)
+    assert len(kills) == 5, f"only {len(kills)} kills landed (seed {seed}, moments {kills})"
+
+
+@pytest.mark.slow
+def test_worker_killed_under_a_distributed_cluster_still_gives_the_identical_store(tmp_path: Path):
+    """Dask reruns the dead worker's task elsewhere; the store equals a threaded run's."""
+    clean = tmp_path / "clean" / "s.zarr"
+    run_sweep(config(clean, sweep=SWEEP))
+    path = tmp_path / "s.zarr"
+    driver = start_driver(
+        *SWEEP, "cluster=distributed", "cluster.n_workers=2", "store.lease_seconds=2",
+        f"store.path={path}", cwd=tmp_path,
+    )
+    wait_until(
+        lambda: any(path.glob("status/[0-9]*")) or driver.poll() is not None, 120, "a block"
+    )
+    workers = [p for p in child_pids(driver.pid) if "spawn_main" in command_line(p)]
+    assert len(workers) == 2, [command_line(p) for p in child_pids(driver.pid)]
+    blocks_before_the_kill = len(list(path.glob("status/[0-9]*")))
+    os.kill(workers[0], signal.SIGKILL)
+    code = driver.wait(180)
+    log = (tmp_path / "driver.log").read_text()
+    assert blocks_before_the_kill < 7
+    assert f"Worker process {workers[0]} was killed by signal 9" in log
+    if code != 0:  # the sweep may stop instead of finishing: then a resume must finish it
+        assert code == STOPPED, log
+        wait_for_lapse(path)
+        run_sweep(config(path, sweep=SWEEP))
+    assert verify.inspect(path).exit_code == 0, log
+    assert verify.content_digest(path) == verify.content_digest(clean)

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import time
 from pathlib import Path
 
 import pytest
+from store_helpers import (
+    SWEEP,
+    config,
+    hydra_config,
+    run_driver,
+    start_driver,
+    wait_for_lapse,
+    wait_until,
+)
 
-from pipeline import lease
+from pipeline import catalog, lease, verify
+from pipeline.__main__ import REFUSED, STOPPED, execute
+from pipeline.execute import run_sweep
 
 
 def test_second_acquire_is_refused_naming_the_holder(tmp_path: Path):
@@ -72,3 +86,59 @@ def test_unreadable_lease_file_counts_as_free(tmp_path: Path):
     store = tmp_path / "s.zarr"
     lease.lease_path(store).write_text("{ torn")
     lease.acquire(store, seconds=1)
+
+
+@pytest.mark.slow
+def test_second_driver_is_refused_and_a_new_one_takes_over_once_the_lease_lapses(tmp_path: Path):
+    """Real drivers: the first is frozen while holding the lease, then killed."""
+    clean = tmp_path / "clean" / "s.zarr"
+    run_sweep(config(clean, sweep=SWEEP))
+    path = tmp_path / "s.zarr"
+    first = start_driver(*SWEEP, "store.lease_seconds=6", f"store.path={path}", cwd=tmp_path)
+    wait_until(lambda: any(path.glob("status/[0-9]*")) or first.poll() is not None, 120, "a block")
+    os.kill(first.pid, signal.SIGSTOP)  # alive but silent: it holds the lease and stops renewing
+    try:
+        second = execute(hydra_config(path, "store.lease_seconds=6", sweep=SWEEP))
+        assert second.code == REFUSED
+        assert second.errors[0].startswith(
+            f"error: store.path={path} is being written by another driver (process {first.pid} "
+            f"on host {socket.gethostname()}"
+        )
+    finally:
+        first.kill()
+    assert first.wait(30) == -signal.SIGKILL
+    third = execute(hydra_config(path, "store.lease_seconds=6", sweep=SWEEP))
+    assert third.code == REFUSED  # killed, but its lease has not lapsed yet
+    expires = json.loads(lease.lease_path(path).read_text())["expires"]
+    assert expires > time.time()
+    wait_for_lapse(path)
+    taken_over = run_driver(*SWEEP, f"store.path={path}", cwd=tmp_path)
+    assert taken_over.returncode == 0, taken_over.stderr
+    assert "taking over store" in taken_over.stdout + taken_over.stderr
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    runs = catalog.runs(tmp_path / "catalog.sqlite")
+    assert runs["status"].tolist() == ["interrupted", "complete"]
+    assert runs["pid"].tolist()[0] == first.pid
+
+
+@pytest.mark.slow
+def test_stalled_driver_whose_lease_was_taken_over_stops_without_finishing(tmp_path: Path):
+    clean = tmp_path / "clean" / "s.zarr"
+    run_sweep(config(clean, sweep=SWEEP))
+    path = tmp_path / "s.zarr"
+    stalled = start_driver(*SWEEP, "store.lease_seconds=1", f"store.path={path}", cwd=tmp_path)
+    wait_until(lambda: any(path.glob("status/[0-9]*")) or stalled.poll() is not None, 120, "a block")
+    os.kill(stalled.pid, signal.SIGSTOP)
+    wait_for_lapse(path)
+    try:
+        taken_over = run_sweep(config(path, sweep=SWEEP))
+        assert taken_over.counts["ok"] == 39
+    finally:
+        os.kill(stalled.pid, signal.SIGCONT)
+    assert stalled.wait(60) == STOPPED
+    log = (tmp_path / "driver.log").read_text()
+    assert f"the lease on store.path={path} lapsed and was taken over by process {os.getpid()}" in log
+    assert verify.inspect(path).exit_code == 0
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    runs = catalog.runs(tmp_path / "catalog.sqlite")
+    assert runs["status"].tolist() == ["error", "complete"]  # the stalled run, then ours
