@@ -19,8 +19,13 @@ from omegaconf import DictConfig
 from pipeline import integrity, lease
 from pipeline.config import Config
 
-SWEEP = ("+sweep=autapse", "store.chunk_points=6")
-"""The kill tests' sweep: the lecture's autapse grid, 39 points in 7 blocks of 2 x 3."""
+SWEEP = (
+    "+sweep=autapse",
+    "sweep.grid.lam=[-1,0,0.5,0.9,1,1.5]",
+    "sweep.grid.tau=[0.02,0.05]",
+    "store.chunk_points=2",
+)
+"""The kill tests' sweep: 12 points of the autapse, in 6 blocks of 1 x 2."""
 
 SMALL = ("+sweep=autapse", "store.chunk_points=12")
 """A quicker sweep of the same points: 4 blocks of 4 x 3 (the last 1 x 3)."""
