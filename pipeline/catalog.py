@@ -154,7 +154,8 @@ def _list(path: Path) -> str:
     frame = runs(path)
     if frame.empty:
         return f"no runs in {path}"
-    return frame[list(LIST_COLUMNS)].to_string()
+    shown = frame[list(LIST_COLUMNS)]
+    return shown.rename(columns=lambda c: c.removeprefix("points_")).to_string()
 
 
 def _show(path: Path, run_id: int) -> str:

@@ -174,6 +174,18 @@ def acquire(store: Path, seconds: float) -> Lease:
     return Lease(store=store, token=token, seconds=seconds)
 
 
+def holder(store: Path) -> dict[str, Any] | None:
+    """The driver that holds the lease on ``store`` now (host, pid, ...); None if none does."""
+    path = lease_path(store)
+    if not path.is_file():
+        return None
+    with _locked(path, exclusive=False) as handle:
+        current = _read(handle)
+    if current is None or current.get("released") or current["expires"] <= time.time():
+        return None
+    return current
+
+
 def check(store: Path, token: str) -> None:
     """Raise :class:`LeaseLost` unless the lease on ``store`` is still the one with ``token``."""
     with _locked(lease_path(store), exclusive=False) as handle:

@@ -118,15 +118,27 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _code(code: Mapping[str, Any]) -> str:
+    if not code.get("dirty"):
+        return f"commit {code['commit']}"
+    return f"commit {code['commit']} with uncommitted changes {code.get('diff', '')[:12]}"
+
+
 def describe_difference(stored: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """The config keys and code versions in which two fingerprinted runs differ."""
-    old, cur = _flatten(stored), _flatten(new)
+    """The config keys and code versions in which two fingerprinted runs differ.
+
+    ``stored`` and ``new`` hold ``config`` (a nested mapping) and ``code``
+    (:func:`pipeline.provenance.code_version`).
+    """
+    old, cur = _flatten(stored["config"]), _flatten(new["config"])
     lines = [
         f"  {key}: {old.get(key, '(absent)')!r} in the store, {cur.get(key, '(absent)')!r} now"
         for key in sorted(old.keys() | cur.keys())
         if old.get(key) != cur.get(key)
     ]
-    return "\n".join(lines) or "  (nothing in the config; the code version differs)"
+    if stored["code"] != new["code"]:
+        lines.append(f"  code: {_code(stored['code'])} in the store, {_code(new['code'])} now")
+    return "\n".join(lines)
 
 
 def _occupied(path: Path) -> bool:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline import integrity, store
+from pipeline import integrity, lease, store
 
 CONSOLIDATED = ".zmetadata"
 METADATA_FILES = (".zarray", ".zattrs", ".zgroup")
@@ -193,11 +193,20 @@ def main(argv: list[str] | None = None) -> int:
         "--digest", action="store_true", help="also print the content digest (see docs)"
     )
     args = parser.parse_args(argv)
+    if not args.path.exists():
+        print(f"error: {args.path} does not exist", file=sys.stderr)
+        return 2
     try:
         report = inspect(args.path)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    writer = lease.holder(args.path)
+    if writer is not None:
+        print(
+            f"note: process {writer['pid']} on host {writer['host']} holds the store's lease: "
+            "it is being written, so counts may change and temporary files may be in flight"
+        )
     for line in report.lines():
         print(line)
     if args.digest:

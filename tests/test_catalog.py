@@ -83,7 +83,9 @@ def test_list_and_show_commands(tmp_path: Path, capsys: pytest.CaptureFixture[st
     run_id = _start(path, "/r/a.zarr")
     assert catalog.main(["--catalog", str(path), "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    assert listed[0].split()[:3] == ["sweep", "status", "points_pending"]
+    assert listed[0].split() == [
+        "sweep", "status", "pending", "ok", "diverged", "failed", "started", "finished", "store"
+    ]
     assert listed[-1].split()[:3] == [str(run_id), "autapse", "running"]
     assert listed[-1].endswith("/r/a.zarr")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from store_helpers import SMALL, config, file_bytes, file_ids, hydra_config
 
-from pipeline import lease
+from pipeline import lease, store
 from pipeline.__main__ import REFUSED, execute
 from pipeline.execute import run_sweep
 
@@ -178,8 +178,8 @@ def test_changed_config_is_refused_with_what_differs_and_what_to_do(results: Pat
     assert outcome.errors == [
         f"error: store.path={results / 's.zarr'} holds a sweep of a different config or "
         "code, so it cannot be resumed:\n"
-        "  config.stimulus.amplitude: 1.0 in the store, 2.0 now\n"
-        "  config.sweep.grid.tau: [0.02, 0.05, 0.1] in the store, [0.02, 0.05] now\n"
+        "  stimulus.amplitude: 1.0 in the store, 2.0 now\n"
+        "  sweep.grid.tau: [0.02, 0.05, 0.1] in the store, [0.02, 0.05] now\n"
         "Nothing was written. Run with another store.path=... for a new store, or with "
         "store.overwrite=true to replace this one."
     ]
@@ -228,4 +228,25 @@ def test_configs_hydra_refuses_exit_with_the_refusal_code(results: Path, run_cli
     done = run_cli(*args, f"store.path={results / 's.zarr'}", cwd=results.parent)
     assert done.returncode == REFUSED, done.stderr
     assert message in done.stderr
+    assert _snapshot(results) == before
+
+
+def test_changed_code_is_refused_naming_both_versions(results: Path, monkeypatch):
+    import pipeline.execute
+
+    def edited():
+        return {"commit": "0123456789ab" * 3 + "cdef", "dirty": True, "diff": "feed" * 16}
+
+    monkeypatch.setattr(pipeline.execute.provenance, "code_version", edited)
+    before = _snapshot(results)
+    outcome = execute(hydra_config(results / "s.zarr"))
+    assert outcome.code == REFUSED
+    stored = store.root_attrs(results / "s.zarr")["code"]
+    stored_text = f"commit {stored['commit']}" + (
+        f" with uncommitted changes {stored['diff'][:12]}" if stored["dirty"] else ""
+    )
+    assert (
+        f"  code: {stored_text} in the store, commit {edited()['commit']} with uncommitted "
+        "changes feedfeedfeed now\n" in outcome.errors[0]
+    )
     assert _snapshot(results) == before

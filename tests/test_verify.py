@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import zarr
 from store_helpers import config
 
-from pipeline import store, verify
+from pipeline import lease, store, verify
 from pipeline.execute import run_sweep
 
 
@@ -125,3 +126,17 @@ def test_digest_ignores_run_records_and_sees_every_other_byte(complete: Path, co
     data[-1] ^= 1
     chunk.write_bytes(bytes(data))
     assert verify.content_digest(copy) != reference
+
+
+def test_store_being_written_is_noted(copy: Path, capsys):
+    lease.acquire(copy, seconds=60)
+    code, lines = _verify(copy, capsys)
+    assert code == 0
+    assert lines[0].startswith(f"note: process {os.getpid()} on host ")
+    assert lines[0].endswith("holds the store's lease: it is being written, so counts may "
+                             "change and temporary files may be in flight")
+
+
+def test_missing_path(tmp_path: Path, capsys):
+    assert verify.main([str(tmp_path / "nothing.zarr")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nothing.zarr'} does not exist\n"
