@@ -108,7 +108,9 @@ def _scan_status(path: Path, status: zarr.Array) -> tuple[np.ndarray, list[Damag
         if problem is None:
             values[region] = status.blocks[index]
         elif problem != MISSING:  # a missing status chunk is simply pending
-            damage.append(Damage(f"status/{status.metadata.encode_chunk_key(index)}", problem, index))
+            damage.append(
+                Damage(f"status/{status.metadata.encode_chunk_key(index)}", problem, index)
+            )
     return values, damage
 
 
@@ -142,7 +144,9 @@ def scan(path: Path) -> Scan:
                     continue
             problem = _read_problem(path, name, array, index)
             if problem is not None:
-                damage.append(Damage(f"{name}/{array.metadata.encode_chunk_key(index)}", problem, block))
+                damage.append(
+                    Damage(f"{name}/{array.metadata.encode_chunk_key(index)}", problem, block)
+                )
     return Scan(
         dims=dims, chunks=chunks, status=status, damage=damage, leftovers=leftover_files(path)
     )

@@ -89,7 +89,9 @@ def matrix(points: Mapping[str, np.ndarray], network: Any) -> Circuit:
     direction = np.asarray(network.input_direction, dtype=float)
     return Circuit(
         weights=np.broadcast_to(weights, (size, *weights.shape)).copy(),
-        input_direction=np.broadcast_to(direction / np.linalg.norm(direction), (size, direction.size)).copy(),
+        input_direction=np.broadcast_to(
+            direction / np.linalg.norm(direction), (size, direction.size)
+        ).copy(),
         symmetric=True,
     )
 

@@ -103,8 +103,11 @@ def metadata_problems(path: Path) -> list[str]:
             continue
         if actual != consolidated[key]:
             differing = (
-                sorted(k for k in actual.keys() | consolidated[key].keys()
-                       if actual.get(k) != consolidated[key].get(k))
+                sorted(
+                    k
+                    for k in actual.keys() | consolidated[key].keys()
+                    if actual.get(k) != consolidated[key].get(k)
+                )
                 if isinstance(actual, dict) and isinstance(consolidated[key], dict)
                 else []
             )
@@ -141,8 +144,11 @@ def inspect(path: Path) -> Report:
     counts = store.status_counts(scan.status)
     problems = [
         f"{d.key} {d.problem}; "
-        + ("its block is computed again on resume" if d.block is not None else
-           "it is written again on resume")
+        + (
+            "its block is computed again on resume"
+            if d.block is not None
+            else "it is written again on resume"
+        )
         for d in scan.damage
     ]
     problems += [

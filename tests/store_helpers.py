@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from omegaconf import DictConfig
 
 from pipeline import integrity, lease
 from pipeline.config import Config
+from pipeline.execute import run_sweep
 
 SWEEP = (
     "+sweep=autapse",
@@ -55,7 +57,9 @@ def file_ids(path: Path) -> dict[str, tuple[int, int]]:
 def file_bytes(path: Path) -> dict[str, bytes]:
     """Every file under ``path`` (a store and its siblings), by relative path."""
     return {
-        f.relative_to(path).as_posix(): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()
+        f.relative_to(path).as_posix(): f.read_bytes()
+        for f in sorted(path.rglob("*"))
+        if f.is_file()
     }
 
 
@@ -84,7 +88,9 @@ def done_blocks(path: Path) -> set[tuple[int, ...]]:
     return {
         index
         for index in itertools.product(*(range(n) for n in counts))
-        if np.isin(scan.status[integrity.block_slices(index, scan.chunks)], integrity.DATA_STATUSES).any()
+        if np.isin(
+            scan.status[integrity.block_slices(index, scan.chunks)], integrity.DATA_STATUSES
+        ).any()
     }
 
 
@@ -131,6 +137,27 @@ def wait_until(condition, timeout: float, what: str, poll: float = 0.005) -> Non
         if time.monotonic() > deadline:
             raise TimeoutError(f"waited {timeout} s for {what}")
         time.sleep(poll)
+
+
+def clean_store(tmp_path: Path) -> Path:
+    """An uninterrupted run of :data:`SWEEP`, to compare a test's store with."""
+    clean = tmp_path / "clean" / "s.zarr"
+    run_sweep(config(clean, sweep=SWEEP))
+    return clean
+
+
+def driver_past_its_first_block(path: Path, *overrides: str) -> subprocess.Popen:
+    """A driver of :data:`SWEEP` writing ``path``, once it has written its first block."""
+    driver = start_driver(*SWEEP, *overrides, f"store.path={path}", cwd=path.parent)
+    wait_until(lambda: any(path.glob("status/[0-9]*")) or driver.poll() is not None, 120, "a block")
+    return driver
+
+
+def copy_of(tree: Path, into: Path) -> Path:
+    """A copy of the directory ``tree`` inside ``into``."""
+    target = into / tree.name
+    shutil.copytree(tree, target)
+    return target
 
 
 def wait_for_lapse(store: Path) -> None:

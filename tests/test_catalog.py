@@ -84,7 +84,15 @@ def test_list_and_show_commands(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert catalog.main(["--catalog", str(path), "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[0].split() == [
-        "sweep", "status", "pending", "ok", "diverged", "failed", "started", "finished", "store"
+        "sweep",
+        "status",
+        "pending",
+        "ok",
+        "diverged",
+        "failed",
+        "started",
+        "finished",
+        "store",
     ]
     assert listed[-1].split()[:3] == [str(run_id), "autapse", "running"]
     assert listed[-1].endswith("/r/a.zarr")
@@ -95,7 +103,9 @@ def test_list_and_show_commands(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert shown[-3:] == ["config:", "  sweep:", "    name: autapse"]
 
 
-def test_commands_report_a_missing_catalog_or_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_commands_report_a_missing_catalog_or_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     path = tmp_path / "catalog.sqlite"
     assert catalog.main(["--catalog", str(path), "list"]) == 1
     assert f"no run catalog at {path}" in capsys.readouterr().err

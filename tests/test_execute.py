@@ -5,9 +5,10 @@ from __future__ import annotations
 import errno
 import math
 import os
-import shutil
 import signal
+import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,12 @@ import zarr.storage._local as local_store
 from store_helpers import (
     SWEEP,
     child_pids,
+    clean_store,
     command_line,
     config,
+    copy_of,
     done_blocks,
+    driver_past_its_first_block,
     files_of_blocks,
     hydra_config,
     run_driver,
@@ -48,8 +52,7 @@ def _runs(store: Path):
 
 
 def test_resume_computes_only_pending_blocks_and_equals_a_clean_run(reference, tmp_path: Path):
-    path = tmp_path / "s.zarr"
-    shutil.copytree(reference[0], path)
+    path = copy_of(reference[0], tmp_path)
     # Block 1 as a kill between its data and its status leaves it, block 3 as one before its data.
     (path / "status" / "1.0").unlink()
     (path / "status" / "3.0").unlink()
@@ -108,6 +111,20 @@ TINY = (
 a killed driver's lease lapses after half a second."""
 
 
+def _disk_full_after(writes: int, put):
+    """Zarr's file writer on a disk that is full once ``writes`` files were written."""
+    count = 0
+
+    def full_disk(target, value, exclusive=False):
+        nonlocal count
+        count += 1
+        if count > writes:  # a full disk stays full
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return put(target, value, exclusive)
+
+    return full_disk
+
+
 @pytest.mark.slow
 def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_completes(
     tmp_path: Path, monkeypatch
@@ -125,8 +142,11 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
     run_sweep(config(clean, sweep=TINY))
     monkeypatch.setattr(local_store, "_put", original)
     assert writes[-2:] == ["clean/s.zarr/.zattrs", "clean/s.zarr/.zmetadata"]
-    statuses = [i for i, key in enumerate(writes) if key in ("clean/s.zarr/status/0.0",
-                                                             "clean/s.zarr/status/1.0")]
+    statuses = [
+        i
+        for i, key in enumerate(writes)
+        if key in ("clean/s.zarr/status/0.0", "clean/s.zarr/status/1.0")
+    ]
     moments = {  # name: how many writes succeed before the disk is full
         "middle of creation": statuses[0] // 3,
         "first block status": statuses[0],
@@ -135,16 +155,7 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
     }
     for moment, fail_from in moments.items():
         path = tmp_path / moment.replace(" ", "_") / "s.zarr"
-        count = 0
-
-        def full_disk(target, value, exclusive=False):
-            nonlocal count
-            count += 1
-            if count > fail_from:  # a full disk stays full
-                raise OSError(errno.ENOSPC, "No space left on device", str(target))
-            return original(target, value, exclusive)
-
-        monkeypatch.setattr(local_store, "_put", full_disk)
+        monkeypatch.setattr(local_store, "_put", _disk_full_after(fail_from, original))
         outcome = execute(hydra_config(path, sweep=TINY))
         monkeypatch.setattr(local_store, "_put", original)
         assert outcome.code == STOPPED, moment
@@ -165,8 +176,7 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
 
 
 def test_truncated_chunk_is_recomputed_on_resume(reference, tmp_path: Path):
-    path = tmp_path / "s.zarr"
-    shutil.copytree(reference[0], path)
+    path = copy_of(reference[0], tmp_path)
     chunk = path / "rate" / "2.0.0.0"
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
     (path / "tau" / "0").write_bytes(b"")
@@ -269,7 +279,11 @@ def test_sigkill_at_chosen_writes_then_resume_equals_a_clean_run(tmp_path: Path)
             f"store.path={path}",
             cwd=path.parent,
             script=(KILL_DRIVER,),
-            env={"KILL_AT": where, "KILL_AT_COUNT": str(count), "KILL_MID_WRITE": str(int(mid_write))},
+            env={
+                "KILL_AT": where,
+                "KILL_AT_COUNT": str(count),
+                "KILL_MID_WRITE": str(int(mid_write)),
+            },
         )
         assert killed.returncode == -9, (moment, killed.stderr)
         if verify_code is None:
@@ -279,6 +293,12 @@ def test_sigkill_at_chosen_writes_then_resume_equals_a_clean_run(tmp_path: Path)
         if mid_write:
             assert integrity.leftover_files(path), moment
         _resume_and_compare(path, clean, TINY)
+
+
+def _store_begun(path: Path, driver: subprocess.Popen) -> bool:
+    """Whether the driver has begun creating its store (or has ended)."""
+    creating = any(path.parent.glob(f".{path.name}.creating-*"))
+    return path.exists() or creating or driver.poll() is not None
 
 
 @pytest.mark.slow
@@ -299,13 +319,7 @@ def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(tmp_path: Path
         path = tmp_path / f"trial{trial}" / "s.zarr"
         path.parent.mkdir()
         driver = start_driver(*sweep, f"store.path={path}", cwd=path.parent)
-        wait_until(
-            lambda: path.exists()
-            or any(path.parent.glob(".s.zarr.creating-*"))
-            or driver.poll() is not None,
-            120,
-            "the store",
-        )
+        wait_until(partial(_store_begun, path, driver), 120, "the store")
         moment = rng.uniform(0, writing)
         time.sleep(moment)
         if driver.poll() is not None:  # finished before the moment came: not a kill
@@ -320,15 +334,10 @@ def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(tmp_path: Path
 @pytest.mark.slow
 def test_worker_killed_under_a_distributed_cluster_still_gives_the_identical_store(tmp_path: Path):
     """Dask reruns the dead worker's task elsewhere; the store equals a threaded run's."""
-    clean = tmp_path / "clean" / "s.zarr"
-    run_sweep(config(clean, sweep=SWEEP))
+    clean = clean_store(tmp_path)
     path = tmp_path / "s.zarr"
-    driver = start_driver(
-        *SWEEP, "cluster=distributed", "cluster.n_workers=2", "store.lease_seconds=2",
-        f"store.path={path}", cwd=tmp_path,
-    )
-    wait_until(
-        lambda: any(path.glob("status/[0-9]*")) or driver.poll() is not None, 120, "a block"
+    driver = driver_past_its_first_block(
+        path, "cluster=distributed", "cluster.n_workers=2", "store.lease_seconds=2"
     )
     workers = [p for p in child_pids(driver.pid) if "spawn_main" in command_line(p)]
     assert len(workers) == 2, [command_line(p) for p in child_pids(driver.pid)]
@@ -351,13 +360,9 @@ def test_worker_killed_under_a_distributed_cluster_still_gives_the_identical_sto
 @pytest.mark.slow
 def test_sigterm_stops_the_run_cleanly_and_frees_the_store_at_once(tmp_path: Path):
     """As a batch system preempting the job: interrupted, lease released, resumable now."""
-    clean = tmp_path / "clean" / "s.zarr"
-    run_sweep(config(clean, sweep=SWEEP))
+    clean = clean_store(tmp_path)
     path = tmp_path / "s.zarr"
-    driver = start_driver(*SWEEP, "store.lease_seconds=600", f"store.path={path}", cwd=tmp_path)
-    wait_until(
-        lambda: any(path.glob("status/[0-9]*")) or driver.poll() is not None, 120, "a block"
-    )
+    driver = driver_past_its_first_block(path, "store.lease_seconds=600")
     os.kill(driver.pid, signal.SIGSTOP)  # hold it mid-sweep, however fast blocks are
     assert len(list(path.glob("status/[0-9]*"))) < 6
     driver.send_signal(signal.SIGTERM)

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from store_helpers import (
     SWEEP,
+    clean_store,
     config,
+    driver_past_its_first_block,
     hydra_config,
     run_driver,
-    start_driver,
     wait_for_lapse,
-    wait_until,
 )
 
 from pipeline import catalog, lease, verify
@@ -91,11 +91,9 @@ def test_unreadable_lease_file_counts_as_free(tmp_path: Path):
 @pytest.mark.slow
 def test_second_driver_is_refused_and_a_new_one_takes_over_once_the_lease_lapses(tmp_path: Path):
     """Real drivers: the first is frozen while holding the lease, then killed."""
-    clean = tmp_path / "clean" / "s.zarr"
-    run_sweep(config(clean, sweep=SWEEP))
+    clean = clean_store(tmp_path)
     path = tmp_path / "s.zarr"
-    first = start_driver(*SWEEP, "store.lease_seconds=4", f"store.path={path}", cwd=tmp_path)
-    wait_until(lambda: any(path.glob("status/[0-9]*")) or first.poll() is not None, 120, "a block")
+    first = driver_past_its_first_block(path, "store.lease_seconds=4")
     os.kill(first.pid, signal.SIGSTOP)  # alive but silent: it holds the lease and stops renewing
     try:
         second = execute(hydra_config(path, "store.lease_seconds=4", sweep=SWEEP))
@@ -123,11 +121,9 @@ def test_second_driver_is_refused_and_a_new_one_takes_over_once_the_lease_lapses
 
 @pytest.mark.slow
 def test_stalled_driver_whose_lease_was_taken_over_stops_without_finishing(tmp_path: Path):
-    clean = tmp_path / "clean" / "s.zarr"
-    run_sweep(config(clean, sweep=SWEEP))
+    clean = clean_store(tmp_path)
     path = tmp_path / "s.zarr"
-    stalled = start_driver(*SWEEP, "store.lease_seconds=1", f"store.path={path}", cwd=tmp_path)
-    wait_until(lambda: any(path.glob("status/[0-9]*")) or stalled.poll() is not None, 120, "a block")
+    stalled = driver_past_its_first_block(path, "store.lease_seconds=1")
     os.kill(stalled.pid, signal.SIGSTOP)
     wait_for_lapse(path)
     try:
@@ -137,7 +133,9 @@ def test_stalled_driver_whose_lease_was_taken_over_stops_without_finishing(tmp_p
         os.kill(stalled.pid, signal.SIGCONT)
     assert stalled.wait(60) == STOPPED
     log = (tmp_path / "driver.log").read_text()
-    assert f"the lease on store.path={path} lapsed and was taken over by process {os.getpid()}" in log
+    assert (
+        f"the lease on store.path={path} lapsed and was taken over by process {os.getpid()}" in log
+    )
     assert verify.inspect(path).exit_code == 0
     assert verify.content_digest(path) == verify.content_digest(clean)
     runs = catalog.runs(tmp_path / "catalog.sqlite")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from store_helpers import SMALL, config, file_bytes, file_ids, hydra_config
+from store_helpers import SMALL, config, copy_of, file_bytes, file_ids, hydra_config
 
 from pipeline import lease, store
 from pipeline.__main__ import REFUSED, execute
@@ -26,9 +25,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def results(workspace: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "results"
-    shutil.copytree(workspace, copy)
-    return copy
+    return copy_of(workspace, tmp_path)
 
 
 def _snapshot(path: Path) -> tuple[dict, dict]:
@@ -155,9 +152,7 @@ def test_bad_config_value_is_refused_and_nothing_is_written(case: str, results: 
     assert _snapshot(results) == before
 
 
-@pytest.mark.parametrize(
-    ("target", "name"), [("mine", "a directory"), ("file.zarr", "a file")]
-)
+@pytest.mark.parametrize(("target", "name"), [("mine", "a directory"), ("file.zarr", "a file")])
 def test_store_path_that_is_not_a_pipeline_store_is_refused(results: Path, target: str, name):
     before = _snapshot(results)
     outcome = execute(hydra_config(results / target))

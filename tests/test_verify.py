@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 import zarr
-from store_helpers import config
+from store_helpers import config, copy_of
 
 from pipeline import lease, store, verify
 from pipeline.execute import run_sweep
@@ -24,9 +23,7 @@ def complete(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def copy(complete: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "s.zarr"
-    shutil.copytree(complete, path)
-    return path
+    return copy_of(complete, tmp_path)
 
 
 def _verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
@@ -68,7 +65,9 @@ def test_leftover_temporary_file_is_found(copy: Path, capsys):
     (copy / "rate" / "0.0.0.1234abcd.partial").write_bytes(b"half a chunk")
     code, lines = _verify(copy, capsys)
     assert code == 2
-    assert "problem: temporary file left by an interrupted write: rate/0.0.0.1234abcd.partial" in lines
+    assert (
+        "problem: temporary file left by an interrupted write: rate/0.0.0.1234abcd.partial" in lines
+    )
 
 
 def test_stale_consolidated_metadata_is_found(copy: Path, capsys):
@@ -102,7 +101,10 @@ def test_complete_attribute_contradicting_status_is_found(copy: Path, capsys):
     (copy / "status" / "2.0").unlink()
     code, lines = _verify(copy, capsys)
     assert code == 2
-    assert "problem: root attribute run_status is 'complete' but 12 points are pending and 0 failed" in lines
+    assert (
+        "problem: root attribute run_status is 'complete' but 12 points are pending and 0 failed"
+        in lines
+    )
 
 
 def test_not_a_store(tmp_path: Path, capsys):
@@ -133,8 +135,10 @@ def test_store_being_written_is_noted(copy: Path, capsys):
     code, lines = _verify(copy, capsys)
     assert code == 0
     assert lines[0].startswith(f"note: process {os.getpid()} on host ")
-    assert lines[0].endswith("holds the store's lease: it is being written, so counts may "
-                             "change and temporary files may be in flight")
+    assert lines[0].endswith(
+        "holds the store's lease: it is being written, so counts may "
+        "change and temporary files may be in flight"
+    )
 
 
 def test_missing_path(tmp_path: Path, capsys):
