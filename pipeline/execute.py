@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -300,19 +301,25 @@ def _recorded_run(
 ) -> RunResult:
     started = provenance.now()
     code = plan.attrs["code"]
-    run_id = catalog.start_run(
-        catalog_file,
-        {
-            "sweep": config.sweep.name,
-            "store": str(path.resolve()),
-            "fingerprint": plan.attrs["fingerprint"],
-            "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
-            "started": started,
-            "host": provenance.environment()["host"],
-            "pid": os.getpid(),
-            "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
-        },
-    )
+    try:
+        run_id = catalog.start_run(
+            catalog_file,
+            {
+                "sweep": config.sweep.name,
+                "store": str(path.resolve()),
+                "fingerprint": plan.attrs["fingerprint"],
+                "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
+                "started": started,
+                "host": provenance.environment()["host"],
+                "pid": os.getpid(),
+                "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
+            },
+        )
+    except (sqlite3.Error, OSError) as err:
+        raise store.StoreError(
+            f"the run catalog {catalog_file} cannot be written ({err}); nothing was written "
+            "to the store. Choose another catalog.path, or free the disk."
+        ) from err
     try:
         opened, blocks_computed, failures = _compute(config, plan, path, held)
         counts = store.finalize(
@@ -330,13 +337,13 @@ def _recorded_run(
         )
     except Exception as err:
         message = f"{type(err).__name__}: {err}"
-        _end_record(catalog_file, run_id, {"status": "error", "message": message})
+        _end_record(catalog_file, run_id, {"status": "error", "message": message}, path)
         raise RunStopped(
             f"the run on store.path={path} stopped: {message}\n"
             "Every block written before is kept; run the same command again to resume."
         ) from err
     except BaseException:
-        _end_record(catalog_file, run_id, {"status": "interrupted"})
+        _end_record(catalog_file, run_id, {"status": "interrupted"}, path)
         raise
     _end_record(
         catalog_file,
@@ -345,16 +352,26 @@ def _recorded_run(
             "status": store.run_status(counts),
             "opened": opened,
             "blocks_computed": blocks_computed,
-            **{catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()},
             "message": f"{len(failures)} blocks failed" if failures else None,
         },
+        path,
     )
     return RunResult(path, opened, blocks_computed, counts, failures, run_id, catalog_file)
 
 
-def _end_record(catalog_file: Path, run_id: int, fields: dict[str, Any]) -> None:
-    """Record how run ``run_id`` ended; a catalog that cannot be written does not hide it."""
+def _end_record(catalog_file: Path, run_id: int, fields: dict[str, Any], path: Path) -> None:
+    """Record how run ``run_id`` ended; a catalog that cannot be written does not hide it.
+
+    Point counts not in ``fields`` are read from the store at ``path``, if it can be read.
+    """
     try:
-        catalog.update_run(catalog_file, run_id, {"finished": provenance.now(), **fields})
+        counts = store.status_counts(store.read_status(path)) if path.exists() else {}
+    except Exception:  # a damaged store: the next run or verify says more
+        counts = {}
+    counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}
+    try:
+        catalog.update_run(
+            catalog_file, run_id, {"finished": provenance.now(), **counted, **fields}
+        )
     except Exception as err:  # sqlite3 or OS errors: the store already says what happened
         log.error("could not record the end of run %d in %s: %s", run_id, catalog_file, err)

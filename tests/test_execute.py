@@ -165,6 +165,8 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
         if path.exists():
             scan = integrity.scan(path)  # every point that is not pending has its data
             assert scan.damage == [] and scan.leftovers == [], moment
+            ok = int((scan.status == STATUS["ok"]).sum())
+            assert _runs(path)["points_ok"].tolist() == [ok], moment
         else:
             assert moment.endswith("creation")
             siblings = sorted(p.name for p in path.parent.iterdir())

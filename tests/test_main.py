@@ -245,3 +245,13 @@ def test_changed_code_is_refused_naming_both_versions(results: Path, monkeypatch
         "changes feedfeedfeed now\n" in outcome.errors[0]
     )
     assert _snapshot(results) == before
+
+
+def test_catalog_that_cannot_be_written_is_refused_before_the_store_is_touched(results: Path):
+    before = _snapshot(results / "s.zarr")
+    outcome = execute(hydra_config(results / "s.zarr", f"catalog.path={results / 'mine'}"))
+    assert outcome.code == REFUSED
+    assert outcome.errors[0].startswith(
+        f"error: the run catalog {results / 'mine'} cannot be written"
+    )
+    assert _snapshot(results / "s.zarr") == before
