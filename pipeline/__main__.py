@@ -11,9 +11,9 @@ here, the sweep runs, and a summary of the store is printed.  Exit codes:
 - 3: the run stopped after it started writing (a full disk, a lost lease,
   workers that keep dying); the store keeps every block written so far and
   the same command resumes it;
-- 143: stopped by SIGTERM (as a batch system does on preemption); the run
-  is recorded as interrupted and its lease released, so the same command
-  resumes at once.
+- 143 and 130: stopped by SIGTERM (as a batch system does on preemption)
+  or Ctrl-C; the run is recorded as interrupted and its lease released, so
+  the same command resumes at once.
 
 With ``-m`` (Hydra multirun) every job runs even when others fail; at the
 end each failed job is listed and the exit code is 1 (see
@@ -50,6 +50,9 @@ REFUSED = 2
 STOPPED = 3
 """Exit code of a run that stopped on an error after it started writing."""
 TERMINATED = 128 + signal.SIGTERM
+"""Exit code of a run stopped by SIGTERM."""
+INTERRUPTED = 128 + signal.SIGINT
+"""Exit code of a run stopped by Ctrl-C."""
 
 register_resolvers()
 store_schemas()
@@ -108,6 +111,9 @@ def cli() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         main()
+    except KeyboardInterrupt:  # Ctrl-C: the run is recorded as interrupted, its lease released
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        sys.exit(INTERRUPTED)
     except SystemExit as done:
         # Hydra reports a config it cannot compose (unknown key or sweep, wrong type)
         # by exiting with 1 while handling the error; the pipeline says 2 for refusals.
