@@ -53,7 +53,9 @@ def persistence_theory(
 ) -> xr.DataArray:
     """Fraction of a mode's activity left ``delay`` after the input stops: ``exp(-(1-lam) D/tau)``."""
     lam = np.real(eigenvalues)
-    return np.exp(-(1 - lam) * delay / tau).assign_attrs(
+    with np.errstate(over="ignore"):  # a fast runaway's ratio is beyond float range: inf
+        ratio = np.exp(-(1 - lam) * delay / tau)
+    return ratio.assign_attrs(
         long_name="activity a delay D after the input stops over activity when it stops, theory",
         units="1",
         formula="exp(-(1-lam) D/tau)",

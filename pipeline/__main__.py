@@ -1,52 +1,126 @@
 """Entry point: ``python -m pipeline +sweep=NAME [overrides]``.
 
 Hydra composes the config from ``conf/``; it is converted and validated once
-here, the sweep runs, and a summary of the store is printed.  The exit code is
-0 when the store is complete and every measurable quantity agrees with theory,
-1 when a check disagrees or points failed, and 2 when the config or the store
-path is refused (before anything is written).
+here, the sweep runs, and a summary of the store is printed.  Exit codes:
+
+- 0: the store is complete and every measurable quantity agrees with theory;
+- 1: the sweep ran, but a check disagrees or points failed;
+- 2: refused before anything was written: a config value, an unknown key
+  or sweep, a store path that holds something else, a store that another
+  driver is writing;
+- 3: the run stopped after it started writing (a full disk, a lost lease,
+  workers that keep dying); the store keeps every block written so far and
+  the same command resumes it;
+- 143 and 130: stopped by SIGTERM (as a batch system does on preemption)
+  or Ctrl-C; the run is recorded as interrupted and its lease released, so
+  the same command resumes at once.
+
+With ``-m`` (Hydra multirun) every job runs even when others fail; at the
+end each failed job is listed and the exit code is 1 (see
+:mod:`pipeline.multirun`).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
 import xarray as xr
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from hydra.types import RunMode
 from omegaconf import DictConfig
-from omegaconf.errors import MissingMandatoryValue
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from analysis.summary import summarize
+from pipeline import multirun
 from pipeline.config import ConfigError, load_config, register_resolvers, store_schemas
-from pipeline.execute import run_sweep
+from pipeline.execute import RunStopped, run_sweep
+from pipeline.lease import LeaseHeld
 from pipeline.store import StoreError
 
 log = logging.getLogger("pipeline")
+
+REFUSED = 2
+"""Exit code of a run refused before it wrote anything."""
+STOPPED = 3
+"""Exit code of a run that stopped on an error after it started writing."""
+TERMINATED = 128 + signal.SIGTERM
+"""Exit code of a run stopped by SIGTERM."""
+INTERRUPTED = 128 + signal.SIGINT
+"""Exit code of a run stopped by Ctrl-C."""
 
 register_resolvers()
 store_schemas()
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-def main(cfg: DictConfig) -> None:
+def execute(cfg: DictConfig) -> multirun.Outcome:
+    """Validate ``cfg``, run its sweep and summarise the store; never exits."""
     try:
-        config = load_config(cfg)
-        result = run_sweep(config)
-    except (ConfigError, StoreError, MissingMandatoryValue) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        result = run_sweep(load_config(cfg))
+    except MissingMandatoryValue as err:
+        return multirun.Outcome(
+            REFUSED, [], [f"error: {err.full_key} is missing: give it a value ({err.full_key}=...)"]
+        )
+    except (ConfigError, StoreError, LeaseHeld) as err:
+        return multirun.Outcome(REFUSED, [], [f"error: {err}"])
+    except RunStopped as err:
+        return multirun.Outcome(STOPPED, [], [f"error: {err}"])
     with xr.open_zarr(result.path) as ds:
         summary = summarize(ds)
-    print(f"store: {Path(result.path).resolve()} ({ds.attrs['run_status']}, {result.opened})")
-    for line in summary.lines:
+        run_status = ds.attrs["run_status"]
+    lines = [
+        f"store: {Path(result.path).resolve()} ({run_status}, {result.opened}; "
+        f"run {result.run_id} in {result.catalog})",
+        *summary.lines,
+    ]
+    errors = [f"failed: {failure}" for failure in result.failures]
+    return multirun.Outcome(0 if summary.passed else 1, lines, errors)
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    in_multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    try:
+        outcome = execute(cfg)
+    except Exception:
+        if not in_multirun:
+            raise
+        # One job's bug must not keep the other jobs from running or being listed.
+        outcome = multirun.Outcome(1, [], [traceback.format_exc()])
+    for line in outcome.lines:
         print(line)
-    for failure in result.failures:
-        print(f"failed: {failure}", file=sys.stderr)
-    if not summary.passed:
-        sys.exit(1)
+    for line in outcome.errors:
+        print(line, file=sys.stderr)
+    if in_multirun:
+        multirun.record(outcome)
+    elif outcome.code:
+        sys.exit(outcome.code)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(TERMINATED)
+
+
+def cli() -> None:
+    """Run :func:`main`; a config that Hydra itself refuses exits with :data:`REFUSED` too."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: the run is recorded as interrupted, its lease released
+        print("interrupted: run the same command again to resume", file=sys.stderr)
+        sys.exit(INTERRUPTED)
+    except SystemExit as done:
+        # Hydra reports a config it cannot compose (unknown key or sweep, wrong type)
+        # by exiting with 1 while handling the error; the pipeline says 2 for refusals.
+        if done.code == 1 and isinstance(done.__context__, HydraException | OmegaConfBaseException):
+            sys.exit(REFUSED)
+        raise
 
 
 if __name__ == "__main__":
-    main()
+    cli()

@@ -112,6 +112,68 @@ class PairNetwork(NetworkConfig):
     kind: str = "pair"
 
 
+def check_square_matrix(key: str, rows: Any) -> list[list[float]]:
+    """The weight matrix ``rows`` as floats; refuse one that is empty, ragged, not square,
+    not numbers or not finite."""
+    example = f"e.g. {key}=[[0.0,0.5],[0.5,0.0]]"
+    _require(
+        isinstance(rows, list) and all(isinstance(row, list) for row in rows),
+        f"{key} must be a list of rows ({example}), got {key}={rows}",
+    )
+    n = len(rows)
+    _require(n >= 1, f"{key} is empty: give an n x n matrix, {example}")
+    shape = [len(row) for row in rows]
+    _require(
+        all(length == n for length in shape),
+        f"{key} must be square (n x n), got {n} rows of lengths {shape}: {key}={rows}",
+    )
+    try:
+        matrix = np.asarray(rows, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must hold numbers, got {key}={rows}") from None
+    _require(bool(np.all(np.isfinite(matrix))), f"{key} must hold finite numbers, got {key}={rows}")
+    return matrix.tolist()
+
+
+def check_vector(key: str, values: list[float], n: int, of: str) -> None:
+    """Refuse a vector that does not have one finite entry per neuron, or is zero."""
+    _require(
+        len(values) == n,
+        f"{key} must have {n} entries, one per neuron of {of} ({n} x {n}), "
+        f"got {len(values)}: {key}={values}",
+    )
+    array = np.asarray(values, dtype=float)
+    _require(
+        bool(np.all(np.isfinite(array))) and bool(np.any(array != 0)),
+        f"{key} must be finite and not all zero, got {key}={values}",
+    )
+
+
+@dataclass
+class MatrixNetwork(NetworkConfig):
+    """Any symmetric network given by its weights ``M`` and the direction of its input."""
+
+    kind: str = "matrix"
+    # Rows of numbers; typed loosely because OmegaConf refuses [[0,1],[1,0]] (ints) for a
+    # list[list[float]], and __post_init__ checks it and makes it floats.
+    weights: list[Any] = MISSING
+    input_direction: list[float] = MISSING
+
+    def __post_init__(self) -> None:
+        if self.weights is MISSING or self.input_direction is MISSING:
+            return
+        self.weights = check_square_matrix("network.weights", self.weights)
+        weights = np.asarray(self.weights)
+        _require(
+            np.array_equal(weights, weights.T),
+            "network.weights must be symmetric (M[i][j] == M[j][i]), "
+            f"got network.weights={self.weights}",
+        )
+        check_vector(
+            "network.input_direction", self.input_direction, len(weights), "network.weights"
+        )
+
+
 @dataclass
 class AutapsePairNetwork(NetworkConfig):
     """Two neurons with an autapse each and no coupling: M = diag(lam1, lam2)."""
@@ -279,9 +341,14 @@ class StoreConfig:
     chunk_points: int | None = None
     compression_level: int = 3
     overwrite: bool = False
+    lease_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         _require(bool(self.path), "store.path must not be empty")
+        _require(
+            math.isfinite(self.lease_seconds) and self.lease_seconds > 0,
+            f"store.lease_seconds must be > 0 s, got store.lease_seconds={self.lease_seconds}",
+        )
         _require(
             self.rate_dtype in ("float32", "float64"),
             f"store.rate_dtype must be float32 or float64, got store.rate_dtype={self.rate_dtype!r}",
@@ -320,6 +387,14 @@ SCHEDULERS = {"threads", "processes", "synchronous", "distributed"}
 
 
 @dataclass
+class CatalogConfig:
+    """The SQLite run catalog: one row per run of any sweep."""
+
+    path: str | None = None
+    """None: ``catalog.sqlite`` in the directory of ``store.path``."""
+
+
+@dataclass
 class Config:
     """The whole resolved configuration of one sweep run."""
 
@@ -331,6 +406,7 @@ class Config:
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
 
     def __post_init__(self) -> None:
         if self.sweep is MISSING or self.network is MISSING:
@@ -414,6 +490,7 @@ def store_schemas() -> None:
     cs.store(group="network", name="base_spectrum", node=SpectrumNetwork)
     cs.store(group="network", name="base_feedforward", node=FeedforwardNetwork)
     cs.store(group="network", name="base_nonsymmetric", node=NonsymmetricNetwork)
+    cs.store(group="network", name="base_matrix", node=MatrixNetwork)
     cs.store(group="cluster", name="base_cluster", node=ClusterConfig)
 
 

@@ -5,6 +5,14 @@ nothing else here depends on it.  Each task computes one block and writes it
 into the store itself, so the driver never holds more than the small per-block
 summaries, and memory is bounded by the block size times the number of
 workers, not by the size of the sweep.
+
+A run, in order: simulate one point to learn the layout; refuse, touching
+nothing, a store path that holds something else; take the store's lease
+(:mod:`pipeline.lease`); record the run in the catalog
+(:mod:`pipeline.catalog`); create the store, or resume it: delete temporary
+files of interrupted writes, find damaged chunks (:mod:`pipeline.integrity`)
+and compute every block that is pending, failed or damaged; finally record
+the point counts and this run in the store's ``history``.
 """
 
 from __future__ import annotations
@@ -12,20 +20,23 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dask
 import numpy as np
+import xarray as xr
 import yaml
 from dask.callbacks import Callback
 
-from pipeline import provenance, store
+from pipeline import catalog, integrity, lease, provenance, store
 from pipeline.config import ClusterConfig, Config
 from pipeline.simulate import simulate_block
 from pipeline.status import STATUS
@@ -33,8 +44,18 @@ from pipeline.sweep import Block, Grid
 
 log = logging.getLogger(__name__)
 
-EXECUTION_ONLY = {("store", "path"), ("store", "overwrite"), ("cluster",)}
+EXECUTION_ONLY = {
+    ("store", "path"),
+    ("store", "overwrite"),
+    ("store", "lease_seconds"),
+    ("cluster",),
+    ("catalog",),
+}
 """Config keys that do not change the results, left out of the fingerprint."""
+
+
+class RunStopped(RuntimeError):
+    """A run that started writing stopped on an error; the store keeps what was written."""
 
 
 @dataclass(frozen=True)
@@ -46,33 +67,79 @@ class RunResult:
     blocks_computed: int
     counts: dict[str, int]
     failures: list[str]
+    run_id: int
+    catalog: Path
 
 
-def results_config(config: Config) -> dict[str, Any]:
-    """The config as plain data, without the keys in :data:`EXECUTION_ONLY`."""
-    tree = dataclasses.asdict(config)
-    for key in EXECUTION_ONLY:
-        parent = tree
+@dataclass(frozen=True)
+class Plan:
+    """Everything a run writes, known before it touches the disk."""
+
+    grid: Grid
+    layout: store.Layout
+    full: xr.Dataset
+    encodings: dict[str, dict]
+    attrs: dict[str, Any]
+    execution: dict[str, Any]
+
+
+def split_config(config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The config as plain data: the part that shapes the results, and :data:`EXECUTION_ONLY`."""
+    results = dataclasses.asdict(config)
+    execution: dict[str, Any] = {}
+    for key in sorted(EXECUTION_ONLY):
+        parent, target = results, execution
         for part in key[:-1]:
             parent = parent[part]
-        parent.pop(key[-1], None)
-    return tree
+            target = target.setdefault(part, {})
+        target[key[-1]] = parent.pop(key[-1])
+    return results, execution
 
 
-def compute_block(config: Config, grid: Grid, block: Block, path: Path) -> dict[str, Any]:
+def plan_run(config: Config) -> Plan:
+    """Layout, lazy template and root attributes of the store of ``config``, from a probe."""
+    grid = Grid.from_config(config.sweep.grid)
+    probe = simulate_block(config, grid, tuple(slice(0, 1) for _ in grid.dims))
+    layout = store.layout_for(grid, probe, config.store.chunk_mb, config.store.chunk_points)
+    results, execution = split_config(config)
+    code = provenance.code_version()
+    attrs = {
+        "producer": store.PRODUCER,
+        "schema_version": store.SCHEMA_VERSION,
+        "title": f"rate-network sweep {config.sweep.name!r}",
+        "sweep": config.sweep.name,
+        "network": config.network.kind,
+        "config": yaml.safe_dump(results, sort_keys=False),
+        "fingerprint": provenance.fingerprint(results, code),
+        "code": code,
+        "created": provenance.now(),
+        "run_status": "incomplete",
+        "history": [],
+    }
+    full = store.template(probe, grid, layout)
+    encodings = store.encoding(full, layout, config.store.compression_level)
+    return Plan(grid, layout, full, encodings, attrs, execution)
+
+
+def compute_block(
+    config: Config, grid: Grid, block: Block, path: Path, token: str
+) -> dict[str, Any]:
     """Simulate, check and write one block; return its status counts.
 
     A block whose computation raises is marked ``failed`` (its data are not
-    written) and the sweep goes on; an error while writing propagates, so
-    nothing is marked done without its data.
+    written) and the sweep goes on.  An error while writing propagates and
+    stops the run, so nothing is marked done without its data.  Nothing is
+    written once the lease with ``token`` is lost.
     """
     try:
         ds = simulate_block(config, grid, block.slices)
     except Exception:  # a numerical failure of one block must not stop the sweep
         message = traceback.format_exc(limit=3)
+        lease.check(path, token)
         store.write_status(path, grid.dims, block, STATUS["failed"])
         size = int(np.prod([s.stop - s.start for s in block.slices]))
         return {"counts": {"failed": size}, "failure": f"block {block.index}: {message}"}
+    lease.check(path, token)
     store.write_block(path, ds, grid.dims, block)
     return {"counts": store.status_counts(ds["status"].values), "failure": None}
 
@@ -131,73 +198,180 @@ def _client(cluster: ClusterConfig) -> Iterator[Any]:
 
 
 def _run_tasks(tasks: list, cluster: ClusterConfig, progress: _Progress) -> list[dict]:
+    """Every task's result; the first task that raises stops the run.
+
+    Tasks already running when one raises are let finish (local schedulers)
+    or cancelled (distributed), and no new task starts.
+    """
     with _client(cluster) as client:
         if client is None:
             with _TaskCallback(progress.block_done):
-                return list(
-                    dask.compute(*tasks, scheduler=cluster.scheduler, num_workers=cluster.n_workers)
-                )
+                if cluster.scheduler != "threads":
+                    return list(
+                        dask.compute(
+                            *tasks, scheduler=cluster.scheduler, num_workers=cluster.n_workers
+                        )
+                    )
+                # A pool of our own: leaving it waits for the running tasks.
+                with ThreadPoolExecutor(cluster.n_workers or os.cpu_count() or 1) as pool:
+                    return list(dask.compute(*tasks, scheduler="threads", pool=pool))
         from distributed import as_completed
 
         futures = client.compute(tasks)
         results = []
-        for future in as_completed(futures):
-            results.append(future.result())
-            progress.block_done()
+        try:
+            for future in as_completed(futures):
+                results.append(future.result())
+                progress.block_done()
+        except BaseException:
+            client.cancel(futures)
+            raise
         return results
 
 
-def run_sweep(config: Config) -> RunResult:
-    """Create or resume the store of ``config`` and compute every pending block."""
-    grid = Grid.from_config(config.sweep.grid)
-    probe = simulate_block(config, grid, tuple(slice(0, 1) for _ in grid.dims))
-    layout = store.layout_for(grid, probe, config.store.chunk_mb, config.store.chunk_points)
-    settings = results_config(config)
-    code = provenance.code_version()
-    attrs = {
-        "producer": store.PRODUCER,
-        "schema_version": store.SCHEMA_VERSION,
-        "title": f"rate-network sweep {config.sweep.name!r}",
-        "sweep": config.sweep.name,
-        "network": config.network.kind,
-        "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
-        "fingerprint": provenance.fingerprint(settings, code),
-        "code": code,
-        "created": provenance.now(),
-        "run_status": "incomplete",
-    }
-    path = Path(config.store.path)
-    full = store.template(probe, grid, layout)
-    opened = store.prepare(
-        path,
-        full,
-        store.encoding(full, layout, config.store.compression_level),
-        attrs,
-        config.store.overwrite,
-    )
-    started = provenance.now()
-    todo = store.pending_blocks(store.read_status(path), layout)
+def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Block]]:
+    """Create, replace or resume the store; the blocks this run computes."""
+    opened = store.prepare(path, plan.full, plan.encodings, plan.attrs, overwrite)
+    if opened != "resumed":
+        return opened, plan.layout.blocks()
+    scan = integrity.scan(path)
+    for damage in scan.damage:
+        again = "its block is computed" if damage.block is not None else "it is written"
+        log.warning("%s %s: %s again", damage.key, damage.problem, again)
+    if scan.leftovers:
+        log.warning("deleting %d temporary files of interrupted writes", len(scan.leftovers))
+    todo = store.pending_blocks(store.repair(path, scan, plan.full), plan.layout)
+    if todo:
+        store.mark_incomplete(path)
+    return opened, todo
+
+
+def _compute(
+    config: Config, plan: Plan, path: Path, held: lease.Lease
+) -> tuple[str, int, list[str]]:
+    """Open the store under the lease ``held`` and compute what it lacks.
+
+    Returns how the store was opened, how many blocks were computed and the
+    failure of each block whose computation raised.
+    """
+    opened, todo = _open_store(path, plan, config.store.overwrite)
     log.info(
         "%s store %s: %d points in %d blocks of up to %d, %d blocks to compute",
         opened,
         path,
-        grid.size,
-        len(layout.blocks()),
-        int(np.prod(layout.chunks)),
+        plan.grid.size,
+        len(plan.layout.blocks()),
+        int(np.prod(plan.layout.chunks)),
         len(todo),
     )
     task = dask.delayed(compute_block, pure=False)
-    tasks = [task(config, grid, block, path, dask_key_name=f"compute_block-{i}")
-             for i, block in enumerate(todo)]
-    results = _run_tasks(tasks, config.cluster, _Progress(len(todo), int(np.prod(layout.chunks))))
-    counts = store.finalize(
+    tasks = [
+        task(config, plan.grid, block, path, held.token, dask_key_name=f"compute_block-{i}")
+        for i, block in enumerate(todo)
+    ]
+    progress = _Progress(len(todo), int(np.prod(plan.layout.chunks)))
+    results = _run_tasks(tasks, config.cluster, progress)
+    lease.check(path, held.token)
+    return opened, len(todo), [r["failure"] for r in results if r["failure"]]
+
+
+def run_sweep(config: Config) -> RunResult:
+    """Create or resume the store of ``config`` and compute every block it lacks.
+
+    Raises :class:`store.StoreError` or :class:`lease.LeaseHeld` before
+    writing anything when the store path cannot be used, and
+    :class:`RunStopped` when the run stops after it has started writing
+    (a full disk, a lost lease, workers that keep dying): the store keeps
+    every block written so far, and running the same config again resumes.
+    """
+    plan = plan_run(config)
+    path = Path(config.store.path)
+    store.check_path(path, plan.attrs, config.store.overwrite)
+    catalog_file = catalog.catalog_path(path, config.catalog.path)
+    with ExitStack() as stack:
+        try:
+            held = stack.enter_context(lease.held(path, config.store.lease_seconds))
+        except OSError as err:
+            raise store.StoreError(f"store.path={path} cannot be written: {err}") from err
+        return _recorded_run(config, plan, path, held, catalog_file)
+
+
+def _recorded_run(
+    config: Config, plan: Plan, path: Path, held: lease.Lease, catalog_file: Path
+) -> RunResult:
+    started = provenance.now()
+    code = plan.attrs["code"]
+    try:
+        run_id = catalog.start_run(
+            catalog_file,
+            {
+                "sweep": config.sweep.name,
+                "store": str(path.resolve()),
+                "fingerprint": plan.attrs["fingerprint"],
+                "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
+                "started": started,
+                "host": provenance.environment()["host"],
+                "pid": os.getpid(),
+                "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
+            },
+        )
+    except (sqlite3.Error, OSError) as err:
+        raise store.StoreError(
+            f"the run catalog {catalog_file} cannot be written ({err}); nothing was written "
+            "to the store. Choose another catalog.path, or free the disk."
+        ) from err
+    try:
+        opened, blocks_computed, failures = _compute(config, plan, path, held)
+        counts = store.finalize(
+            path,
+            {
+                "run": run_id,
+                "catalog": str(catalog_file.resolve()),
+                "opened": opened,
+                "started": started,
+                "finished": provenance.now(),
+                "blocks_computed": blocks_computed,
+                **provenance.environment(),
+                "execution": plan.execution,
+            },
+        )
+    except Exception as err:
+        message = f"{type(err).__name__}: {err}"
+        _end_record(catalog_file, run_id, {"status": "error", "message": message}, path)
+        raise RunStopped(
+            f"the run on store.path={path} stopped: {message}\n"
+            "Every block written before is kept; run the same command again to resume."
+        ) from err
+    except BaseException:
+        _end_record(catalog_file, run_id, {"status": "interrupted"}, path)
+        raise
+    _end_record(
+        catalog_file,
+        run_id,
+        {
+            "status": store.run_status(counts),
+            "opened": opened,
+            "blocks_computed": blocks_computed,
+            "message": f"{len(failures)} blocks failed" if failures else None,
+        },
         path,
-        {"started": started, "finished": provenance.now(), "environment": provenance.environment()},
     )
-    return RunResult(
-        path=path,
-        opened=opened,
-        blocks_computed=len(todo),
-        counts=counts,
-        failures=[r["failure"] for r in results if r["failure"]],
-    )
+    return RunResult(path, opened, blocks_computed, counts, failures, run_id, catalog_file)
+
+
+def _end_record(catalog_file: Path, run_id: int, fields: dict[str, Any], path: Path) -> None:
+    """Record how run ``run_id`` ended; a catalog that cannot be written does not hide it.
+
+    Point counts not in ``fields`` are read from the store at ``path``, if it can be read.
+    """
+    try:
+        counts = store.status_counts(store.read_status(path)) if path.exists() else {}
+    except Exception:  # a damaged store: the next run or verify says more
+        counts = {}
+    counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}
+    try:
+        catalog.update_run(
+            catalog_file, run_id, {"finished": provenance.now(), **counted, **fields}
+        )
+    except Exception as err:  # sqlite3 or OS errors: the store already says what happened
+        log.error("could not record the end of run %d in %s: %s", run_id, catalog_file, err)

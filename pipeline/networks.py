@@ -92,6 +92,23 @@ def pair(points: Mapping[str, np.ndarray], network: Any) -> Circuit:
     )
 
 
+def matrix(points: Mapping[str, np.ndarray], network: Any) -> Circuit:
+    """The same given weights ``M = network.weights`` at every point.
+
+    The input points along ``network.input_direction``, scaled to unit length.
+    """
+    size = points["tau"].size
+    weights = np.asarray(network.weights, dtype=float)
+    direction = np.asarray(network.input_direction, dtype=float)
+    return Circuit(
+        weights=np.broadcast_to(weights, (size, *weights.shape)).copy(),
+        input_direction=np.broadcast_to(
+            direction / np.linalg.norm(direction), (size, direction.size)
+        ).copy(),
+        symmetric=True,
+    )
+
+
 def autapse_pair(points: Mapping[str, np.ndarray], network: Any) -> Circuit:
     """Two neurons, each with only an autapse: ``M = diag(lam1, lam2)``.
 
@@ -273,6 +290,7 @@ NETWORKS: dict[str, NetworkKind] = {
     "nonsymmetric": NetworkKind(
         build=nonsymmetric, parameters=("lam_real", "lam_imag"), checks=("nonsymmetric",)
     ),
+    "matrix": NetworkKind(build=matrix, parameters=()),
 }
 """Every network a sweep can name in ``network.kind``."""
 

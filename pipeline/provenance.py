@@ -47,17 +47,28 @@ def _git(*args: str) -> str | None:
     return result.stdout.strip()
 
 
-def code_version() -> dict[str, Any]:
-    """The commit of the source tree and whether it has uncommitted changes.
+CODE_PATHS = ("pipeline", "analysis")
+"""The packages whose uncommitted changes make the code version dirty."""
 
-    Outside a git checkout (an installed wheel) the package version stands in
-    and ``dirty`` is unknown (None).
+
+def code_version() -> dict[str, Any]:
+    """The commit of the source tree and whether its code has uncommitted changes.
+
+    Dirty code (tracked files under :data:`CODE_PATHS` that differ from the
+    commit) also gets ``diff``, the SHA-256 of those changes, so that a
+    fingerprint tells two different edits of one commit apart; edits to the
+    README, tests or configs do not count (configs are fingerprinted as
+    config).  Outside a git checkout (an installed wheel) the package version
+    stands in and ``dirty`` is unknown (None).
     """
     commit = _git("rev-parse", "HEAD")
     if commit is None:
         return {"commit": "rate-sweeps " + importlib.metadata.version("rate-sweeps"), "dirty": None}
-    status = _git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": bool(status)}
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)
+    if not status:
+        return {"commit": commit, "dirty": False}
+    diff = _git("diff", "HEAD", "--no-color", "--", *CODE_PATHS) or ""
+    return {"commit": commit, "dirty": True, "diff": hashlib.sha256(diff.encode()).hexdigest()}
 
 
 def package_versions() -> dict[str, str]:

@@ -5,18 +5,25 @@ Layout (Zarr format 2, consolidated metadata, readable by ``xr.open_zarr``):
 - every variable with the sweep dimensions is chunked by the sweep's blocks
   along them and whole along the others (``time``, ``neuron``, ``mode``, ...),
   so each Dask task writes whole chunks that no other task touches;
-- a block's data chunks are written first and its ``status`` chunk last, so a
-  point whose status is not ``pending`` has its data on disk;
-- root attributes hold the schema version, the resolved config, its
-  fingerprint, the code version, the environment, start and end times and
-  ``run_status`` (``incomplete`` until every point is computed).
+- a block's data chunks are written first and its ``status`` chunk last, and
+  every chunk is written even when it equals the fill value, so a point that
+  reads ``ok`` or ``diverged`` has its data on disk; a point that reads
+  ``failed`` has none (its computation raised), and one that reads
+  ``pending`` was never finished;
+- writing a block twice writes the same bytes (the computation is
+  deterministic and Zarr replaces each chunk file by an atomic rename), so a
+  task that Dask runs twice, or two drivers of one config, are harmless;
+- root attributes hold the schema version, the resolved config (the part
+  that determines the results), its fingerprint, the code version,
+  ``run_status`` (``complete`` once every point is ok or diverged),
+  ``point_counts``, ``created`` and a ``history`` of the runs that wrote it.
 """
 
 from __future__ import annotations
 
-import math
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +35,7 @@ import xarray as xr
 import yaml
 import zarr
 
+from pipeline.integrity import Scan, block_slices, leftover_files
 from pipeline.status import STATUS
 from pipeline.sweep import Block, Grid, block_shape, blocks, points_per_block
 
@@ -95,7 +103,7 @@ def root_attrs(path: Path) -> dict[str, Any] | None:
     """Root attributes of the pipeline store at ``path``; None if it is not one."""
     try:
         attrs = dict(zarr.open_group(str(path), mode="r", zarr_format=2).attrs)
-    except (FileNotFoundError, zarr.errors.GroupNotFoundError, ValueError):
+    except (FileNotFoundError, NotADirectoryError, zarr.errors.GroupNotFoundError, ValueError):
         return None
     return attrs if attrs.get("producer") == PRODUCER else None
 
@@ -110,15 +118,74 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def _code(code: Mapping[str, Any]) -> str:
+    if not code.get("dirty"):
+        return f"commit {code['commit']}"
+    return f"commit {code['commit']} with uncommitted changes {code.get('diff', '')[:12]}"
+
+
 def describe_difference(stored: Mapping[str, Any], new: Mapping[str, Any]) -> str:
-    """The config keys and code versions in which two fingerprinted runs differ."""
-    old, cur = _flatten(stored), _flatten(new)
+    """The config keys and code versions in which two fingerprinted runs differ.
+
+    ``stored`` and ``new`` hold ``config`` (a nested mapping) and ``code``
+    (:func:`pipeline.provenance.code_version`).
+    """
+    old, cur = _flatten(stored["config"]), _flatten(new["config"])
     lines = [
         f"  {key}: {old.get(key, '(absent)')!r} in the store, {cur.get(key, '(absent)')!r} now"
         for key in sorted(old.keys() | cur.keys())
         if old.get(key) != cur.get(key)
     ]
-    return "\n".join(lines) or "  (nothing in the config; the code version differs)"
+    if stored["code"] != new["code"]:
+        lines.append(f"  code: {_code(stored['code'])} in the store, {_code(new['code'])} now")
+    return "\n".join(lines)
+
+
+def _occupied(path: Path) -> bool:
+    return path.exists() and not (path.is_dir() and not any(path.iterdir()))
+
+
+def check_path(path: Path, attrs: Mapping[str, Any], overwrite: bool) -> str:
+    """How a run whose root attributes are ``attrs`` may open ``path``, touching nothing.
+
+    Returns ``"create"``, ``"resume"`` (a store of the same fingerprint, even
+    with ``overwrite``: resuming gives the same bytes without discarding
+    work) or ``"overwrite"``.  Raises :class:`StoreError` when ``path`` holds
+    something other than this pipeline's store, or a store of another config
+    and ``overwrite`` is false.
+    """
+    if not _occupied(path):
+        return "create"
+    existing = root_attrs(path)
+    if existing is None:
+        raise StoreError(
+            f"store.path={path} exists and is not a store of this pipeline; "
+            "nothing was written. Choose another store.path."
+        )
+    if existing.get("fingerprint") == attrs["fingerprint"]:
+        return "resume"
+    if not overwrite:
+        stored = {"config": yaml.safe_load(existing["config"]), "code": existing["code"]}
+        new = {"config": yaml.safe_load(attrs["config"]), "code": attrs["code"]}
+        raise StoreError(
+            f"store.path={path} holds a sweep of a different config or code, so it "
+            f"cannot be resumed:\n{describe_difference(stored, new)}\n"
+            "Nothing was written. Run with another store.path=... for a new store, or "
+            "with store.overwrite=true to replace this one."
+        )
+    return "overwrite"
+
+
+def _staging(path: Path, purpose: str) -> Path:
+    """A hidden sibling of ``path`` for a store being created or discarded."""
+    return path.with_name(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
+
+
+def _remove_stale_staging(path: Path) -> None:
+    """Delete what a killed driver left while creating or replacing the store at ``path``."""
+    for purpose in ("creating", "replaced"):
+        for stale in path.parent.glob(f".{path.name}.{purpose}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def prepare(
@@ -128,50 +195,58 @@ def prepare(
     attrs: dict[str, Any],
     overwrite: bool,
 ) -> str:
-    """Create the store, or check that an existing one can be resumed.
+    """Create the store, replace it, or check that it can be resumed (hold its lease).
 
-    Returns ``"created"``, ``"overwritten"`` or ``"resumed"``.  Raises
-    :class:`StoreError` before touching anything when ``path`` holds
-    something other than this pipeline's store, or a store of another config
-    (unless ``overwrite``).
+    Returns ``"created"``, ``"overwritten"`` or ``"resumed"``; refuses as
+    :func:`check_path` does.  A new store is built beside ``path`` and
+    renamed into place, so a store at ``path`` always has all its metadata:
+    a driver killed while creating leaves only a hidden sibling, which the
+    next driver deletes.
     """
-    if path.exists() and not (path.is_dir() and not any(path.iterdir())):
-        existing = root_attrs(path)
-        if existing is None:
-            raise StoreError(
-                f"store.path={path} exists and is not a store of this pipeline; "
-                "nothing was written. Choose another store.path."
-            )
-        if existing.get("fingerprint") == attrs["fingerprint"]:
-            return "resumed"
-        if not overwrite:
-            stored = {"config": yaml.safe_load(existing["config"]), "code": existing["code"]}
-            new = {"config": yaml.safe_load(attrs["config"]), "code": attrs["code"]}
-            raise StoreError(
-                f"store.path={path} holds a sweep of a different config or code, so it "
-                f"cannot be resumed:\n{describe_difference(stored, new)}\n"
-                "Run with another store.path=... for a new store, or with "
-                "store.overwrite=true to replace this one."
-            )
-        shutil.rmtree(path)
-        _create(path, full, encodings, attrs)
-        return "overwritten"
-    _create(path, full, encodings, attrs)
-    return "created"
+    action = check_path(path, attrs, overwrite)
+    _remove_stale_staging(path)
+    if action == "resume":
+        return "resumed"
+    staged = _staging(path, "creating")
+    try:
+        _create(staged, full, encodings, attrs)
+        if action == "overwrite":
+            retired = _staging(path, "replaced")
+            path.rename(retired)
+            staged.rename(path)
+            shutil.rmtree(retired)
+        else:
+            staged.rename(path)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return "overwritten" if action == "overwrite" else "created"
 
 
 def _create(path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    full.attrs = attrs
+    full = full.copy()
+    full.attrs = dict(attrs)
+    # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
     full.to_zarr(
-        str(path), mode="w-", compute=False, zarr_format=2, consolidated=True, encoding=encodings
+        str(path),
+        mode="w-",
+        compute=False,
+        zarr_format=2,
+        consolidated=True,
+        encoding=encodings,
+        write_empty_chunks=True,
     )
 
 
-def _open_arrays(path: Path) -> zarr.Group:
-    # Write every chunk, even one equal to the fill value: a chunk on disk must mean "computed".
-    with zarr.config.set({"array.write_empty_chunks": True}):
-        return zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+def _open_group(path: Path) -> zarr.Group:
+    return zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+
+
+def _writable(group: zarr.Group, name: str) -> zarr.Array:
+    """Array ``name``, set to write every chunk, even one equal to the fill value: a chunk
+    on disk must mean "computed".  (Set on the array, not through ``zarr.config``, which
+    is global: threads entering and leaving it would race.)"""
+    return group[name].with_config({"write_empty_chunks": True})
 
 
 def _region(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple[slice, ...]:
@@ -181,25 +256,22 @@ def _region(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple[slice
 
 def write_block(path: Path, ds: xr.Dataset, dims: Sequence[str], block: Block) -> None:
     """Write one block's data chunks, then its status chunk."""
-    group = _open_arrays(path)
-    with zarr.config.set({"array.write_empty_chunks": True}):
-        for name, var in ds.data_vars.items():
-            if name == "status" or not set(dims) <= set(var.dims):
-                continue
-            array = group[name]
-            values = var.transpose(*array.attrs["_ARRAY_DIMENSIONS"]).values
-            array[_region(array, dims, block)] = values.astype(array.dtype, copy=False)
-        status = group["status"]
-        status[_region(status, dims, block)] = ds["status"].transpose(*dims).values
+    group = _open_group(path)
+    for name, var in ds.data_vars.items():
+        if name == "status" or not set(dims) <= set(var.dims):
+            continue
+        array = _writable(group, name)
+        values = var.transpose(*array.attrs["_ARRAY_DIMENSIONS"]).values
+        array[_region(array, dims, block)] = values.astype(array.dtype, copy=False)
+    status = _writable(group, "status")
+    status[_region(status, dims, block)] = ds["status"].transpose(*dims).values
 
 
 def write_status(path: Path, dims: Sequence[str], block: Block, code: int) -> None:
     """Mark every point of ``block`` with one status (``failed``: its data are not written)."""
-    group = _open_arrays(path)
-    with zarr.config.set({"array.write_empty_chunks": True}):
-        status = group["status"]
-        shape = tuple(s.stop - s.start for s in block.slices)
-        status[_region(status, dims, block)] = np.full(shape, code, dtype=np.int8)
+    status = _writable(_open_group(path), "status")
+    shape = tuple(s.stop - s.start for s in block.slices)
+    status[_region(status, dims, block)] = np.full(shape, code, dtype=np.int8)
 
 
 def read_status(path: Path) -> np.ndarray:
@@ -207,10 +279,34 @@ def read_status(path: Path) -> np.ndarray:
     return zarr.open_group(str(path), mode="r", zarr_format=2)["status"][...]
 
 
+def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
+    """Make a store that is being resumed whole again; return its status after repair.
+
+    Temporary files of interrupted writes are deleted; a block with a
+    damaged chunk loses its ``status`` chunk, so it is pending and is
+    recomputed; an array written at creation that is damaged is written
+    again from ``full``.  Call it holding the store's lease.
+    """
+    for leftover in scan.leftovers:
+        leftover.unlink(missing_ok=True)
+    status = scan.status.copy()
+    status_array = _writable(_open_group(path), "status")
+    for block in scan.damaged_blocks():
+        key = status_array.metadata.encode_chunk_key(block)
+        (path / "status" / key).unlink(missing_ok=True)
+        status[block_slices(block, scan.chunks)] = STATUS["pending"]
+    damaged = sorted(scan.damaged_arrays())
+    if damaged:
+        rewrite = full[damaged]
+        rewrite.attrs = {}  # root attributes stay as the store has them
+        rewrite.to_zarr(str(path), mode="r+", zarr_format=2, consolidated=False)
+    return status
+
+
 def pending_blocks(status: np.ndarray, layout: Layout) -> list[Block]:
-    """Blocks that still hold a pending point."""
-    pending = status == STATUS["pending"]
-    return [block for block in layout.blocks() if pending[block.slices].any()]
+    """Blocks that still hold a pending or failed point: a resume computes them."""
+    todo = np.isin(status, (STATUS["pending"], STATUS["failed"]))
+    return [block for block in layout.blocks() if todo[block.slices].any()]
 
 
 def status_counts(status: np.ndarray) -> dict[str, int]:
@@ -218,20 +314,42 @@ def status_counts(status: np.ndarray) -> dict[str, int]:
     return {name: int(np.count_nonzero(status == code)) for name, code in STATUS.items()}
 
 
-def finalize(path: Path, attrs: Mapping[str, Any]) -> dict[str, int]:
-    """Record the end of a run and the point counts; consolidate the metadata."""
+def run_status(counts: Mapping[str, int]) -> str:
+    """``complete`` when every point is ok or diverged, else ``incomplete``."""
+    return "incomplete" if counts["pending"] or counts["failed"] else "complete"
+
+
+def mark_incomplete(path: Path) -> None:
+    """Say in the root attributes (and their consolidated copy) that points are being computed."""
+    group = _open_group(path)
+    group.attrs["run_status"] = "incomplete"
+    zarr.consolidate_metadata(str(path), zarr_format=2)
+
+
+RUN_RECORD_ATTRS = ("created", "history")
+"""Root attributes that record when, where and by which runs a store was written.
+
+They necessarily differ between two runs of one config; every other byte of
+the store is the same (see :func:`pipeline.verify.content_digest`).
+"""
+
+
+def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
+    """Record point counts, ``run_status`` and this run in ``history``; consolidate.
+
+    Call it when no task writes any more: it deletes the temporary files that
+    writers killed mid-write left behind.
+    """
+    for leftover in leftover_files(path):
+        leftover.unlink(missing_ok=True)
     counts = status_counts(read_status(path))
-    group = zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+    group = _open_group(path)
     group.attrs.update(
         {
-            **attrs,
             "point_counts": counts,
-            "run_status": "incomplete" if counts["pending"] else "complete",
+            "run_status": run_status(counts),
+            "history": [*group.attrs.get("history", []), dict(run)],
         }
     )
     zarr.consolidate_metadata(str(path), zarr_format=2)
     return counts
-
-
-def total_points(shape: Iterable[int]) -> int:
-    return math.prod(shape)

@@ -52,7 +52,7 @@ def test_running_again_on_a_complete_store_computes_nothing(run_cli, tmp_path):
     written = chunk.stat().st_mtime_ns
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr
-    assert "(complete, resumed)" in again.stdout
+    assert "(complete, resumed" in again.stdout
     assert "0 blocks to compute" in again.stdout
     assert chunk.stat().st_mtime_ns == written
 

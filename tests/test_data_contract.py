@@ -74,12 +74,11 @@ def test_root_attributes_record_provenance_and_completion(stored):
     assert attrs["schema_version"] == 1
     assert attrs["sweep"] == "autapse"
     assert yaml.safe_load(attrs["config"])["sweep"]["grid"]["lam"] == [-1.0, 0.5, 1.0, 1.2]
-    assert set(attrs["code"]) == {"commit", "dirty"}
-    assert {"numpy", "xarray", "zarr", "dask", "hydra-core"} <= set(
-        attrs["environment"]["packages"]
-    )
-    assert attrs["environment"]["host"]
-    assert attrs["started"] <= attrs["finished"]
+    assert {"commit", "dirty"} <= set(attrs["code"])
+    run = attrs["history"][-1]
+    assert {"numpy", "xarray", "zarr", "dask", "hydra-core"} <= set(run["packages"])
+    assert run["host"]
+    assert run["started"] <= run["finished"]
     assert attrs["run_status"] == "complete"
     assert attrs["point_counts"]["ok"] == 8
     assert result.counts == {"pending": 0, "ok": 8, "diverged": 0, "failed": 0}

@@ -1,0 +1,123 @@
+"""The store's write rules: data before status, every chunk written, same bytes twice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr.storage._local as local_store
+from store_helpers import block_arrays, block_of, config, file_bytes, file_ids
+
+from pipeline import store
+from pipeline.execute import plan_run
+from pipeline.simulate import simulate_block
+from pipeline.status import STATUS
+
+
+class _Stop(Exception):
+    pass
+
+
+def _created(path: Path, *overrides: str):
+    cfg = config(path, *overrides)
+    plan = plan_run(cfg)
+    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
+    return cfg, plan
+
+
+def test_block_writes_data_chunks_then_status_and_every_chunk(tmp_path: Path, monkeypatch):
+    """All of a block's chunks reach the disk, even all-NaN ones, and status comes last."""
+    path = tmp_path / "s.zarr"
+    cfg, plan = _created(path)
+    block = plan.layout.blocks()[0]  # lam -2 .. 0.25: no integrator, ramp_slope all NaN
+    ds = simulate_block(cfg, plan.grid, block.slices)
+    assert np.isnan(ds["ramp_slope"].values).all()
+    written = []
+    original = local_store._put
+
+    def recording_put(target, value, exclusive=False):
+        written.append(target.relative_to(path).as_posix())
+        return original(target, value, exclusive)
+
+    monkeypatch.setattr(local_store, "_put", recording_put)
+    store.write_block(path, ds, plan.grid.dims, block)
+    arrays = block_arrays(path, plan.grid.dims)
+    assert {"rate", "ramp_slope", "gain", "status", "diverged_at"} <= arrays | {"status"}
+    assert written[-1] == "status/0.0"
+    assert sorted(written[:-1]) == sorted(
+        f"{name}/{'.'.join(['0'] * len(ds[name].dims))}" for name in arrays - {"status"}
+    )
+    with xr.open_zarr(path, consolidated=False) as back:
+        got = back.isel(lam=block.slices[0], tau=block.slices[1]).load()
+    for name in arrays:
+        np.testing.assert_array_equal(got[name].values, ds[name].transpose(*got[name].dims).values)
+
+
+def test_writing_a_block_twice_gives_identical_bytes(tmp_path: Path):
+    """A task that Dask runs twice (or two drivers) rewrites the same bytes."""
+    path = tmp_path / "s.zarr"
+    cfg, plan = _created(path)
+    block = plan.layout.blocks()[1]
+    store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
+    first, first_ids = file_bytes(path), file_ids(path)
+    store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
+    second, second_ids = file_bytes(path), file_ids(path)
+    arrays = block_arrays(path, plan.grid.dims) | {"status"}
+    rewritten = [k for k in first if block_of(k, 2, arrays) == (1, 0)]
+    assert len(rewritten) == len(arrays)
+    assert all(first_ids[k] != second_ids[k] for k in rewritten)  # really written again
+    assert first == second
+
+
+def test_failed_block_has_status_and_no_data(tmp_path: Path):
+    path = tmp_path / "s.zarr"
+    _, plan = _created(path)
+    block = plan.layout.blocks()[2]
+    store.write_status(path, plan.grid.dims, block, STATUS["failed"])
+    status = store.read_status(path)
+    assert (status[block.slices] == STATUS["failed"]).all()
+    assert (np.delete(status, np.arange(8, 12), axis=0) == STATUS["pending"]).all()
+    assert not (path / "rate" / "2.0.0.0").exists()
+
+
+def test_new_store_appears_whole_and_a_killed_creation_leaves_only_a_hidden_sibling(
+    tmp_path: Path, monkeypatch
+):
+    path = tmp_path / "s.zarr"
+    plan = plan_run(config(path))
+    calls = []
+    original = local_store._put
+
+    def failing_put(target, value, exclusive=False):
+        calls.append(target)
+        if len(calls) == 20:
+            raise _Stop  # stands in for a kill half-way through creation
+        return original(target, value, exclusive)
+
+    monkeypatch.setattr(local_store, "_put", failing_put)
+    with pytest.raises(_Stop):
+        store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+    assert all(c.is_relative_to(tmp_path) and not c.is_relative_to(path) for c in calls)
+    assert not path.exists()
+    monkeypatch.setattr(local_store, "_put", original)
+    # What a SIGKILL would leave (the finally clause cannot run then):
+    (tmp_path / ".s.zarr.creating-0123456789ab" / "rate").mkdir(parents=True)
+    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
+    assert store.root_attrs(path)["fingerprint"] == plan.attrs["fingerprint"]
+
+
+def test_overwrite_replaces_another_config_but_resumes_the_same(tmp_path: Path):
+    path = tmp_path / "s.zarr"
+    _, plan = _created(path)
+    marker = path / "rate" / "marker"
+    marker.write_text("from the old store")
+    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, True) == "resumed"
+    assert marker.exists()
+    other = plan_run(config(path, "stimulus.amplitude=2"))
+    assert store.prepare(path, other.full, other.encodings, other.attrs, True) == "overwritten"
+    assert not marker.exists()
+    assert store.root_attrs(path)["fingerprint"] == other.attrs["fingerprint"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
