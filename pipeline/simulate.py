@@ -38,7 +38,10 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
         circuit.weights, points["tau"], inputs, switch_times, times, symmetric=circuit.symmetric
     )
     diverged_at = first_divergence(rate, times, config.solver.divergence_bound)
-    rate[times[None, :] >= diverged_at[:, None]] = np.nan
+    diverged = np.flatnonzero(np.isfinite(diverged_at))
+    rate[diverged] = np.where(
+        times[:, None] >= diverged_at[diverged, None, None], np.nan, rate[diverged]
+    )
     eigenvalues, eigenvectors = eigenmodes(circuit.weights, circuit.symmetric)
     status = np.where(np.isnan(diverged_at), STATUS["ok"], STATUS["diverged"]).astype(np.int8)
 
@@ -46,7 +49,7 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
     n = circuit.weights.shape[-1]
 
     def var(extra_dims, array, attrs):
-        return (dims + tuple(extra_dims), array.reshape(shape + array.shape[1:]), attrs)
+        return xr.Variable(dims + tuple(extra_dims), array.reshape(shape + array.shape[1:]), attrs)
 
     data_vars = {
         "rate": var(("time", "neuron"), rate, {"long_name": "firing rate", "units": "Hz"}),
@@ -70,8 +73,12 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             {"long_name": "time |rate| first exceeded solver.divergence_bound", "units": "s"},
         ),
         "status": var((), status, STATUS_ATTRS),
-        "onset": ((), stimulus.onset, {"long_name": "time the input step starts", "units": "s"}),
-        "offset": ((), stimulus.offset, {"long_name": "time the input step ends", "units": "s"}),
+        "onset": xr.Variable(
+            (), stimulus.onset, {"long_name": "time the input step starts", "units": "s"}
+        ),
+        "offset": xr.Variable(
+            (), stimulus.offset, {"long_name": "time the input step ends", "units": "s"}
+        ),
     }
     for name, (extra_dims, array, attrs) in circuit.extras.items():
         data_vars[name] = var(extra_dims, array, attrs)
@@ -86,8 +93,11 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             {"long_name": "mode index, by ascending eigenvalue", "units": "1"},
         ),
     }
-    ds = xr.Dataset(data_vars, coords)
-    check = CHECKS[kind.check]
-    ds = ds.merge(check(ds, config.analysis.rtol, config.analysis.persistence_delay))
-    ds["rate"] = ds["rate"].astype(config.store.rate_dtype)
-    return ds
+    check = CHECKS[kind.check](
+        xr.Dataset(data_vars, coords), config.analysis.rtol, config.analysis.persistence_delay
+    )
+    data_vars["rate"] = data_vars["rate"].astype(config.store.rate_dtype, copy=False)
+    # One Dataset from Variables: merging DataArrays would realign every coordinate.
+    data_vars.update({name: check.variables[name] for name in check.data_vars})
+    coords.update({name: check.variables[name] for name in check.coords if name not in coords})
+    return xr.Dataset(data_vars, coords)
