@@ -171,7 +171,7 @@ def run_sweep(config: Config) -> RunResult:
     opened = store.prepare(
         path,
         full,
-        store.encoding(full, layout, config.store.compression_level),
+        store.encoding(full, layout, config.store.compression_level, config.store.compressor),
         attrs,
         config.store.overwrite,
     )
