@@ -115,6 +115,8 @@ def point_verdict(code: xr.DataArray, dims: Sequence[str]) -> xr.DataArray:
     present = [d for d in code.dims if d in dims]
     if not present:
         return code
+    if code.chunks is not None:
+        code = code.chunk(dict.fromkeys(present, -1))
     return xr.apply_ufunc(
         reduce_codes,
         code,

@@ -93,11 +93,10 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             {"long_name": "mode index, by ascending eigenvalue", "units": "1"},
         ),
     }
-    check = CHECKS[kind.check](
-        xr.Dataset(data_vars, coords), config.analysis.rtol, config.analysis.persistence_delay
-    )
+    ds = xr.Dataset(data_vars, coords)
+    check = CHECKS[kind.check](ds, config.analysis.rtol, config.analysis.persistence_delay)
     data_vars["rate"] = data_vars["rate"].astype(config.store.rate_dtype, copy=False)
-    # One Dataset from Variables: merging DataArrays would realign every coordinate.
+    # One Dataset from Variables and the indexed coordinates: merging DataArrays
+    # would realign every coordinate, which costs more than the arithmetic.
     data_vars.update({name: check.variables[name] for name in check.data_vars})
-    coords.update({name: check.variables[name] for name in check.coords if name not in coords})
-    return xr.Dataset(data_vars, coords)
+    return xr.Dataset(data_vars, ds.coords.assign(check.coords))

@@ -48,6 +48,9 @@ EIGENVECTOR_CONDITION_LIMIT = 1e6
 Schedule = list[list[tuple[float, int]]]
 """For each recording interval, the (duration, epoch) pieces it is made of."""
 
+Step = Callable[[np.ndarray, np.ndarray], None]
+"""``step(state, out)`` writes into ``out`` the state one piece later."""
+
 
 def exact_rate(
     weights: np.ndarray,
@@ -113,19 +116,18 @@ def _modal_rate(
     """``v = Phi c`` with every mode ``c`` stepped by ``c <- g c + q u`` (module docstring)."""
     alpha = -(1.0 - eigenvalues) / tau[:, None]
     mode_inputs = _matvec(phi_inv, inputs)
-    propagators: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-    drives: dict[tuple[float, int], np.ndarray] = {}
 
-    def advance(c: np.ndarray, duration: float, epoch: int, out: np.ndarray) -> None:
-        if duration not in propagators:
-            propagators[duration] = _mode_propagators(alpha, tau, duration)
-        growth, integral = propagators[duration]
-        if (duration, epoch) not in drives:
-            drives[duration, epoch] = integral * mode_inputs[:, epoch]
-        np.multiply(growth, c, out=out)
-        out += drives[duration, epoch]
+    def propagator(duration: float, epoch: int) -> Step:
+        growth, integral = _mode_propagators(alpha, tau, duration)
+        drive = integral * mode_inputs[:, epoch]
 
-    modes = _march(schedule, np.zeros_like(alpha), advance)
+        def step(c: np.ndarray, out: np.ndarray) -> None:
+            np.multiply(growth, c, out=out)
+            np.add(out, drive, out=out)
+
+        return step
+
+    modes = _march(schedule, np.zeros_like(alpha), propagator)
     # v[b, t] = Phi[b] c[b, t]: one (n_time, n) x (n, n) product per point.
     rate = np.matmul(modes.transpose(1, 0, 2), np.swapaxes(phi, -1, -2))
     return np.ascontiguousarray(rate.real) if np.iscomplexobj(rate) else rate
@@ -148,15 +150,17 @@ def _matrix_rate(
     weights: np.ndarray, tau: np.ndarray, inputs: np.ndarray, schedule: Schedule
 ) -> np.ndarray:
     """``v <- P v + F h`` in neuron coordinates, ``P`` and ``F`` from a matrix exponential."""
-    propagators: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
-    def advance(v: np.ndarray, duration: float, epoch: int, out: np.ndarray) -> None:
-        if duration not in propagators:
-            propagators[duration] = _expm_propagators(weights, tau, duration)
-        p, f = propagators[duration]
-        out[...] = _matvec(p, v[:, None])[:, 0] + _matvec(f, inputs[:, epoch : epoch + 1])[:, 0]
+    def propagator(duration: float, epoch: int) -> Step:
+        p, f = _expm_propagators(weights, tau, duration)
+        drive = _matvec(f, inputs[:, epoch : epoch + 1])[:, 0]
 
-    return _march(schedule, np.zeros(inputs[:, 0].shape), advance).transpose(1, 0, 2).copy()
+        def step(v: np.ndarray, out: np.ndarray) -> None:
+            out[...] = _matvec(p, v[:, None])[:, 0] + drive
+
+        return step
+
+    return _march(schedule, np.zeros(inputs[:, 0].shape), propagator).transpose(1, 0, 2).copy()
 
 
 def _matvec(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -175,23 +179,25 @@ def _matvec(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
 
 
 def _march(
-    schedule: Schedule,
-    initial: np.ndarray,
-    advance: Callable[[np.ndarray, float, int, np.ndarray], None],
+    schedule: Schedule, initial: np.ndarray, propagator: Callable[[float, int], Step]
 ) -> np.ndarray:
     """The state at every recording time, ``(n_time, n_batch, n)``, time first.
 
-    ``advance(state, duration, epoch, out)`` writes the state ``duration``
-    later into ``out``; each recording interval is crossed piece by piece.
-    Time first, so each step reads and writes one contiguous slab.
+    ``propagator(duration, epoch)`` returns the step that writes the state
+    ``duration`` later under the input of ``epoch``; it is built once per
+    distinct piece, and each recording interval is crossed piece by piece.
+    Time first, so that each step reads and writes one contiguous slab.
     """
+    steps: dict[tuple[float, int], Step] = {}
     states = np.empty((len(schedule) + 1, *initial.shape), dtype=initial.dtype)
     states[0] = initial
     for k, pieces in enumerate(schedule, start=1):
-        previous = states[k - 1]
-        for duration, epoch in pieces:
-            advance(previous, duration, epoch, states[k])
-            previous = states[k]
+        previous, current = states[k - 1], states[k]
+        for piece in pieces:
+            if piece not in steps:
+                steps[piece] = propagator(*piece)
+            steps[piece](previous, current)
+            previous = current
     return states
 
 
