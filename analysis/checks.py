@@ -40,6 +40,9 @@ LINEAR_MODE_DIMS: dict[str, tuple[str, ...]] = {
 }
 """Every variable of the linear mode check and its dimensions after the sweep dimensions."""
 
+COMPLEX = ("mode_input", "gain")
+"""Variables that are complex where the modes are (non-symmetric weights)."""
+
 
 def linear_modes(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
     """Measure every mode's gain, time constant, persistence and ramp; compare with theory.
@@ -71,17 +74,18 @@ def linear_modes(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
         values = linear_mode_arrays(*inputs, **settings)
         return tuple(values[name] for name in names)
 
+    # Complex for rotating modes: the input of each mode and the gain measured from it.
     mode_dtype = np.result_type(ds["eigenvectors"].dtype, ds["h"].dtype)
+    inputs = ("rate", "h", "eigenvalues", "eigenvectors", "tau", "diverged_at")
     # Variables rather than DataArrays: nothing to align, which costs more than the arithmetic.
     outputs = xr.apply_ufunc(
         arrays,
-        *(ds.variables[name] for name in ("rate", "h", "eigenvalues", "eigenvectors", "tau")),
-        ds.variables["diverged_at"],
+        *(ds.variables[name] for name in inputs),
         input_core_dims=[["time", "neuron"], ["neuron"], ["mode"], ["neuron", "mode"], [], []],
         output_core_dims=[list(LINEAR_MODE_DIMS[name]) for name in names],
         dask="parallelized",
         output_dtypes=[
-            mode_dtype if name == "mode_input" else np.int8 if name.endswith("check") else float
+            np.int8 if name.endswith("check") else mode_dtype if name in COMPLEX else float
             for name in names
         ],
         dask_gufunc_kwargs={"output_sizes": {"phase": len(PHASES)}},

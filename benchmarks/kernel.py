@@ -21,7 +21,10 @@ from pipeline.stimulus import step_inputs
 ONSET, OFFSET = 0.05, 0.25
 TIMES = np.linspace(0.0, 0.999, 1000)
 IVP_TOLERANCES = {"rtol": 1e-9, "atol": 1e-12}
-"""solve_ivp settings that resolve the trajectories to about 1e-8."""
+"""solve_ivp settings of the reference: its own error (~1e-9) stays far below the 1e-6 checked."""
+
+LOOSE_TOLERANCES = {"rtol": 1e-7, "atol": 1e-10}
+"""Looser settings, about the loosest that still agree with the exact solution to 1e-6."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def kernel(batch: Batch) -> np.ndarray:
     )
 
 
-def ivp_rate(batch: Batch) -> np.ndarray:
+def ivp_rate(batch: Batch, tolerances: dict[str, float] = IVP_TOLERANCES) -> np.ndarray:
     """One ``solve_ivp`` (DOP853) per point and input epoch, sampled at ``TIMES``."""
     rates = []
     edges = [0.0, ONSET, OFFSET, TIMES[-1]]
@@ -86,7 +89,7 @@ def ivp_rate(batch: Batch) -> np.ndarray:
                 v,
                 method="DOP853",
                 dense_output=True,
-                **IVP_TOLERANCES,
+                **tolerances,
             )
             pieces.append(solution.sol(inside).T)
             v = solution.y[:, -1]
@@ -95,21 +98,24 @@ def ivp_rate(batch: Batch) -> np.ndarray:
 
 
 def versus_solve_ivp(n_points: int, n_ivp: int) -> dict[str, float]:
-    """Figure 1: points per second of the kernel and of a solve_ivp loop, and their difference."""
+    """Figure 1: points per second of the kernel and of a solve_ivp loop, and their difference.
+
+    Also the speed-up over the loop at :data:`LOOSE_TOLERANCES`, for comparison.
+    """
     batch = pair_batch(n_points)
-    kernel_time = best_time(lambda: kernel(batch))
+    kernel_rate = n_points / best_time(lambda: kernel(batch))
     few = batch.subset(n_ivp)
-    start = time.perf_counter()
-    reference = ivp_rate(few)
-    ivp_time = time.perf_counter() - start
     exact = kernel(batch)[:n_ivp]
     peak = np.abs(exact).max(axis=(1, 2), keepdims=True)
-    return {
-        "kernel_points_per_s": n_points / kernel_time,
-        "ivp_points_per_s": n_ivp / ivp_time,
-        "speedup": (n_points / kernel_time) / (n_ivp / ivp_time),
-        "relative_difference": float((np.abs(exact - reference) / peak).max()),
-    }
+    result = {"kernel_points_per_s": kernel_rate}
+    for name, tolerances in (("", IVP_TOLERANCES), ("loose_", LOOSE_TOLERANCES)):
+        start = time.perf_counter()
+        reference = ivp_rate(few, tolerances)
+        ivp_points_per_s = n_ivp / (time.perf_counter() - start)
+        result[f"{name}ivp_points_per_s"] = ivp_points_per_s
+        result[f"{name}speedup"] = kernel_rate / ivp_points_per_s
+        result[f"{name}relative_difference"] = float((np.abs(exact - reference) / peak).max())
+    return result
 
 
 def versus_copy(n_points: int) -> dict[str, float]:

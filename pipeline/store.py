@@ -54,9 +54,17 @@ class Layout:
         return list(blocks(self.shape, self.chunks))
 
 
-def layout_for(grid: Grid, probe: xr.Dataset, chunk_mb: float, chunk_points: int | None) -> Layout:
-    """Blocks of about ``chunk_mb`` of stored data, from a one-point ``probe``."""
+def layout_for(
+    grid: Grid, probe: xr.Dataset, chunk_mb: float, chunk_points: int | None
+) -> Layout:
+    """Blocks of about ``chunk_mb`` of data as computed, from a one-point ``probe``.
+
+    ``rate`` counts as float64, the precision it is computed and checked in,
+    whatever ``store.rate_dtype`` keeps on disk: so the memory a block takes
+    does not depend on the storage type.
+    """
     per_point = sum(v.nbytes for v in probe.data_vars.values() if set(grid.dims) <= set(v.dims))
+    per_point += probe["rate"].size * (8 - probe["rate"].dtype.itemsize)
     n = points_per_block(grid.size, per_point, chunk_mb, chunk_points)
     return Layout(dims=grid.dims, shape=grid.shape, chunks=block_shape(grid.shape, n))
 
@@ -70,7 +78,9 @@ def template(probe: xr.Dataset, grid: Grid, layout: Layout) -> xr.Dataset:
             continue
         var = var.transpose(*layout.dims, ...)
         inner = var.shape[len(layout.dims) :]
-        lazy = dask.array.zeros(layout.shape + inner, dtype=var.dtype, chunks=layout.chunks + inner)
+        lazy = dask.array.zeros(
+            layout.shape + inner, dtype=var.dtype, chunks=layout.chunks + inner
+        )
         data_vars[name] = xr.Variable(var.dims, lazy, var.attrs)
     return xr.Dataset(data_vars, coords={**probe.coords, **grid.coords()})
 
