@@ -7,6 +7,10 @@ the ``tau`` coordinate) and returns a Dataset of measured quantities
 verdict per point, ``check``.  Checks run on each block inside the pipeline
 and equally on a lazily opened store in a notebook.
 
+The arithmetic of a check runs on plain arrays of a whole block at once
+(:func:`linear_mode_arrays`) and is labelled once at the end: building an
+xarray object per intermediate result would cost more than the arithmetic.
+
 :func:`linear_modes` checks every mode of a network as an autapse; each
 scenario of the lecture has its own check (:data:`CHECKS`), which builds on
 it where the modes are autapses and adds what the scenario shows.  Where a
@@ -23,23 +27,47 @@ import numpy as np
 import xarray as xr
 
 from analysis import measures, scenario_theory, theory
+from analysis.fits import geometric_fit
 from analysis.geometry import loop_area, misalignment
-from analysis.modes import mode_activity, mode_input
+from analysis.modes import mode_activity, mode_coordinates, mode_input
 from analysis.propagator import angular_frequency, decay_rate, propagator_eigenvalues
 from analysis.steady import (
-    below_round_off,
+    ROUND_OFF,
     epoch_fits,
     linear_map,
     neuron_space,
     round_off_floor,
 )
-from analysis.verdicts import VERDICTS, combine, flag_attrs, scaled_error, verdict
+from analysis.verdicts import (
+    VERDICTS,
+    combine,
+    flag_attrs,
+    reduce_codes,
+    scaled_error,
+    verdict,
+    verdict_codes,
+)
 
 DRIVE_TOLERANCE = 1e-9
 """A mode whose input is below this fraction of the largest mode input is not driven."""
 
 QUANTITIES = ("gain", "tau_eff", "persistence", "ramp_slope")
 """Quantities of the linear mode check, in the order the summary lists them."""
+
+PHASES = ("rise", "decay")
+"""The two parts of the response a time constant is fitted to."""
+
+LINEAR_MODE_DIMS: dict[str, tuple[str, ...]] = {
+    "mode_input": ("mode",),
+    **{f"{q}{suffix}": ("mode",) for q in QUANTITIES for suffix in ("", "_theory", "_check")},
+    "tau_eff": ("mode", "phase"),
+    "tau_eff_check": ("mode", "phase"),
+    "check": (),
+}
+"""Every variable of the linear mode check and its dimensions after the sweep dimensions."""
+
+COMPLEX = ("mode_input", "gain")
+"""Variables that are complex where the modes are (non-symmetric weights)."""
 
 
 def linear_modes(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
@@ -59,118 +87,183 @@ def linear_modes(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
     ``persistence`` and ``ramp_slope``, each with ``_theory`` and ``_check``,
     the input of each mode ``mode_input``, and the overall verdict ``check``.
     """
-    onset, offset = float(ds["onset"]), float(ds["offset"])
-    eigenvalues, tau = ds["eigenvalues"], ds["tau"]
-    activity = mode_activity(ds["rate"], ds["eigenvectors"])
-    h_mode = mode_input(ds["h"], ds["eigenvectors"])
-    dt = measures.sample_interval(activity)
+    names = list(LINEAR_MODE_DIMS)
+    settings = {
+        "times": ds["time"].values,
+        "onset": float(ds["onset"]),
+        "offset": float(ds["offset"]),
+        "rtol": rtol,
+        "delay": delay,
+    }
 
-    driven = abs(h_mode) > DRIVE_TOLERANCE * abs(h_mode).max("mode")
-    diverged = ds["diverged_at"].notnull()
+    def arrays(*inputs):
+        values = linear_mode_arrays(*inputs, **settings)
+        return tuple(values[name] for name in names)
+
+    # Complex for rotating modes: the input of each mode and the gain measured from it.
+    mode_dtype = np.result_type(ds["eigenvectors"].dtype, ds["h"].dtype)
+    inputs = ("rate", "h", "eigenvalues", "eigenvectors", "tau", "diverged_at")
+    # Variables rather than DataArrays: nothing to align, which costs more than the arithmetic.
+    outputs = xr.apply_ufunc(
+        arrays,
+        *(ds.variables[name] for name in inputs),
+        input_core_dims=[["time", "neuron"], ["neuron"], ["mode"], ["neuron", "mode"], [], []],
+        output_core_dims=[list(LINEAR_MODE_DIMS[name]) for name in names],
+        dask="parallelized",
+        output_dtypes=[
+            np.int8 if name.endswith("check") else mode_dtype if name in COMPLEX else float
+            for name in names
+        ],
+        dask_gufunc_kwargs={"output_sizes": {"phase": len(PHASES)}},
+    )
+    attrs = _linear_mode_attrs(rtol, delay)
+    data_vars = {
+        name: xr.Variable(output.dims, output.data, attrs[name])
+        for name, output in zip(names, outputs, strict=True)
+    }
+    dims = {dim for output in outputs for dim in output.dims}
+    coords = {name: var for name, var in ds.coords.variables.items() if set(var.dims) <= dims}
+    coords["phase"] = xr.Variable(
+        "phase", list(PHASES), {"long_name": "part of the response", "units": "1"}
+    )
+    return xr.Dataset(data_vars, coords)
+
+
+def _linear_mode_attrs(rtol: float, delay: float) -> dict[str, dict]:
+    """Attributes of every variable of the linear mode check."""
+    attrs: dict[str, dict] = {
+        "mode_input": {"long_name": "input to the mode, (Phi^-1 h)_a", "units": "Hz"},
+        "check": {
+            **flag_attrs("theory check of the point: disagrees if any quantity disagrees"),
+            "quantities": list(QUANTITIES),
+        },
+    }
+    for quantity in QUANTITIES:
+        attrs[quantity] = dict(measures.ATTRS[quantity])
+        attrs[f"{quantity}_theory"] = dict(theory.ATTRS[quantity])
+        attrs[f"{quantity}_check"] = {**flag_attrs(f"theory check of {quantity}"), "rtol": rtol}
+    attrs["persistence"]["delay"] = attrs["persistence_theory"]["delay"] = delay
+    return attrs
+
+
+def linear_mode_arrays(
+    rate: np.ndarray,
+    h: np.ndarray,
+    eigenvalues: np.ndarray,
+    eigenvectors: np.ndarray,
+    tau: np.ndarray,
+    diverged_at: np.ndarray,
+    *,
+    times: np.ndarray,
+    onset: float,
+    offset: float,
+    rtol: float,
+    delay: float,
+) -> dict[str, np.ndarray]:
+    """The linear mode check of :func:`linear_modes` on plain arrays.
+
+    Parameters
+    ----------
+    rate : (..., n_time, n_neuron) ndarray
+    h : (..., n_neuron) ndarray
+    eigenvalues : (..., n_mode) ndarray
+    eigenvectors : (..., n_neuron, n_mode) ndarray
+    tau, diverged_at : (...) ndarray
+        Broadcast against the others.
+    times : (n_time,) ndarray
+    onset, offset, rtol, delay : float
+
+    Returns
+    -------
+    dict of ndarray
+        Every variable of :data:`LINEAR_MODE_DIMS`, with the leading dims of
+        ``rate`` followed by the dimensions named there.
+    """
+    activity = mode_coordinates(eigenvectors, np.swapaxes(rate, -1, -2))  # (..., mode, time)
+    h_mode = mode_coordinates(eigenvectors, h[..., None])[..., 0]
+    tau = np.asarray(tau)[..., None]
+    start, stop = measures.nearest_sample(times, onset), measures.nearest_sample(times, offset)
+    later = measures.nearest_sample(times, offset + delay)
+
+    driven = abs(h_mode) > DRIVE_TOLERANCE * abs(h_mode).max(axis=-1, keepdims=True)
+    # A ratio of values within round-off of the point's largest rate is noise.
+    floor = ROUND_OFF * np.nanmax(abs(rate), axis=(-2, -1))[..., None]
+    diverged = ~np.isnan(diverged_at)
     integrator = theory.is_integrator(eigenvalues)
     unstable = np.real(eigenvalues) >= 1 - theory.UNIT_TOLERANCE
 
-    def unmeasured(measured: xr.DataArray) -> xr.DataArray:
-        return diverged & ~np.isfinite(measured)
+    def unmeasured(measured: np.ndarray) -> np.ndarray:
+        per_point = diverged.reshape(diverged.shape + (1,) * (measured.ndim - diverged.ndim))
+        return per_point & ~np.isfinite(measured)
 
-    rise = measures.rise_fit(activity, onset, offset)
-    gain = measures.gain(rise, h_mode)
-    gain_theory = theory.gain_theory(eigenvalues)
-    gain_check = verdict(
-        gain,
-        gain_theory,
-        rtol,
-        [
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rise = _fit(activity[..., start : stop + 1])
+        decay = _fit(activity[..., stop:])
+        gain = measures.gain(rise, h_mode)
+        tau_eff = measures.time_constant(
+            np.stack([rise["ratio"], decay["ratio"]], axis=-1), times[1] - times[0]
+        )
+        persistence = measures.persistence_ratio(activity[..., stop], activity[..., later])
+        ramp_slope = measures.slope(activity[..., start], activity[..., stop], offset - onset)
+    values = {
+        "mode_input": h_mode,
+        "gain": gain,
+        "gain_theory": theory.gain_theory(eigenvalues),
+        "tau_eff": tau_eff,
+        "tau_eff_theory": theory.tau_eff_theory(eigenvalues, tau),
+        "persistence": persistence,
+        "persistence_theory": theory.persistence_theory(eigenvalues, tau, delay),
+        "ramp_slope": np.where(integrator, ramp_slope, np.nan),
+        "ramp_slope_theory": np.where(
+            integrator, theory.ramp_slope_theory(np.real(h_mode), tau), np.nan
+        ),
+    }
+    per_phase = np.stack([rise["resolved"], decay["resolved"]], axis=-1)
+    reasons = {
+        "gain": [
             ("not_driven", ~driven),
             ("no_steady_state", unstable),
             ("diverged", unmeasured(gain)),
             ("not_resolved", ~rise["resolved"]),
         ],
-    )
-
-    fits = xr.concat(
-        [rise, measures.decay_fit(activity, offset)],
-        dim=xr.Variable(
-            "phase", ["rise", "decay"], {"long_name": "part of the response", "units": "1"}
-        ),
-    ).transpose(..., "mode", "phase")
-    tau_eff = measures.tau_eff(fits, dt)
-    tau_eff_theory = theory.tau_eff_theory(eigenvalues, tau)
-    tau_eff_check = verdict(
-        tau_eff,
-        tau_eff_theory,
-        rtol,
-        [
-            ("not_driven", ~driven),
-            ("integrator", integrator),
+        "tau_eff": [
+            ("not_driven", ~driven[..., None]),
+            ("integrator", integrator[..., None]),
             ("diverged", unmeasured(tau_eff)),
-            ("not_resolved", ~fits["resolved"]),
+            ("not_resolved", ~per_phase),
         ],
-    )
-
-    persistence = measures.persistence(activity, offset, delay)
-    persistence_theory = theory.persistence_theory(eigenvalues, tau, delay)
-    persistence_check = verdict(
-        persistence,
-        persistence_theory,
-        rtol,
-        [
+        "persistence": [
             ("not_driven", ~driven),
             ("diverged", unmeasured(persistence)),
-            ("not_resolved", below_round_off(activity, [offset, offset + delay], ds["rate"])),
+            (
+                "not_resolved",
+                (abs(activity[..., stop]) <= floor) | (abs(activity[..., later]) <= floor),
+            ),
         ],
-    )
-
-    ramp_slope = measures.ramp_slope(activity, onset, offset).where(integrator)
-    ramp_slope_theory = theory.ramp_slope_theory(np.real(h_mode), tau).where(integrator)
-    ramp_slope_check = verdict(
-        ramp_slope,
-        ramp_slope_theory,
-        rtol,
-        [
+        "ramp_slope": [
             ("not_applicable", ~integrator),
             ("not_driven", ~driven),
-            ("diverged", unmeasured(ramp_slope)),
+            ("diverged", unmeasured(values["ramp_slope"])),
         ],
-    )
-
-    def measured(value: xr.DataArray, code: xr.DataArray) -> xr.DataArray:
-        """The value where it was measured; NaN where its verdict gives a reason it was not."""
-        compared = (code == VERDICTS["agrees"]) | (code == VERDICTS["disagrees"])
-        return value.where(compared).assign_attrs(value.attrs)
-
-    checks = {
-        "gain_check": gain_check,
-        "tau_eff_check": tau_eff_check,
-        "persistence_check": persistence_check,
-        "ramp_slope_check": ramp_slope_check,
     }
-    result = xr.Dataset(
-        {
-            "mode_input": h_mode.assign_attrs(
-                long_name="input to the mode, (Phi^-1 h)_a", units="Hz"
-            ),
-            "gain": measured(gain, gain_check),
-            "gain_theory": gain_theory,
-            "tau_eff": measured(tau_eff, tau_eff_check),
-            "tau_eff_theory": tau_eff_theory,
-            "persistence": measured(persistence, persistence_check),
-            "persistence_theory": persistence_theory,
-            "ramp_slope": measured(ramp_slope, ramp_slope_check),
-            "ramp_slope_theory": ramp_slope_theory,
-            **{
-                name: code.assign_attrs(flag_attrs(f"theory check of {name[:-6]}"), rtol=rtol)
-                for name, code in checks.items()
-            },
-            "check": combine(list(checks.values()), dims=("mode", "phase")).assign_attrs(
-                flag_attrs("theory check of the point: disagrees if any quantity disagrees"),
-                quantities=list(QUANTITIES),
-            ),
-        }
-    )
-    result["persistence"].attrs["delay"] = delay
-    result["persistence_theory"].attrs["delay"] = delay
-    return result
+    per_point = []
+    for quantity in QUANTITIES:
+        measured, expected = values[quantity], values[f"{quantity}_theory"]
+        if measured.ndim > expected.ndim:
+            expected = expected[..., None]
+        code = verdict_codes(measured, expected, rtol, reasons[quantity])
+        # The value where it was measured; NaN where its verdict gives a reason it was not.
+        compared = (code == VERDICTS["agrees"]) | (code == VERDICTS["disagrees"])
+        values[quantity] = np.where(compared, measured, np.nan)
+        values[f"{quantity}_check"] = code
+        per_point.append(reduce_codes(code, tuple(range(rate.ndim - 2, code.ndim))))
+    values["check"] = reduce_codes(np.stack(per_point, axis=-1), -1)
+    return values
+
+
+def _fit(signal: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`analysis.fits.geometric_fit` along the last axis, by name."""
+    return dict(zip(("ratio", "asymptote", "resolved"), geometric_fit(signal), strict=True))
 
 
 @dataclass(frozen=True)
@@ -660,3 +753,10 @@ CHECKS: dict[str, Callable[[xr.Dataset, float, float], xr.Dataset]] = {
 
 The scenario checks build on :func:`linear_modes` where their network's
 modes are autapses, and add what their scenario shows."""
+
+
+def run_check(name: str, ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
+    """The check ``name`` of :data:`CHECKS` on ``ds``; its overall verdict records the name."""
+    result = CHECKS[name](ds, rtol, delay)
+    result["check"].attrs["check"] = name
+    return result

@@ -36,18 +36,61 @@ def exponential_fit(signal: xr.DataArray, dim: str = "time") -> xr.Dataset:
         ``resolved``: whether the samples determine ``r`` (at least two
         differences above round-off, and a window of at least three samples).
     """
-    d = signal.diff(dim, label="lower").drop_vars(dim, errors="ignore")
-    d0 = d.isel({dim: slice(None, -1)})
-    d1 = d.isel({dim: slice(1, None)})
-    valid = np.isfinite(d0) & np.isfinite(d1)
-    numerator = xr.where(valid, d1 * np.conj(d0), 0).sum(dim)
-    denominator = xr.where(valid, abs(d0) ** 2, 0).sum(dim)
-    ratio = numerator / xr.where(denominator > 0, denominator, np.nan)
-    last_step = d.isel({dim: -1})
-    asymptote = signal.isel({dim: -1}, drop=True) + last_step * ratio / (1 - ratio)
-    if d.sizes[dim] < 2:
-        resolved = xr.zeros_like(last_step, dtype=bool)
-    else:
-        first, second = abs(d.isel({dim: 0})), abs(d.isel({dim: 1}))
-        resolved = (first > 0) & (second > RESOLUTION * first)
+    if signal.chunks is not None:
+        signal = signal.chunk({dim: -1})
+    ratio, asymptote, resolved = xr.apply_ufunc(
+        geometric_fit,
+        signal,
+        input_core_dims=[[dim]],
+        output_core_dims=[[], [], []],
+        dask="parallelized",
+        output_dtypes=[signal.dtype, signal.dtype, bool],
+    )
     return xr.Dataset({"ratio": ratio, "asymptote": asymptote, "resolved": resolved})
+
+
+def geometric_fit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ratio, asymptote and resolved flag of the fit along the last axis of ``x``.
+
+    Parameters
+    ----------
+    x : (..., n_sample) ndarray, real or complex
+
+    Returns
+    -------
+    ratio, asymptote : (...) ndarray
+    resolved : (...) bool ndarray
+    """
+    d = np.diff(x, axis=-1)
+    d0, d1 = d[..., :-1], d[..., 1:]
+    numerator, denominator = _lag_sums(d0, d1)
+    broken = ~(np.isfinite(numerator) & np.isfinite(denominator))
+    if broken.any():
+        # Only rows with a non-finite difference: leave those differences out.
+        valid = np.isfinite(d0[broken]) & np.isfinite(d1[broken])
+        numerator[broken], denominator[broken] = _lag_sums(
+            np.where(valid, d0[broken], 0), np.where(valid, d1[broken], 0)
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = numerator / np.where(denominator > 0, denominator, np.nan)
+        asymptote = x[..., -1] + d[..., -1] * ratio / (1 - ratio)
+    if d.shape[-1] < 2:
+        resolved = np.zeros(ratio.shape, dtype=bool)
+    else:
+        first, second = np.abs(d[..., 0]), np.abs(d[..., 1])
+        with np.errstate(invalid="ignore"):
+            resolved = (first > 0) & (second > RESOLUTION * first)
+    return ratio, asymptote, resolved
+
+
+def _lag_sums(d0: np.ndarray, d1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``sum_k d1_k conj(d0_k)`` and ``sum_k |d0_k|^2`` along the last axis.
+
+    ``einsum`` sums each row in one pass without a temporary array, and in
+    the same order whatever the number of rows, so a point's sums do not
+    depend on the block it was computed in.
+    """
+    conj_d0 = np.conj(d0) if np.iscomplexobj(d0) else d0
+    numerator = np.einsum("...k,...k->...", d1, conj_d0)
+    denominator = np.einsum("...k,...k->...", d0, conj_d0)
+    return numerator, denominator.real

@@ -16,9 +16,11 @@ def misalignment(v: xr.DataArray, h: xr.DataArray, dim: str = "neuron") -> xr.Da
     from the component of ``v`` orthogonal to ``h`` rather than from the
     cosine, so that it stays accurate near zero.
     """
-    unit = h / (h**2).sum(dim) ** 0.5
+    # A zero vector has no direction: NaN, without a division by zero (also when lazy).
+    h_norm = ((h**2).sum(dim) ** 0.5).where(lambda n: n > 0)
+    unit = h / h_norm
     across = v - (v * unit).sum(dim) * unit
-    return ((across**2).sum(dim) / (v**2).sum(dim)) ** 0.5
+    return ((across**2).sum(dim) / (v**2).sum(dim).where(lambda n: n > 0)) ** 0.5
 
 
 def loop_area(rate: xr.DataArray) -> xr.DataArray:

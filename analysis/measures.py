@@ -2,15 +2,35 @@
 
 Every function takes the activity of each mode, ``c`` with dims
 (..., time, mode), as :func:`analysis.modes.mode_activity` returns it, and
-the step input's onset and offset in seconds (recorded samples).
+the step input's onset and offset in seconds (recorded samples).  The
+formulas (:func:`time_constant`, :func:`persistence_ratio`, :func:`slope`)
+take numpy arrays or DataArrays alike, so a check can apply them to plain
+arrays of a whole block at once.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
 
 from analysis.fits import exponential_fit
+from analysis.theory import Values, labelled
+
+ATTRS: dict[str, dict[str, str]] = {
+    "gain": {"long_name": "steady-state gain of the mode, measured", "units": "1"},
+    "tau_eff": {
+        "long_name": "effective time constant, measured (negative: growth)",
+        "units": "s",
+    },
+    "persistence": {
+        "long_name": "activity a delay after the input stops over activity when it stops, measured",
+        "units": "1",
+    },
+    "ramp_slope": {"long_name": "mean slope of the mode while the input is on", "units": "Hz/s"},
+}
+"""Attributes of each measured variable."""
 
 
 def sample_interval(activity: xr.DataArray) -> float:
@@ -19,16 +39,20 @@ def sample_interval(activity: xr.DataArray) -> float:
     return float(time[1] - time[0])
 
 
-def window(activity: xr.DataArray, start: float, stop: float | None = None) -> xr.DataArray:
-    """The samples from the one nearest ``start`` to the one nearest ``stop`` (or the end).
+def nearest_sample(times: np.ndarray, t: float) -> int:
+    """Index of the recorded sample nearest ``t`` seconds.
 
     Nearest samples rather than label slices, so round-off in the recorded
     times can never drop or add a sample at a switch of the input.
     """
+    return int(np.abs(times - t).argmin())
+
+
+def window(activity: xr.DataArray, start: float, stop: float | None = None) -> xr.DataArray:
+    """The samples from the one nearest ``start`` to the one nearest ``stop`` (or the end)."""
     time = activity["time"].values
-    first = int(np.abs(time - start).argmin())
-    last = time.size - 1 if stop is None else int(np.abs(time - stop).argmin())
-    return activity.isel(time=slice(first, last + 1))
+    last = time.size - 1 if stop is None else nearest_sample(time, stop)
+    return activity.isel(time=slice(nearest_sample(time, start), last + 1))
 
 
 def rise_fit(activity: xr.DataArray, onset: float, offset: float) -> xr.Dataset:
@@ -41,47 +65,51 @@ def decay_fit(activity: xr.DataArray, offset: float) -> xr.Dataset:
     return exponential_fit(window(activity, offset))
 
 
-def gain(rise: xr.Dataset, mode_input: xr.DataArray) -> xr.DataArray:
+def gain(rise: Mapping, mode_input: Values) -> Values:
     """Steady-state gain of each mode: the fitted asymptote over the mode's input ``h_a``."""
-    return (rise["asymptote"] / mode_input).assign_attrs(
-        long_name="steady-state gain of the mode, measured", units="1"
-    )
+    return labelled(rise["asymptote"] / mode_input, ATTRS["gain"])
 
 
-def tau_eff(fit: xr.Dataset, dt: float) -> xr.DataArray:
-    """Time constant ``-dt / ln r`` of the fitted ratio (negative: growth).
+def tau_eff(fit: Mapping, dt: float) -> Values:
+    """Time constant of the fitted ratio, :func:`time_constant`."""
+    return labelled(time_constant(fit["ratio"], dt), ATTRS["tau_eff"])
+
+
+def time_constant(ratio: Values, dt: float) -> Values:
+    """Time constant ``-dt / ln r`` of a ratio per sample (negative: growth).
 
     For a complex ratio (a rotating mode) this is the decay time ``-dt / Re ln r``.
+    NaN where ``r`` is zero, or real and negative.
     """
-    ratio = fit["ratio"]
-    positive = ratio.where(abs(ratio) > 0)
     if np.iscomplexobj(ratio):
-        log_ratio = np.log(positive.astype(complex)).real
+        measurable = abs(ratio) > 0
     else:
-        log_ratio = np.log(positive.where(positive > 0))
-    return (-dt / log_ratio).assign_attrs(
-        long_name="effective time constant, measured (negative: growth)", units="s"
-    )
+        measurable = ratio > 0
+    with np.errstate(divide="ignore"):
+        log_ratio = np.log(xr.where(measurable, ratio, np.nan))
+        return -dt / np.real(log_ratio)
 
 
 def persistence(activity: xr.DataArray, offset: float, delay: float) -> xr.DataArray:
     """Activity ``delay`` after the input stops over the activity when it stops."""
     stop = activity.sel(time=offset, method="nearest", drop=True)
     later = activity.sel(time=offset + delay, method="nearest", drop=True)
+    return labelled(persistence_ratio(stop, later), ATTRS["persistence"])
+
+
+def persistence_ratio(stop: Values, later: Values) -> Values:
+    """``|later / stop|`` for rotating (complex) modes, ``later / stop`` otherwise."""
     ratio = later / stop
-    if np.iscomplexobj(ratio):
-        ratio = abs(ratio)
-    return ratio.assign_attrs(
-        long_name="activity a delay after the input stops over activity when it stops, measured",
-        units="1",
-    )
+    return abs(ratio) if np.iscomplexobj(ratio) else ratio
 
 
 def ramp_slope(activity: xr.DataArray, onset: float, offset: float) -> xr.DataArray:
     """Mean rate of change of each mode while the input is on."""
     start = activity.sel(time=onset, method="nearest", drop=True)
     stop = activity.sel(time=offset, method="nearest", drop=True)
-    slope = (stop - start) / (offset - onset)
-    if np.iscomplexobj(slope):
-        slope = slope.real
-    return slope.assign_attrs(long_name="mean slope of the mode while the input is on", units="Hz/s")
+    return labelled(slope(start, stop, offset - onset), ATTRS["ramp_slope"])
+
+
+def slope(start: Values, stop: Values, duration: float) -> Values:
+    """Real part of ``(stop - start) / duration``."""
+    return np.real((stop - start) / duration)

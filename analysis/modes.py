@@ -14,9 +14,25 @@ import numpy as np
 import xarray as xr
 
 
-def _solve(phi: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``Phi^-1 v`` for stacks: phi (..., n, n), v (..., n, k) -> (..., n, k)."""
-    return np.linalg.solve(phi, v)
+def mode_coordinates(phi: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``Phi^-1 v`` for stacks of points.
+
+    One inverse and one ``(n, n) x (n, k)`` product per point, rather than a
+    linear solve per sample: a point's result depends only on its own values,
+    not on how many points share the stack.
+
+    Parameters
+    ----------
+    phi : (..., n, n) ndarray
+        Eigenvectors, one column per mode.
+    v : (..., n, k) ndarray
+        ``k`` vectors in neuron coordinates.
+
+    Returns
+    -------
+    (..., n, k) ndarray
+    """
+    return np.matmul(np.linalg.inv(phi), v)
 
 
 def mode_activity(rate: xr.DataArray, eigenvectors: xr.DataArray) -> xr.DataArray:
@@ -29,10 +45,10 @@ def mode_activity(rate: xr.DataArray, eigenvectors: xr.DataArray) -> xr.DataArra
 
     Returns
     -------
-    DataArray with dims (..., time, mode)
+    DataArray with dims (..., time, mode), stored with ``time`` varying fastest
     """
     activity = xr.apply_ufunc(
-        _solve,
+        mode_coordinates,
         eigenvectors.rename(mode="_mode"),
         rate,
         input_core_dims=[["neuron", "_mode"], ["neuron", "time"]],

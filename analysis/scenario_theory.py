@@ -74,8 +74,13 @@ def pair_eigenvectors_theory(coupling: xr.DataArray) -> xr.DataArray:
 
 
 def _solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``matrix^-1 rhs`` for stacks of matrices (..., n, n) and of matrices (..., n, k)."""
-    return np.linalg.solve(matrix, rhs)
+    """``matrix^-1 rhs`` for stacks of matrices (..., n, n) and of matrices (..., n, k).
+
+    NaN where a matrix is singular: ``I - M`` with an eigenvalue 1 has no steady state.
+    """
+    singular = (np.linalg.matrix_rank(matrix) < matrix.shape[-1])[..., None, None]
+    safe = np.where(singular, np.eye(matrix.shape[-1]), matrix)
+    return np.where(singular, np.nan, np.linalg.solve(safe, rhs))
 
 
 def steady_state_theory(weights: xr.DataArray, h: xr.DataArray) -> xr.DataArray:

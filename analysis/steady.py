@@ -31,17 +31,6 @@ def round_off_floor(rate: xr.DataArray) -> xr.DataArray:
     return ROUND_OFF * abs(rate).max(["time", "neuron"])
 
 
-def below_round_off(activity: xr.DataArray, times: list[float], rate: xr.DataArray) -> xr.DataArray:
-    """Where ``activity`` at any of ``times`` (nearest samples) is within round-off of 0.
-
-    Round-off is measured against the largest recorded ``rate`` of the point
-    (:func:`round_off_floor`): a ratio of such values is noise.
-    """
-    floor = round_off_floor(rate)
-    at = activity.sel(time=times, method="nearest")
-    return (abs(at) <= floor).any("time")
-
-
 def resolved_fit(signal: xr.DataArray, floor: xr.DataArray) -> xr.Dataset:
     """Exponential fit of ``signal`` along ``time``, with its settled value.
 

@@ -13,9 +13,14 @@ persistence after ``D``   exp(-(1 - lam) D / tau), for every lam
 A negative ``tau_eff`` means growth ``exp(t / |tau_eff|)``.  For a complex
 eigenvalue the real part sets the decay and the imaginary part the rotation.
 Undefined values are NaN.
+
+Every function takes numpy arrays or DataArrays and returns the same kind;
+a DataArray comes back with ``long_name``, ``units`` and the ``formula``.
 """
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import numpy as np
 import xarray as xr
@@ -23,47 +28,64 @@ import xarray as xr
 UNIT_TOLERANCE = 1e-9
 """An eigenvalue within this of 1 is an integrator."""
 
+ATTRS: dict[str, dict[str, str]] = {
+    "gain": {
+        "long_name": "steady-state gain of the mode, theory",
+        "units": "1",
+        "formula": "1/(1-lam)",
+    },
+    "tau_eff": {
+        "long_name": "effective time constant, theory (negative: growth)",
+        "units": "s",
+        "formula": "tau/(1-lam)",
+    },
+    "persistence": {
+        "long_name": "activity a delay D after the input stops over activity when it stops, theory",
+        "units": "1",
+        "formula": "exp(-(1-lam) D/tau)",
+    },
+    "ramp_slope": {
+        "long_name": "ramp slope of an integrator mode, theory",
+        "units": "Hz/s",
+        "formula": "h_a/tau",
+    },
+}
+"""Attributes of each ``<quantity>_theory`` variable."""
 
-def is_integrator(eigenvalues: xr.DataArray) -> xr.DataArray:
+Values = TypeVar("Values", np.ndarray, xr.DataArray)
+
+
+def labelled(values: Values, attrs: dict[str, str]) -> Values:
+    """``values`` with ``attrs`` if it is a DataArray; plain arrays pass through."""
+    return values.assign_attrs(attrs) if isinstance(values, xr.DataArray) else values
+
+
+def is_integrator(eigenvalues: Values) -> Values:
     """Modes whose eigenvalue is 1: they integrate their input and hold it."""
     return abs(eigenvalues - 1) <= UNIT_TOLERANCE
 
 
-def gain_theory(eigenvalues: xr.DataArray) -> xr.DataArray:
+def gain_theory(eigenvalues: Values) -> Values:
     """Steady-state gain ``1 / (1 - lam)`` of each mode; NaN where ``Re lam >= 1``."""
     lam = np.real(eigenvalues)
     stable = lam < 1 - UNIT_TOLERANCE
-    return (1 / (1 - lam.where(stable))).assign_attrs(
-        long_name="steady-state gain of the mode, theory", units="1", formula="1/(1-lam)"
-    )
+    return labelled(1 / (1 - xr.where(stable, lam, np.nan)), ATTRS["gain"])
 
 
-def tau_eff_theory(eigenvalues: xr.DataArray, tau: xr.DataArray) -> xr.DataArray:
+def tau_eff_theory(eigenvalues: Values, tau: Values) -> Values:
     """Effective time constant ``tau / (1 - Re lam)``; negative for growth, NaN at 1."""
     lam = np.real(eigenvalues)
-    return (tau / (1 - lam.where(~is_integrator(eigenvalues)))).assign_attrs(
-        long_name="effective time constant, theory (negative: growth)",
-        units="s",
-        formula="tau/(1-lam)",
-    )
+    return labelled(tau / (1 - xr.where(is_integrator(eigenvalues), np.nan, lam)), ATTRS["tau_eff"])
 
 
-def persistence_theory(
-    eigenvalues: xr.DataArray, tau: xr.DataArray, delay: float
-) -> xr.DataArray:
+def persistence_theory(eigenvalues: Values, tau: Values, delay: float) -> Values:
     """Fraction of a mode's activity left ``delay`` after the input stops: ``exp(-(1-lam) D/tau)``."""
     lam = np.real(eigenvalues)
     with np.errstate(over="ignore"):  # a fast runaway's ratio is beyond float range: inf
         ratio = np.exp(-(1 - lam) * delay / tau)
-    return ratio.assign_attrs(
-        long_name="activity a delay D after the input stops over activity when it stops, theory",
-        units="1",
-        formula="exp(-(1-lam) D/tau)",
-    )
+    return labelled(ratio, ATTRS["persistence"])
 
 
-def ramp_slope_theory(mode_input: xr.DataArray, tau: xr.DataArray) -> xr.DataArray:
+def ramp_slope_theory(mode_input: Values, tau: Values) -> Values:
     """Slope ``h_a / tau`` at which an integrator mode ramps while the input is on."""
-    return (mode_input / tau).assign_attrs(
-        long_name="ramp slope of an integrator mode, theory", units="Hz/s", formula="h_a/tau"
-    )
+    return labelled(mode_input / tau, ATTRS["ramp_slope"])

@@ -2,7 +2,10 @@
 
 Codes are stored with CF ``flag_values`` / ``flag_meanings`` attributes, so
 ``ds.gain_check.attrs["flag_meanings"]`` says what each number means and
-:func:`verdict_names` turns them into words.
+:func:`verdict_names` turns them into words.  :func:`verdict_codes` and
+:func:`reduce_codes` work on plain arrays; :func:`verdict`,
+:func:`point_verdict` and :func:`combine` apply them to DataArrays, lazily
+loaded ones included.
 """
 
 from __future__ import annotations
@@ -49,42 +52,85 @@ def flag_attrs(long_name: str) -> dict[str, object]:
     }
 
 
+def verdict_codes(
+    measured: np.ndarray,
+    theory: np.ndarray,
+    rtol: float,
+    reasons: Sequence[tuple[str, np.ndarray]],
+) -> np.ndarray:
+    """Agrees where ``|measured - theory| <= rtol |theory|``, else disagrees.
+
+    ``reasons`` are ``(verdict name, mask)`` pairs that override the
+    comparison where their mask holds; the first that holds wins.  Arrays
+    broadcast against each other.
+    """
+    with np.errstate(invalid="ignore"):
+        close = abs(measured - theory) <= rtol * abs(theory)
+    code = np.where(close, VERDICTS["agrees"], VERDICTS["disagrees"])
+    for name, mask in reversed(reasons):
+        code = np.where(mask, VERDICTS[name], code)
+    return code.astype(np.int8)
+
+
 def verdict(
     measured: xr.DataArray,
     theory: xr.DataArray,
     rtol: float,
     reasons: Sequence[tuple[str, xr.DataArray]],
 ) -> xr.DataArray:
-    """Agrees where ``|measured - theory| <= rtol |theory|``, else disagrees.
+    """:func:`verdict_codes` of DataArrays, broadcast by dimension name."""
+    names = [name for name, _ in reasons]
 
-    ``reasons`` are ``(verdict name, mask)`` pairs that override the
-    comparison where their mask holds; the first that holds wins.
+    def codes(measured, theory, *masks):
+        return verdict_codes(measured, theory, rtol, list(zip(names, masks, strict=True)))
+
+    return xr.apply_ufunc(
+        codes,
+        measured,
+        theory,
+        *(mask for _, mask in reasons),
+        dask="parallelized",
+        output_dtypes=[np.int8],
+    )
+
+
+def reduce_codes(codes: np.ndarray, axis: int | Sequence[int]) -> np.ndarray:
+    """Reduce verdicts over ``axis``: disagrees beats agrees beats the rest.
+
+    Where nothing agrees or disagrees, the reason of the first element (index
+    0 along every reduced axis) stands.
     """
-    close = abs(measured - theory) <= rtol * abs(theory)
-    code = xr.where(close, VERDICTS["agrees"], VERDICTS["disagrees"])
-    for name, mask in reversed(reasons):
-        code = xr.where(mask, VERDICTS[name], code)
-    return code.astype(np.int8)
-
-
-def point_verdict(code: xr.DataArray, dims: Sequence[str]) -> xr.DataArray:
-    """Reduce verdicts over ``dims``: disagrees beats agrees beats the rest.
-
-    Where nothing agrees or disagrees, the first element's reason stands.
-    """
-    present = [d for d in code.dims if d in dims]
-    if not present:
-        return code
-    flat = code.stack(_element=present)
-    disagrees = (flat == VERDICTS["disagrees"]).any("_element")
-    agrees = (flat == VERDICTS["agrees"]).any("_element")
-    first = flat.isel(_element=0, drop=True)
-    reduced = xr.where(disagrees, VERDICTS["disagrees"], xr.where(agrees, VERDICTS["agrees"], first))
+    axes = tuple(np.atleast_1d(axis) % codes.ndim)
+    flat = np.moveaxis(codes, axes, tuple(range(-len(axes), 0)))
+    flat = flat.reshape(*flat.shape[: codes.ndim - len(axes)], -1)
+    disagrees = (flat == VERDICTS["disagrees"]).any(axis=-1)
+    agrees = (flat == VERDICTS["agrees"]).any(axis=-1)
+    first = flat[..., 0]
+    reduced = np.where(
+        disagrees, VERDICTS["disagrees"], np.where(agrees, VERDICTS["agrees"], first)
+    )
     return reduced.astype(np.int8)
 
 
+def point_verdict(code: xr.DataArray, dims: Sequence[str]) -> xr.DataArray:
+    """:func:`reduce_codes` over the dimensions ``dims`` that ``code`` has."""
+    present = [d for d in code.dims if d in dims]
+    if not present:
+        return code
+    if code.chunks is not None:
+        code = code.chunk(dict.fromkeys(present, -1))
+    return xr.apply_ufunc(
+        reduce_codes,
+        code,
+        input_core_dims=[present],
+        kwargs={"axis": tuple(range(-len(present), 0))},
+        dask="parallelized",
+        output_dtypes=[np.int8],
+    )
+
+
 def combine(codes: Sequence[xr.DataArray], dims: Sequence[str]) -> xr.DataArray:
-    """One verdict per point from the verdicts of several quantities (see :func:`point_verdict`)."""
+    """One verdict per point from the verdicts of several quantities (see :func:`reduce_codes`)."""
     per_point = [point_verdict(code, dims) for code in codes]
     return point_verdict(xr.concat(per_point, dim="_quantity"), ["_quantity"])
 

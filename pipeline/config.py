@@ -339,7 +339,8 @@ class StoreConfig:
     rate_dtype: str = "float64"
     chunk_mb: float = 32.0
     chunk_points: int | None = None
-    compression_level: int = 3
+    compressor: str = "lz4"
+    compression_level: int = 5
     overwrite: bool = False
     lease_seconds: float = 60.0
 
@@ -359,9 +360,19 @@ class StoreConfig:
             f"store.chunk_points must be >= 1, got {self.chunk_points}",
         )
         _require(
-            0 <= self.compression_level <= 9,
-            f"store.compression_level must lie in 0..9, got {self.compression_level}",
+            self.compressor in COMPRESSORS,
+            f"store.compressor must be one of {list(COMPRESSORS)}, "
+            f"got store.compressor={self.compressor!r}",
         )
+        _require(
+            0 <= self.compression_level <= 9,
+            f"store.compression_level must lie in 0..9 (0: no compression), "
+            f"got store.compression_level={self.compression_level}",
+        )
+
+
+COMPRESSORS = ("lz4", "lz4hc", "zstd", "zlib", "blosclz")
+"""Blosc codecs a store can use; lz4 keeps pace with the solver, zstd packs tighter."""
 
 
 @dataclass

@@ -117,7 +117,9 @@ def plan_run(config: Config) -> Plan:
         "history": [],
     }
     full = store.template(probe, grid, layout)
-    encodings = store.encoding(full, layout, config.store.compression_level)
+    encodings = store.encoding(
+        full, layout, config.store.compression_level, config.store.compressor
+    )
     return Plan(grid, layout, full, encodings, attrs, execution)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from analysis.checks import CHECKS
+from analysis.checks import run_check
 from pipeline.config import Config
 from pipeline.networks import NETWORKS, eigenmodes
 from pipeline.solvers import SOLVERS, first_divergence
@@ -48,7 +48,10 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
         max_step=config.solver.max_step,
     )
     diverged_at = first_divergence(rate, times, config.solver.divergence_bound)
-    rate[times[None, :] >= diverged_at[:, None]] = np.nan
+    diverged = np.flatnonzero(np.isfinite(diverged_at))
+    rate[diverged] = np.where(
+        times[:, None] >= diverged_at[diverged, None, None], np.nan, rate[diverged]
+    )
     eigenvalues, eigenvectors = eigenmodes(circuit.weights, circuit.symmetric)
     status = np.where(np.isnan(diverged_at), STATUS["ok"], STATUS["diverged"]).astype(np.int8)
 
@@ -56,7 +59,7 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
     n = circuit.weights.shape[-1]
 
     def var(extra_dims, array, attrs):
-        return (dims + tuple(extra_dims), array.reshape(shape + array.shape[1:]), attrs)
+        return xr.Variable(dims + tuple(extra_dims), array.reshape(shape + array.shape[1:]), attrs)
 
     data_vars = {
         "rate": var(("time", "neuron"), rate, {"long_name": "firing rate", "units": "Hz"}),
@@ -84,8 +87,12 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             {"long_name": "time |rate| first exceeded solver.divergence_bound", "units": "s"},
         ),
         "status": var((), status, STATUS_ATTRS),
-        "onset": ((), stimulus.onset, {"long_name": "time the input step starts", "units": "s"}),
-        "offset": ((), stimulus.offset, {"long_name": "time the input step ends", "units": "s"}),
+        "onset": xr.Variable(
+            (), stimulus.onset, {"long_name": "time the input step starts", "units": "s"}
+        ),
+        "offset": xr.Variable(
+            (), stimulus.offset, {"long_name": "time the input step ends", "units": "s"}
+        ),
     }
     for name, (extra_dims, array, attrs) in circuit.extras.items():
         data_vars[name] = var(extra_dims, array, attrs)
@@ -135,8 +142,10 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             {"long_name": "input neuron index", "units": "1"},
         )
     ds = xr.Dataset(data_vars, coords)
-    check = config.analysis.check or kind.checks[0]
-    ds = ds.merge(CHECKS[check](ds, config.analysis.rtol, config.analysis.persistence_delay))
-    ds["check"].attrs["check"] = check
-    ds["rate"] = ds["rate"].astype(config.store.rate_dtype)
-    return ds
+    check_name = config.analysis.check or kind.checks[0]
+    check = run_check(check_name, ds, config.analysis.rtol, config.analysis.persistence_delay)
+    data_vars["rate"] = data_vars["rate"].astype(config.store.rate_dtype, copy=False)
+    # One Dataset from Variables and the indexed coordinates: merging DataArrays
+    # would realign every coordinate, which costs more than the arithmetic.
+    data_vars.update({name: check.variables[name] for name in check.data_vars})
+    return xr.Dataset(data_vars, ds.coords.assign(check.coords))

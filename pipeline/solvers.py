@@ -11,12 +11,26 @@ The linear model is solved exactly.  Over any interval of length ``s`` on
 which ``h`` is constant,
 
     v(t + s) = P(s) v(t) + F(s) h,   P(s) = exp(A s),
-    F(s) = (1/tau) int_0^s exp(A u) du,   A = -(I - M) / tau,
+    F(s) = (1/tau) int_0^s exp(A u) du,   A = -(I - M) / tau.
 
-and ``P`` and ``F`` come from the eigendecomposition ``M = Phi Lambda Phi^-1``
-(each mode is an autapse with rate ``alpha = -(1 - lam) / tau``), or from a
-matrix exponential where ``M`` is not diagonalisable.  The recording grid only
-says where the solution is sampled: no step size enters the result.
+With ``M = Phi Lambda Phi^-1`` every mode ``c = Phi^-1 v`` is an autapse with
+rate ``alpha = -(1 - lam) / tau``, so ``P`` and ``F`` are diagonal in mode
+coordinates:
+
+    c(t + s) = g(s) c(t) + q(s) u,   g(s) = exp(alpha s),
+    q(s) = expm1(alpha s) / (alpha tau)   (s / tau where alpha = 0),   u = Phi^-1 h.
+
+The exponentials are evaluated once per distinct interval length (the
+recording step, and the pieces an input switch between two samples cuts an
+interval into), never per sample: the trajectory is the recurrence above,
+two multiply-adds per mode and sample, and ``v = Phi c`` at the end.  Where
+``M`` is not diagonalisable, ``P`` and ``F`` come from a matrix exponential and
+the recurrence runs in neuron coordinates.  The recording grid only says
+where the solution is sampled: no step size enters the result.
+
+Every operation acts on each sweep point on its own (elementwise, or one
+small matrix product per point), so a point's trajectory is the same bit for
+bit whatever other points share its batch.
 
 With a saturating transfer function, ``tau dv/dt = -v + f(M v + h(t))`` has
 no closed form; :func:`rk4_rate` integrates it (any ``f``, the linear one
@@ -27,16 +41,23 @@ by ``solver.method`` alone.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
-import scipy.linalg
 
 from pipeline.networks import eigenmodes
 from pipeline.transfer import LINEAR, Transfer
 
 EIGENVECTOR_CONDITION_LIMIT = 1e6
 """Above this condition number of ``Phi`` the propagators come from ``expm`` instead."""
+
+Schedule = list[list[tuple[float, int]]]
+"""For each recording interval, the (duration, epoch) pieces it is made of."""
+
+Step = Callable[[np.ndarray, np.ndarray], None]
+"""``step(state, out)`` writes into ``out`` the state one piece later."""
 
 
 def exact_rate(
@@ -81,91 +102,145 @@ def exact_rate(
             f"the exact solver solves only the linear model, got transfer {transfer.name!r}; "
             "use the rk4 method"
         )
-    n_batch, n_epoch, n_neuron = inputs.shape
-    propagate = _propagator_factory(weights, tau, symmetric)
-    rate = np.empty((n_batch, times.size, n_neuron))
-    rate[:, 0] = 0.0
-    pieces = _interval_pieces(times, switch_times)
-    cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-
-    def step(v: np.ndarray, duration: float, epoch: int) -> np.ndarray:
-        if duration not in cache:
-            cache[duration] = propagate(duration)
-        p, f = cache[duration]
-        return _apply(p, v) + _apply(f, inputs[:, epoch])
-
-    v = rate[:, 0]
+    schedule = _interval_pieces(times, switch_times)
+    eigenvalues, phi = eigenmodes(weights, symmetric)
+    if symmetric:
+        phi_inv = np.swapaxes(phi, -1, -2)
+        defective = np.zeros(len(weights), dtype=bool)
+    else:
+        defective = np.linalg.cond(phi) > EIGENVECTOR_CONDITION_LIMIT
+        phi_inv = np.linalg.inv(np.where(defective[:, None, None], np.eye(phi.shape[-1]), phi))
     with np.errstate(over="ignore", invalid="ignore"):
-        for k, interval in enumerate(pieces, start=1):
-            for duration, epoch in interval:
-                v = step(v, duration, epoch)
-            rate[:, k] = v
+        if not defective.any():
+            return _modal_rate(eigenvalues, phi, phi_inv, tau, inputs, schedule)
+        rate = np.empty((len(weights), times.size, weights.shape[-1]))
+        modal = ~defective
+        rate[modal] = _modal_rate(
+            eigenvalues[modal], phi[modal], phi_inv[modal], tau[modal], inputs[modal], schedule
+        )
+        rate[defective] = _matrix_rate(
+            weights[defective], tau[defective], inputs[defective], schedule
+        )
     return rate
 
 
-def _apply(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """``matrix @ vector`` for every batch item: (b, n, n), (b, n) -> (b, n)."""
-    return np.einsum("bij,bj->bi", matrix, vector)
+def _modal_rate(
+    eigenvalues: np.ndarray,
+    phi: np.ndarray,
+    phi_inv: np.ndarray,
+    tau: np.ndarray,
+    inputs: np.ndarray,
+    schedule: Schedule,
+) -> np.ndarray:
+    """``v = Phi c`` with every mode ``c`` stepped by ``c <- g c + q u`` (module docstring)."""
+    alpha = -(1.0 - eigenvalues) / tau[:, None]
+    mode_inputs = _matvec(phi_inv, inputs)
+
+    def propagator(duration: float, epoch: int) -> Step:
+        growth, integral = _mode_propagators(alpha, tau, duration)
+        drive = integral * mode_inputs[:, epoch]
+
+        def step(c: np.ndarray, out: np.ndarray) -> None:
+            np.multiply(growth, c, out=out)
+            np.add(out, drive, out=out)
+
+        return step
+
+    modes = _march(schedule, np.zeros_like(alpha), propagator)
+    # v[b, t] = Phi[b] c[b, t]: one (n_time, n) x (n, n) product per point.
+    rate = np.matmul(modes.transpose(1, 0, 2), np.swapaxes(phi, -1, -2))
+    return np.ascontiguousarray(rate.real) if np.iscomplexobj(rate) else rate
 
 
-def _interval_pieces(
-    times: np.ndarray, switch_times: np.ndarray
-) -> list[list[tuple[float, int]]]:
+def _mode_propagators(
+    alpha: np.ndarray, tau: np.ndarray, duration: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``g(s) = exp(alpha s)`` and ``q(s) = expm1(alpha s) / (alpha tau)`` of every mode."""
+    is_zero = alpha == 0
+    growth = np.exp(alpha * duration)
+    integral = (
+        np.where(is_zero, duration, np.expm1(alpha * duration) / np.where(is_zero, 1.0, alpha))
+        / tau[:, None]
+    )
+    return growth, integral
+
+
+def _matrix_rate(
+    weights: np.ndarray, tau: np.ndarray, inputs: np.ndarray, schedule: Schedule
+) -> np.ndarray:
+    """``v <- P v + F h`` in neuron coordinates, ``P`` and ``F`` from a matrix exponential."""
+
+    def propagator(duration: float, epoch: int) -> Step:
+        p, f = _expm_propagators(weights, tau, duration)
+        drive = _matvec(f, inputs[:, epoch : epoch + 1])[:, 0]
+
+        def step(v: np.ndarray, out: np.ndarray) -> None:
+            out[...] = _matvec(p, v[:, None])[:, 0] + drive
+
+        return step
+
+    return _march(schedule, np.zeros(inputs[:, 0].shape), propagator).transpose(1, 0, 2).copy()
+
+
+def _matvec(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """``matrix[b] @ vectors[b, k]`` for every point ``b`` and vector ``k``.
+
+    Parameters
+    ----------
+    matrix : (n_batch, n, n) ndarray
+    vectors : (n_batch, n_vector, n) ndarray
+
+    Returns
+    -------
+    (n_batch, n_vector, n) ndarray
+    """
+    return np.matmul(vectors, np.swapaxes(matrix, -1, -2))
+
+
+def _march(
+    schedule: Schedule, initial: np.ndarray, propagator: Callable[[float, int], Step]
+) -> np.ndarray:
+    """The state at every recording time, ``(n_time, n_batch, n)``, time first.
+
+    ``propagator(duration, epoch)`` returns the step that writes the state
+    ``duration`` later under the input of ``epoch``; it is built once per
+    distinct piece, and each recording interval is crossed piece by piece.
+    Time first, so that each step reads and writes one contiguous slab.
+    """
+    steps: dict[tuple[float, int], Step] = {}
+    states = np.empty((len(schedule) + 1, *initial.shape), dtype=initial.dtype)
+    states[0] = initial
+    for k, pieces in enumerate(schedule, start=1):
+        previous, current = states[k - 1], states[k]
+        for piece in pieces:
+            if piece not in steps:
+                steps[piece] = propagator(*piece)
+            steps[piece](previous, current)
+            previous = current
+    return states
+
+
+def _interval_pieces(times: np.ndarray, switch_times: np.ndarray) -> Schedule:
     """For each recording interval, the (duration, epoch) pieces it splits into.
 
     A switch within a billionth of the recording step of a sample is taken to
     fall on the sample, so round-off in the grid never creates a sliver piece.
     """
-    dt = times[1] - times[0] if times.size > 1 else 1.0
+    dt = float(times[1] - times[0]) if times.size > 1 else 1.0
     snapped = np.asarray(switch_times, dtype=float)
     nearest = np.clip(np.searchsorted(times, snapped), 0, times.size - 1)
     close = np.abs(times[nearest] - snapped) <= 1e-9 * dt
     snapped = np.where(close, times[nearest], snapped)
-    grid_dt = float(dt)
-    pieces = []
-    for start, stop in zip(times[:-1], times[1:], strict=True):
-        epoch = int(np.searchsorted(snapped, start, side="right"))
-        inside = snapped[(snapped > start) & (snapped < stop)]
-        if inside.size == 0:
-            pieces.append([(grid_dt, epoch)])
-            continue
-        edges = [start, *inside, stop]
-        pieces.append(
-            [(float(b - a), epoch + i) for i, (a, b) in enumerate(zip(edges[:-1], edges[1:]))]
-        )
+    starts, stops = times[:-1], times[1:]
+    epochs = np.searchsorted(snapped, starts, side="right")
+    n_inside = np.searchsorted(snapped, stops, side="left") - epochs
+    pieces = [[(dt, int(epoch))] for epoch in epochs]
+    for k in np.flatnonzero(n_inside):
+        edges = [starts[k], *snapped[epochs[k] : epochs[k] + n_inside[k]], stops[k]]
+        pieces[k] = [
+            (float(b - a), int(epochs[k]) + i) for i, (a, b) in enumerate(itertools.pairwise(edges))
+        ]
     return pieces
-
-
-def _propagator_factory(weights: np.ndarray, tau: np.ndarray, symmetric: bool):
-    """A function ``duration -> (P, F)`` for every batch item (see module docstring)."""
-    n_batch, n, _ = weights.shape
-    eigenvalues, phi = eigenmodes(weights, symmetric)
-    if symmetric:
-        phi_inv = np.swapaxes(phi, -1, -2)
-        defective = np.zeros(n_batch, dtype=bool)
-    else:
-        defective = np.linalg.cond(phi) > EIGENVECTOR_CONDITION_LIMIT
-        phi_inv = np.linalg.inv(np.where(defective[:, None, None], np.eye(n), phi))
-    alpha = -(1.0 - eigenvalues) / tau[:, None]
-    real = np.isrealobj(weights)
-
-    def propagators(duration: float) -> tuple[np.ndarray, np.ndarray]:
-        growth = np.exp(alpha * duration)
-        is_zero = alpha == 0
-        integral = np.where(
-            is_zero, duration, np.expm1(alpha * duration) / np.where(is_zero, 1.0, alpha)
-        ) / tau[:, None]
-        p = (phi * growth[:, None, :]) @ phi_inv
-        f = (phi * integral[:, None, :]) @ phi_inv
-        if real:
-            p, f = p.real, f.real
-        if defective.any():
-            p[defective], f[defective] = _expm_propagators(
-                weights[defective], tau[defective], duration
-            )
-        return p, f
-
-    return propagators
 
 
 def _expm_propagators(
@@ -176,6 +251,8 @@ def _expm_propagators(
     ``expm(s [[A, I/tau], [0, 0]]) = [[P(s), F(s)], [0, I]]`` holds for any
     ``A``, diagonalisable or not.
     """
+    import scipy.linalg  # 0.4 s to import, and only non-diagonalisable networks need it
+
     n_batch, n, _ = weights.shape
     a = (weights - np.eye(n)) / tau[:, None, None]
     augmented = np.zeros((n_batch, 2 * n, 2 * n), dtype=np.result_type(weights, float))
@@ -199,10 +276,14 @@ def first_divergence(rate: np.ndarray, times: np.ndarray, bound: float) -> np.nd
     (n_batch,) ndarray
         The first such recording time, NaN where the trajectory stays bounded.
     """
+    # Two passes without temporaries settle the common case; NaN fails both comparisons.
+    bounded = (rate.max(axis=(1, 2)) <= bound) & (rate.min(axis=(1, 2)) >= -bound)
+    diverged_at = np.full(len(rate), np.nan)
+    escaping = np.flatnonzero(~bounded)
     with np.errstate(invalid="ignore"):
-        escaped = ~(np.abs(rate) <= bound).all(axis=-1)
-    first = np.argmax(escaped, axis=-1)
-    return np.where(escaped.any(axis=-1), times[first], np.nan)
+        escaped = ~(np.abs(rate[escaping]) <= bound).all(axis=-1)
+    diverged_at[escaping] = times[np.argmax(escaped, axis=-1)]
+    return diverged_at
 
 
 def rk4_rate(

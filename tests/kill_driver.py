@@ -2,7 +2,8 @@
 
 A test helper for killing a driver at an exact moment: the process kills
 itself at the ``KILL_AT_COUNT``-th file write (default 1) whose path contains
-``KILL_AT``.  With ``KILL_MID_WRITE=1`` it first writes half the bytes to the
+``KILL_AT``, whether zarr writes the file (creation, metadata) or the store's
+own chunk writer does (every block).  With ``KILL_MID_WRITE=1`` it first writes half the bytes to the
 temporary file Zarr would rename into place, as a kill in the middle of a
 write leaves it; otherwise it dies just before the write.
 """
@@ -16,26 +17,37 @@ import uuid
 
 import zarr.storage._local as local_store
 
+from pipeline import store
+
 KILL_AT = os.environ["KILL_AT"]
 KILL_AT_COUNT = int(os.environ.get("KILL_AT_COUNT", "1"))
 MID_WRITE = os.environ.get("KILL_MID_WRITE") == "1"
-_original = local_store._put
+_zarr_put, _chunk_put = local_store._put, store._replace_file
 _count = 0
 
 
-def _put(path, value, exclusive=False):
+def _maybe_die(path, data: bytes) -> None:
     global _count
     if KILL_AT in path.as_posix():
         _count += 1
         if _count == KILL_AT_COUNT:
             if MID_WRITE:
-                data = bytes(value.as_buffer_like())
                 path.parent.mkdir(parents=True, exist_ok=True)
-                partial = path.with_suffix(f".{uuid.uuid4().hex}.partial")
+                partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
                 partial.write_bytes(data[: len(data) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
-    return _original(path, value, exclusive)
+
+
+def _put(path, value, exclusive=False):
+    _maybe_die(path, bytes(value.as_buffer_like()))
+    return _zarr_put(path, value, exclusive)
+
+
+def _replace_file(path, data):
+    _maybe_die(path, bytes(data))
+    return _chunk_put(path, data)
 
 
 local_store._put = _put
+store._replace_file = _replace_file
 runpy.run_module("pipeline", run_name="__main__", alter_sys=True)

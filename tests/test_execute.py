@@ -32,7 +32,7 @@ from store_helpers import (
     wait_until,
 )
 
-from pipeline import catalog, integrity, verify
+from pipeline import catalog, integrity, store, verify
 from pipeline.__main__ import STOPPED, TERMINATED, execute
 from pipeline.execute import run_sweep
 from pipeline.status import STATUS
@@ -111,16 +111,35 @@ TINY = (
 a killed driver's lease lapses after half a second."""
 
 
-def _disk_full_after(writes: int, put):
-    """Zarr's file writer on a disk that is full once ``writes`` files were written."""
+def _route_writes(monkeypatch, before_write) -> None:
+    """Call ``before_write(path)`` ahead of every file the store writes.
+
+    Files reach the disk two ways: zarr's writer (creation, metadata) and the
+    store's own chunk writer (every block), both through a temporary file.
+    """
+    put, replace = local_store._put, store._replace_file
+
+    def zarr_put(target, value, exclusive=False):
+        before_write(Path(target))
+        return put(target, value, exclusive)
+
+    def chunk_put(path, data):
+        before_write(Path(path))
+        return replace(path, data)
+
+    monkeypatch.setattr(local_store, "_put", zarr_put)
+    monkeypatch.setattr(store, "_replace_file", chunk_put)
+
+
+def _disk_full_after(writes: int):
+    """A disk that is full once ``writes`` files were written, and stays full."""
     count = 0
 
-    def full_disk(target, value, exclusive=False):
+    def full_disk(target: Path) -> None:
         nonlocal count
         count += 1
-        if count > writes:  # a full disk stays full
+        if count > writes:
             raise OSError(errno.ENOSPC, "No space left on device", str(target))
-        return put(target, value, exclusive)
 
     return full_disk
 
@@ -131,16 +150,10 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
 ):
     """At every kind of moment a write can fail: creating, a block's data, its status, the end."""
     writes = []
-    original = local_store._put
-
-    def counting(target, value, exclusive=False):
-        writes.append(Path(target).relative_to(tmp_path).as_posix())
-        return original(target, value, exclusive)
-
-    monkeypatch.setattr(local_store, "_put", counting)
     clean = tmp_path / "clean" / "s.zarr"
-    run_sweep(config(clean, sweep=TINY))
-    monkeypatch.setattr(local_store, "_put", original)
+    with monkeypatch.context() as patch:
+        _route_writes(patch, lambda target: writes.append(target.relative_to(tmp_path).as_posix()))
+        run_sweep(config(clean, sweep=TINY))
     assert writes[-2:] == ["clean/s.zarr/.zattrs", "clean/s.zarr/.zmetadata"]
     statuses = [
         i
@@ -155,9 +168,9 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
     }
     for moment, fail_from in moments.items():
         path = tmp_path / moment.replace(" ", "_") / "s.zarr"
-        monkeypatch.setattr(local_store, "_put", _disk_full_after(fail_from, original))
-        outcome = execute(hydra_config(path, sweep=TINY))
-        monkeypatch.setattr(local_store, "_put", original)
+        with monkeypatch.context() as patch:
+            _route_writes(patch, _disk_full_after(fail_from))
+            outcome = execute(hydra_config(path, sweep=TINY))
         assert outcome.code == STOPPED, moment
         assert "No space left on device" in outcome.errors[0], moment
         assert "run the same command again to resume" in outcome.errors[0], moment

@@ -9,11 +9,26 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.integrate import solve_ivp
 
+from pipeline.networks import pair
 from pipeline.solvers import exact_rate, first_divergence
 from pipeline.stimulus import step_inputs
 
 TIMES = np.linspace(0.0, 0.5, 501)
 ONSET, OFFSET = 0.05, 0.25
+
+
+def solve(weights, tau, h, times=TIMES):
+    """The exact solution for a step input of ``h`` from ONSET to OFFSET."""
+    inputs, switch_times = step_inputs(h, ONSET, OFFSET)
+    return exact_rate(weights, tau, inputs, switch_times, times, symmetric=False)
+
+
+def step_response(lam: float, tau: float, h: float, times: np.ndarray) -> np.ndarray:
+    """Closed form of tau dv/dt = -(1 - lam) v + h on [ONSET, OFFSET], from rest."""
+    a = (1 - lam) / tau
+    on = np.clip(times, ONSET, OFFSET) - ONSET
+    v_on = h * on / tau if lam == 1 else h / (1 - lam) * -np.expm1(-a * on)
+    return v_on * np.exp(-a * np.clip(times - OFFSET, 0, None))
 
 
 def reference_rate(weights, tau, inputs, switch_times, times):
@@ -73,17 +88,16 @@ def test_exact_solution_matches_independent_ode_solver(name, weights):
     assert_allclose(rate[0], expected, rtol=1e-6, atol=1e-6 * scale)
 
 
-def test_autapse_step_response_matches_closed_form():
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_autapse_step_response_matches_closed_form(symmetric):
     """v(t) = h/(1-lam) (1 - exp(-(1-lam)(t-onset)/tau)) during the step, then decays."""
-    lam = np.array([-2.0, -1.0, 0.0, 0.5, 2 / 3, 0.9, 1.1])
+    lam = np.array([-2.0, -1.0, 0.0, 0.5, 2 / 3, 0.9, 1.0, 1.1])
     tau = np.full(lam.size, 0.05)
     inputs, switch_times = step_inputs(np.ones((lam.size, 1)), ONSET, OFFSET)
-    rate = exact_rate(lam[:, None, None], tau, inputs, switch_times, TIMES, symmetric=True)[..., 0]
-
-    k = (1 - lam[:, None]) / tau[:, None]
-    during = np.clip(TIMES - ONSET, 0, OFFSET - ONSET)
-    expected = -np.expm1(-k * during) / (1 - lam[:, None])
-    expected = expected * np.exp(-k * np.clip(TIMES - OFFSET, 0, None))
+    rate = exact_rate(lam[:, None, None], tau, inputs, switch_times, TIMES, symmetric=symmetric)[
+        ..., 0
+    ]
+    expected = np.stack([step_response(value, 0.05, 1.0, TIMES) for value in lam])
     assert_allclose(rate, expected, rtol=1e-10, atol=1e-13)
 
 
@@ -106,29 +120,34 @@ def test_switch_between_samples_is_integrated_exactly():
     assert_allclose(rate[0], expected, rtol=1e-6, atol=1e-9)
 
 
-def test_batched_points_equal_points_solved_alone():
-    """Solving a batch gives each point exactly what solving it alone gives."""
-    lam = np.array([-1.0, 0.3, 0.9, 1.0, 1.2])
-    tau = np.array([0.01, 0.02, 0.05, 0.1, 0.2])
-    inputs, switch_times = step_inputs(np.ones((lam.size, 1)), ONSET, OFFSET)
-    together = exact_rate(lam[:, None, None], tau, inputs, switch_times, TIMES, symmetric=True)
-    for b in range(lam.size):
-        alone = exact_rate(
-            lam[b, None, None, None],
-            tau[b : b + 1],
-            inputs[b : b + 1],
-            switch_times,
-            TIMES,
-            symmetric=True,
-        )
-        np.testing.assert_array_equal(together[b], alone[0])
+def test_recording_step_is_not_a_solver_step():
+    """Recording every 0.25 ms or every 1 ms samples the same solution (1e-12 of the peak)."""
+    circuit = pair({"coupling": np.array([0.8, -0.95]), "input_angle": np.array([0.3, 2.0])}, None)
+    tau = np.array([0.05, 0.02])
+    fine = solve(circuit.weights, tau, circuit.input_direction, times=np.linspace(0, 0.5, 2001))
+    coarse = solve(circuit.weights, tau, circuit.input_direction, times=TIMES)
+    assert_allclose(fine[:, ::4], coarse, rtol=0, atol=1e-12 * np.abs(coarse).max())
 
 
-def test_first_divergence_reports_the_first_sample_past_the_bound():
-    rate = np.zeros((3, TIMES.size, 2))
-    rate[1, 120:, 1] = 2e6
-    rate[2, 300:, 0] = np.inf
-    at = first_divergence(rate, TIMES, bound=1e6)
-    assert np.isnan(at[0])
-    assert at[1] == pytest.approx(TIMES[120])
-    assert at[2] == pytest.approx(TIMES[300])
+def test_a_point_does_not_depend_on_its_batch():
+    """Each trajectory is the same bit for bit alone, in any batch, in any order."""
+    rng = np.random.default_rng(5)
+    weights = rng.normal(0, 0.5, (40, 3, 3))
+    weights[7] = [[0.5, 1.0, 0.0], [0.0, 0.5, 1.0], [0.0, 0.0, 0.5]]  # takes the expm path
+    tau = rng.uniform(0.02, 0.1, 40)
+    h = rng.normal(size=(40, 3))
+    whole = solve(weights, tau, h)
+    for part in (np.arange(40)[::-1], np.arange(3, 20, 2), np.array([7]), np.array([0]), [39]):
+        assert np.array_equal(solve(weights[part], tau[part], h[part]), whole[part])
+
+
+def test_divergence_is_the_first_sample_past_the_bound():
+    """lam = 1.5 grows as h/(lam-1) (e^{(lam-1) t/tau} - 1); the first sample past 100 counts."""
+    lam = np.array([0.5, 1.5])
+    rate = solve(lam[:, None, None], np.array([0.02, 0.02]), np.ones((2, 1)))
+    diverged_at = first_divergence(rate, TIMES, 100.0)
+    expected = TIMES[np.argmax(step_response(1.5, 0.02, 1.0, TIMES) > 100)]
+    assert np.isnan(diverged_at[0])
+    assert diverged_at[1] == expected
+    rate[0, 300, 0] = np.nan
+    assert first_divergence(rate, TIMES, 100.0)[0] == TIMES[300]

@@ -35,13 +35,13 @@ def test_block_writes_data_chunks_then_status_and_every_chunk(tmp_path: Path, mo
     ds = simulate_block(cfg, plan.grid, block.slices)
     assert np.isnan(ds["ramp_slope"].values).all()
     written = []
-    original = local_store._put
+    original = store._replace_file
 
-    def recording_put(target, value, exclusive=False):
+    def recording_put(target, data):
         written.append(target.relative_to(path).as_posix())
-        return original(target, value, exclusive)
+        return original(target, data)
 
-    monkeypatch.setattr(local_store, "_put", recording_put)
+    monkeypatch.setattr(store, "_replace_file", recording_put)
     store.write_block(path, ds, plan.grid.dims, block)
     arrays = block_arrays(path, plan.grid.dims)
     assert {"rate", "ramp_slope", "gain", "status", "diverged_at"} <= arrays | {"status"}

@@ -1,0 +1,1 @@
+"""Benchmarks of the issue's seven figures; run them all with ``python -m benchmarks``."""

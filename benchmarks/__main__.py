@@ -1,0 +1,113 @@
+"""Measure the seven figures of the performance issue in one run, each beside its target.
+
+    python -m benchmarks            # the figures as the README quotes them (a few minutes)
+    python -m benchmarks --quick    # every figure on small sweeps, to check that it runs
+
+Stores go to a temporary directory (``--workdir`` to choose where), removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import end_to_end, kernel
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each benchmark is: points of the kernel batch and of each sweep."""
+
+    kernel_points: int
+    ivp_points: int
+    tau_1x: int  # the 1x sweep has 1000 points per tau value
+    side_memory: int  # the memory sweep has side**3 points
+    tau_workers: int
+
+
+FULL = Sizes(kernel_points=2000, ivp_points=20, tau_1x=20, side_memory=100, tau_workers=100)
+QUICK = Sizes(kernel_points=200, ivp_points=3, tau_1x=2, side_memory=20, tau_workers=2)
+
+
+@dataclass(frozen=True)
+class Figure:
+    label: str
+    value: float
+    shown: str
+    target: str
+    met: bool
+
+
+def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
+    print("1, 2: the exact solver on pair networks, 1000 samples ...", flush=True)
+    ivp = kernel.versus_solve_ivp(sizes.kernel_points, sizes.ivp_points)
+    copy = kernel.versus_copy(sizes.kernel_points)
+    print(f"   kernel {ivp['kernel_points_per_s']:.0f} points/s; solve_ivp loop "
+          f"{ivp['ivp_points_per_s']:.1f} points/s (rtol 1e-9), "
+          f"{ivp['loose_ivp_points_per_s']:.1f} points/s (rtol 1e-7: {ivp['loose_speedup']:.0f}x, "
+          f"difference {ivp['loose_relative_difference']:.1e})\n"
+          f"   kernel {copy['kernel_mb_per_s']:.0f} MB/s, np.copy {copy['copy_mb_per_s']:.0f} MB/s "
+          f"of a {copy['output_mb']:.0f} MB output")  # fmt: skip
+
+    print("3, 4, 5: python -m pipeline, pair networks, 1000 samples, 1x and 10x ...", flush=True)
+    one = end_to_end.cli_run(end_to_end.pair_1000(sizes.tau_1x), workdir, "1x")
+    shutil.rmtree(one.store)
+    ten = end_to_end.cli_run(end_to_end.pair_1000(10 * sizes.tau_1x), workdir, "10x")
+    plain = end_to_end.versus_to_zarr(ten, workdir)
+    shutil.rmtree(ten.store)
+    print(f"   {one.points} points in {one.seconds:.1f} s; {ten.points} points in "
+          f"{ten.seconds:.1f} s; to_zarr of the 10x rate array "
+          f"{plain['to_zarr_seconds']:.1f} s")  # fmt: skip
+
+    print("6: peak memory of python -m pipeline, pair networks, 200 samples ...", flush=True)
+    big = end_to_end.cli_run(end_to_end.pair_200(sizes.side_memory), workdir, "memory")
+    shutil.rmtree(big.store)
+    print(f"   {big.points} points in {big.seconds:.1f} s")
+
+    print("7: run_sweep with 1 and 2 Dask workers (threads) ...", flush=True)
+    workers = end_to_end.workers_speedup(end_to_end.pair_1000(sizes.tau_workers), workdir)
+    print(f"   {workers['one']:.1f} s with 1 worker, {workers['two']:.1f} s with 2")
+
+    throughput = ten.points / ten.seconds
+    return [
+        Figure("1 kernel vs solve_ivp loop, speed", ivp["speedup"], f"{ivp['speedup']:.0f}x",
+               ">= 1000x", ivp["speedup"] >= 1000),
+        Figure("  largest relative difference", ivp["relative_difference"],
+               f"{ivp['relative_difference']:.1e}", "<= 1e-6", ivp["relative_difference"] <= 1e-6),
+        Figure("2 kernel vs np.copy of its output", copy["ratio"], f"{copy['ratio']:.2f}",
+               ">= 0.1", copy["ratio"] >= 0.1),
+        Figure("3 end to end vs plain to_zarr", plain["ratio"], f"{plain['ratio']:.2f}",
+               ">= 0.5", plain["ratio"] >= 0.5),
+        Figure(f"4 end-to-end points/s ({ten.points} points)", throughput, f"{throughput:.0f}",
+               ">= 20000", throughput >= 2e4),
+        Figure("5 time for 10x the points / 1x", ten.seconds / one.seconds,
+               f"{ten.seconds / one.seconds:.1f}", "<= 11", ten.seconds / one.seconds <= 11),
+        Figure(f"6 peak RSS, {big.points} points", big.peak_rss_bytes,
+               f"{big.peak_rss_bytes / 1e9:.2f} GB", "< 1.5 GB", big.peak_rss_bytes < 1.5e9),
+        Figure("7 2 workers vs 1, speed", workers["ratio"], f"{workers['ratio']:.2f}x",
+               ">= 1.6x", workers["ratio"] >= 1.6),
+    ]  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sweeps: checks that it runs")
+    parser.add_argument("--workdir", type=Path, default=None, help="where the stores go")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="rate-sweeps-benchmark-", dir=args.workdir))
+    try:
+        figures = measure(QUICK if args.quick else FULL, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\n{'figure':<44} {'measured':>12}   {'target':<10}")
+    for figure in figures:
+        print(f"{figure.label:<44} {figure.shown:>12}   {figure.target:<10} "
+              f"{'met' if figure.met else 'NOT MET'}")  # fmt: skip
+    return 0 if all(f.met for f in figures) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Figures 3 to 7: the pipeline end to end, as a user runs it.
+
+Every run is ``python -m pipeline`` in a subprocess (interpreter start and
+store creation included), except figure 7, which times ``run_sweep`` in this
+process so that the interpreter start, serial for any worker count, does not
+hide the speed-up of the workers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from hydra import compose, initialize_config_dir
+
+from benchmarks.kernel import best_time
+from pipeline.config import load_config, register_resolvers, store_schemas
+from pipeline.execute import run_sweep
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+
+PAIR_1000 = [
+    "+sweep=autapse",
+    "network=pair",
+    "~sweep.grid.lam",
+    "+sweep.grid.coupling=${linspace:-0.9,0.9,40}",
+    "+sweep.grid.input_angle=${linspace:0,3.1,25}",
+    "record.duration=0.999",
+]
+"""Pair networks recorded at 1000 samples; ``sweep.grid.tau`` sets the number of points."""
+
+
+def pair_1000(n_tau: int) -> list[str]:
+    """The 2-neuron, 1000-sample sweep with 1000 points per value of tau."""
+    return [*PAIR_1000, f"sweep.grid.tau=${{linspace:0.02,0.1,{n_tau}}}"]
+
+
+def pair_200(n_side: int) -> list[str]:
+    """A 2-neuron, 200-sample sweep of n_side**3 points."""
+    return [
+        "+sweep=autapse",
+        "network=pair",
+        "~sweep.grid.lam",
+        f"+sweep.grid.coupling=${{linspace:-0.9,0.9,{n_side}}}",
+        f"+sweep.grid.input_angle=${{linspace:0,3.1,{n_side}}}",
+        f"sweep.grid.tau=${{linspace:0.02,0.1,{n_side}}}",
+        "record.duration=0.199",
+        "stimulus.onset=0.02",
+        "stimulus.offset=0.1",
+        "analysis.persistence_delay=0.05",
+    ]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One ``python -m pipeline`` run: its points, wall time and peak resident memory."""
+
+    points: int
+    seconds: float
+    peak_rss_bytes: int
+    store: Path
+
+
+PEAK_RSS = """
+import os, subprocess, sys
+with open(sys.argv[1], "w") as log:
+    child = subprocess.Popen(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT)
+    _, status, usage = os.wait4(child.pid, 0)
+print(usage.ru_maxrss * 1024)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+"""Runs a command and prints its peak RSS in bytes (Linux reports ru_maxrss in KiB).
+
+A small interpreter of its own starts the command: a child forked straight
+from this process would count this process's memory in its peak.
+"""
+
+
+def cli_run(overrides: list[str], workdir: Path, name: str) -> Run:
+    """Run the pipeline as a user would, timing it and measuring its peak RSS."""
+    store = workdir / f"{name}.zarr"
+    log = workdir / f"{name}.log"
+    command = [
+        sys.executable, "-m", "pipeline", *overrides,
+        f"store.path={store}", f"hydra.run.dir={workdir / 'hydra' / name}",
+    ]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, str(log), *command], capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.stderr.strip()}); see {log}")
+    points = int(np.prod(list(xr.open_zarr(store).status.shape)))
+    return Run(points, seconds, int(done.stdout), store)
+
+
+def versus_to_zarr(run: Run, workdir: Path) -> dict[str, float]:
+    """Figure 3: the pipeline's throughput over plain ``to_zarr`` of its rate array.
+
+    The rate array is loaded into memory and written with the store's chunks
+    and compressor; only ``to_zarr`` is timed.
+    """
+    stored = xr.open_zarr(run.store)
+    rate = stored.rate.load()
+    encoding = {
+        "chunks": stored.rate.encoding["chunks"],
+        "compressors": stored.rate.encoding["compressors"],
+    }
+    plain = xr.Dataset({"rate": rate.variable}, coords=stored.coords)
+    target = workdir / "plain.zarr"
+    start = time.perf_counter()
+    plain.to_zarr(target, mode="w", zarr_format=2, encoding={"rate": encoding})
+    seconds = time.perf_counter() - start
+    shutil.rmtree(target)
+    return {"to_zarr_seconds": seconds, "ratio": seconds / run.seconds}
+
+
+def config_for(overrides: list[str]):
+    register_resolvers()
+    store_schemas()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return load_config(compose(config_name="config", overrides=overrides))
+
+
+def workers_speedup(overrides: list[str], workdir: Path) -> dict[str, float]:
+    """Figure 7: ``run_sweep`` with 2 Dask workers against 1 (threads, best of 2 each)."""
+    seconds = {}
+    for workers in (1, 2):
+        store = workdir / f"workers-{workers}.zarr"
+        config = config_for([*overrides, f"cluster.n_workers={workers}", f"store.path={store}"])
+
+        def run(store=store, config=config):
+            shutil.rmtree(store, ignore_errors=True)
+            run_sweep(config)
+
+        seconds[workers] = best_time(run, repeat=2)
+        shutil.rmtree(store)
+    return {"one": seconds[1], "two": seconds[2], "ratio": seconds[1] / seconds[2]}
