@@ -187,7 +187,9 @@ def linear_mode_arrays(
 
     driven = abs(h_mode) > DRIVE_TOLERANCE * abs(h_mode).max(axis=-1, keepdims=True)
     # A ratio of values within round-off of the point's largest rate is noise.
-    floor = ROUND_OFF * np.nanmax(abs(rate), axis=(-2, -1))[..., None]
+    # (fmax/fmin skip NaN after a divergence and need no temporary |rate| array.)
+    peak = np.fmax(np.fmax.reduce(rate, axis=(-2, -1)), -np.fmin.reduce(rate, axis=(-2, -1)))
+    floor = ROUND_OFF * peak[..., None]
     diverged = ~np.isnan(diverged_at)
     integrator = theory.is_integrator(eigenvalues)
     unstable = np.real(eigenvalues) >= 1 - theory.UNIT_TOLERANCE
