@@ -48,7 +48,8 @@ def describe_points(mask: xr.DataArray) -> str:
 def _location(da: xr.DataArray, flat_index: int) -> str:
     index = np.unravel_index(flat_index, da.shape)
     return ", ".join(
-        f"{dim}={da[dim].values[i]:.4g}" if np.issubdtype(da[dim].dtype, np.number)
+        f"{dim}={da[dim].values[i]:.4g}"
+        if np.issubdtype(da[dim].dtype, np.number)
         else f"{dim}={da[dim].values[i]}"
         for dim, i in zip(da.dims, index, strict=True)
     )
@@ -103,12 +104,13 @@ def summarize(ds: xr.Dataset) -> Summary:
     status = ds[STATUS_VARIABLE].load()
     sweep_dims = tuple(status.dims)
     meanings = status.attrs["flag_meanings"].split()
-    counts = {m: int((status == v).sum()) for m, v in zip(meanings, status.attrs["flag_values"])}
+    codes = dict(zip(meanings, status.attrs["flag_values"], strict=True))
+    counts = {name: int((status == code).sum()) for name, code in codes.items()}
     lines = [
         _scenario_line(ds),
         f"points: {status.size} ("
         + ", ".join(f"{count} {name}" for name, count in counts.items() if count)
-        + ")"
+        + ")",
     ]
     checked = [
         str(v)[: -len("_check")]
@@ -131,7 +133,7 @@ def summarize(ds: xr.Dataset) -> Summary:
         disagreeing += disagree
     passed = disagreeing == 0 and counts.get("failed", 0) == 0 and counts.get("pending", 0) == 0
     if counts.get("diverged"):
-        diverged = status == dict(zip(meanings, status.attrs["flag_values"]))["diverged"]
+        diverged = status == codes["diverged"]
         lines.append(f"diverged (passed solver.divergence_bound): {describe_points(diverged)}")
     lines.append(
         f"verdict ({ds.attrs.get('sweep', '?')}): "

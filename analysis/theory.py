@@ -79,7 +79,10 @@ def tau_eff_theory(eigenvalues: Values, tau: Values) -> Values:
 
 
 def persistence_theory(eigenvalues: Values, tau: Values, delay: float) -> Values:
-    """Fraction of a mode's activity left ``delay`` after the input stops: ``exp(-(1-lam) D/tau)``."""
+    """Fraction of a mode's activity left ``delay`` after the input stops.
+
+    ``exp(-(1 - lam) D / tau)``, for every ``lam``.
+    """
     lam = np.real(eigenvalues)
     with np.errstate(over="ignore"):  # a fast runaway's ratio is beyond float range: inf
         ratio = np.exp(-(1 - lam) * delay / tau)

@@ -275,8 +275,7 @@ class RecordConfig:
         )
         _require(
             _on_grid(self.duration, self.dt),
-            f"record.duration={self.duration} must be a whole number of "
-            f"record.dt={self.dt}",
+            f"record.duration={self.duration} must be a whole number of record.dt={self.dt}",
         )
 
     @property
@@ -352,7 +351,8 @@ class StoreConfig:
         )
         _require(
             self.rate_dtype in ("float32", "float64"),
-            f"store.rate_dtype must be float32 or float64, got store.rate_dtype={self.rate_dtype!r}",
+            "store.rate_dtype must be float32 or float64, "
+            f"got store.rate_dtype={self.rate_dtype!r}",
         )
         _require(self.chunk_mb > 0, f"store.chunk_mb must be > 0, got {self.chunk_mb}")
         _require(

@@ -61,9 +61,7 @@ class Layout:
         return list(blocks(self.shape, self.chunks))
 
 
-def layout_for(
-    grid: Grid, probe: xr.Dataset, chunk_mb: float, chunk_points: int | None
-) -> Layout:
+def layout_for(grid: Grid, probe: xr.Dataset, chunk_mb: float, chunk_points: int | None) -> Layout:
     """Blocks of about ``chunk_mb`` of data as computed, from a one-point ``probe``.
 
     ``rate`` counts as float64, the precision it is computed and checked in,
@@ -85,9 +83,7 @@ def template(probe: xr.Dataset, grid: Grid, layout: Layout) -> xr.Dataset:
             continue
         var = var.transpose(*layout.dims, ...)
         inner = var.shape[len(layout.dims) :]
-        lazy = dask.array.zeros(
-            layout.shape + inner, dtype=var.dtype, chunks=layout.chunks + inner
-        )
+        lazy = dask.array.zeros(layout.shape + inner, dtype=var.dtype, chunks=layout.chunks + inner)
         data_vars[name] = xr.Variable(var.dims, lazy, var.attrs)
     return xr.Dataset(data_vars, coords={**probe.coords, **grid.coords()})
 

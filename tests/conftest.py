@@ -29,7 +29,9 @@ def compose_config(overrides: Sequence[str] = ()) -> Config:
 def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run ``python -m pipeline ARGS`` in a fresh directory, as a user would."""
 
-    def run(*args: str, cwd: Path | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+    def run(
+        *args: str, cwd: Path | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess:
         env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
         return subprocess.run(
             [sys.executable, "-m", "pipeline", *args],

@@ -3,9 +3,10 @@
 A test helper for killing a driver at an exact moment: the process kills
 itself at the ``KILL_AT_COUNT``-th file write (default 1) whose path contains
 ``KILL_AT``, whether zarr writes the file (creation, metadata) or the store's
-own chunk writer does (every block).  With ``KILL_MID_WRITE=1`` it first writes half the bytes to the
-temporary file Zarr would rename into place, as a kill in the middle of a
-write leaves it; otherwise it dies just before the write.
+own chunk writer does (every block).  With ``KILL_MID_WRITE=1`` it first
+writes half the bytes to the temporary file that would be renamed into place,
+as a kill in the middle of a write leaves it; otherwise it dies just before
+the write.
 """
 
 from __future__ import annotations
