@@ -65,6 +65,8 @@ def quantity_lines(
     """Summary lines of one checked quantity, and how many points disagree."""
     code = ds[f"{name}_check"].load()
     per_point = point_verdict(code, [d for d in code.dims if d not in sweep_dims])
+    if (per_point == VERDICTS["not_applicable"]).all():
+        return [f"  {_label(ds, name):<{width}} not applicable at any point"], 0
     agree = int((per_point == VERDICTS["agrees"]).sum())
     disagree = int((per_point == VERDICTS["disagrees"]).sum())
     line = f"  {_label(ds, name):<{width}} {agree} agree, {disagree} disagree"
