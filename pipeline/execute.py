@@ -215,9 +215,14 @@ def _run_tasks(tasks: list, cluster: ClusterConfig, progress: _Progress) -> list
         if client is None:
             with _TaskCallback(progress.block_done):
                 if cluster.scheduler != "threads":
+                    # chunksize 1: dask's process pool would hand out blocks six at a
+                    # time, so that a sweep of a few blocks ran in one process.
                     return list(
                         dask.compute(
-                            *tasks, scheduler=cluster.scheduler, num_workers=cluster.n_workers
+                            *tasks,
+                            scheduler=cluster.scheduler,
+                            num_workers=cluster.n_workers,
+                            chunksize=1,
                         )
                     )
                 # A pool of our own: leaving it waits for the running tasks.
@@ -273,9 +278,24 @@ def _compute(
         len(todo),
     )
     formats = store.chunk_formats(path)
+    # Each shared argument enters the graph once, as a key: passed as is, it
+    # would be searched for Dask collections in every task (seconds per 100
+    # blocks) and, on a distributed cluster, sent with every task.
+    shared = {
+        name: dask.delayed(value, name=f"{name}-{held.token}", traverse=False)
+        for name, value in (("config", config), ("grid", plan.grid), ("formats", formats))
+    }
     task = dask.delayed(compute_block, pure=False)
     tasks = [
-        task(config, plan.grid, block, path, held.token, formats, dask_key_name=f"compute_block-{i}")
+        task(
+            shared["config"],
+            shared["grid"],
+            block,
+            path,
+            held.token,
+            shared["formats"],
+            dask_key_name=f"compute_block-{i}",
+        )
         for i, block in enumerate(todo)
     ]
     progress = _Progress(len(todo), int(np.prod(plan.layout.chunks)))
