@@ -124,25 +124,31 @@ def plan_run(config: Config) -> Plan:
 
 
 def compute_block(
-    config: Config, grid: Grid, block: Block, path: Path, token: str
+    config: Config,
+    grid: Grid,
+    block: Block,
+    path: Path,
+    token: str,
+    formats: dict[str, store.ChunkFormat],
 ) -> dict[str, Any]:
     """Simulate, check and write one block; return its status counts.
 
     A block whose computation raises is marked ``failed`` (its data are not
     written) and the sweep goes on.  An error while writing propagates and
     stops the run, so nothing is marked done without its data.  Nothing is
-    written once the lease with ``token`` is lost.
+    written once the lease with ``token`` is lost.  ``formats`` are the
+    store's chunk formats (:func:`store.chunk_formats`).
     """
     try:
         ds = simulate_block(config, grid, block.slices)
     except Exception:  # a numerical failure of one block must not stop the sweep
         message = traceback.format_exc(limit=3)
         lease.check(path, token)
-        store.write_status(path, grid.dims, block, STATUS["failed"])
+        store.write_status(path, grid.dims, block, STATUS["failed"], formats)
         size = int(np.prod([s.stop - s.start for s in block.slices]))
         return {"counts": {"failed": size}, "failure": f"block {block.index}: {message}"}
     lease.check(path, token)
-    store.write_block(path, ds, grid.dims, block)
+    store.write_block(path, ds, grid.dims, block, formats)
     return {"counts": store.status_counts(ds["status"].values), "failure": None}
 
 
@@ -209,9 +215,14 @@ def _run_tasks(tasks: list, cluster: ClusterConfig, progress: _Progress) -> list
         if client is None:
             with _TaskCallback(progress.block_done):
                 if cluster.scheduler != "threads":
+                    # chunksize 1: dask's process pool would hand out blocks six at a
+                    # time, so that a sweep of a few blocks ran in one process.
                     return list(
                         dask.compute(
-                            *tasks, scheduler=cluster.scheduler, num_workers=cluster.n_workers
+                            *tasks,
+                            scheduler=cluster.scheduler,
+                            num_workers=cluster.n_workers,
+                            chunksize=1,
                         )
                     )
                 # A pool of our own: leaving it waits for the running tasks.
@@ -266,9 +277,25 @@ def _compute(
         int(np.prod(plan.layout.chunks)),
         len(todo),
     )
+    formats = store.chunk_formats(path)
+    # Each shared argument enters the graph once, as a key: passed as is, it
+    # would be searched for Dask collections in every task (seconds per 100
+    # blocks) and, on a distributed cluster, sent with every task.
+    shared = {
+        name: dask.delayed(value, name=f"{name}-{held.token}", traverse=False)
+        for name, value in (("config", config), ("grid", plan.grid), ("formats", formats))
+    }
     task = dask.delayed(compute_block, pure=False)
     tasks = [
-        task(config, plan.grid, block, path, held.token, dask_key_name=f"compute_block-{i}")
+        task(
+            shared["config"],
+            shared["grid"],
+            block,
+            path,
+            held.token,
+            shared["formats"],
+            dask_key_name=f"compute_block-{i}",
+        )
         for i, block in enumerate(todo)
     ]
     progress = _Progress(len(todo), int(np.prod(plan.layout.chunks)))

@@ -179,7 +179,12 @@ def _matrix_rate(
 
         return step
 
-    return _march(schedule, np.zeros(inputs[:, 0].shape), propagator).transpose(1, 0, 2).copy()
+    return _point_first(_march(schedule, np.zeros(inputs[:, 0].shape), propagator))
+
+
+def _point_first(states: np.ndarray) -> np.ndarray:
+    """``(n_time, n_batch, n)`` states from :func:`_march` as ``(n_batch, n_time, n)`` rates."""
+    return np.ascontiguousarray(states.transpose(1, 0, 2))
 
 
 def _matvec(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -299,12 +304,12 @@ def rk4_rate(
 ) -> np.ndarray:
     """Integrate ``tau dv/dt = -v + f(M v + h(t))`` from rest by classical Runge-Kutta.
 
-    Every point of the batch advances together.  The integration stops at
-    every recording time and every switch of the input (a switch within a
-    billionth of the recording step of a sample is taken to fall on it), and
-    each stretch between stops is cut into equal steps of at most
-    ``max_step``, so no step straddles a switch and the fourth-order accuracy
-    holds across it.
+    Every point of the batch advances together, through the same pieces as
+    the exact solver (:func:`_march`): every recording interval, cut at the
+    input's switches (a switch within a billionth of the recording step of a
+    sample is taken to fall on it).  Each piece is crossed in equal steps of
+    at most ``max_step``, so no step straddles a switch and the fourth-order
+    accuracy holds across it.
 
     Parameters
     ----------
@@ -322,38 +327,31 @@ def rk4_rate(
     rate : (n_batch, n_time, n_neuron) ndarray
         ``v`` at every recording time; non-finite where the solution overflows.
     """
-    n_batch, _, n_neuron = inputs.shape
-    rate = np.zeros((n_batch, times.size, n_neuron))
-    dt = times[1] - times[0] if times.size > 1 else 1.0
-    switches = np.asarray(switch_times, dtype=float)
-    between = switches[(switches > times[0]) & (switches < times[-1])]
-    off_grid = between[np.abs(between[:, None] - times[None, :]).min(axis=-1) > 1e-9 * dt]
-    stops = np.union1d(times, off_grid)
-    sample = np.minimum(np.searchsorted(times, stops), times.size - 1)
-    recorded = times[sample] == stops
-    epochs = np.searchsorted(switches, stops[:-1] + 1e-9 * dt, side="right")
+    schedule = _interval_pieces(times, switch_times)
+    largest = max_step or (times[1] - times[0] if times.size > 1 else 1.0)
     rate_of_change = 1.0 / tau[:, None]
 
     def derivative(v: np.ndarray, h: np.ndarray) -> np.ndarray:
         recurrent = np.matmul(weights, v[..., None])[..., 0]
         return (transfer(recurrent + h) - v) * rate_of_change
 
-    v = rate[:, 0]
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k in range(stops.size - 1):
-            span = stops[k + 1] - stops[k]
-            n_steps = max(1, math.ceil(span / (max_step or dt) - 1e-9))
-            step = span / n_steps
-            h = inputs[:, epochs[k]]
+    def propagator(duration: float, epoch: int) -> Step:
+        n_steps = max(1, math.ceil(duration / largest - 1e-9))
+        step, h = duration / n_steps, inputs[:, epoch]
+
+        def advance(v: np.ndarray, out: np.ndarray) -> None:
             for _ in range(n_steps):
                 k1 = derivative(v, h)
                 k2 = derivative(v + 0.5 * step * k1, h)
                 k3 = derivative(v + 0.5 * step * k2, h)
                 k4 = derivative(v + step * k3, h)
                 v = v + step / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-            if recorded[k + 1]:
-                rate[:, sample[k + 1]] = v
-    return rate
+            out[...] = v
+
+        return advance
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _point_first(_march(schedule, np.zeros(inputs[:, 0].shape), propagator))
 
 
 SOLVERS = {"exact": exact_rate, "rk4": rk4_rate}

@@ -22,6 +22,7 @@ Layout (Zarr format 2, consolidated metadata, readable by ``xr.open_zarr``):
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
@@ -247,65 +248,134 @@ def _open_group(path: Path) -> zarr.Group:
     return zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
 
 
-def _write_chunk(
-    array_path: Path,
-    values: np.ndarray,
-    dims: Sequence[str],
-    sweep_dims: Sequence[str],
-    block: Block,
-) -> None:
-    """Write ``values`` (dims ``dims``) as the chunk of ``block`` in the Zarr v2 ``array_path``.
+@dataclass(frozen=True)
+class ChunkFormat:
+    """How the chunks of one Zarr v2 array are laid out and encoded (its ``.zarray``)."""
 
-    A block is exactly one chunk of every array with the sweep dimensions, so
-    the chunk file is written whole, encoded as the array's ``.zarray`` says
-    (dtype, order, filters, compressor), and renamed into place so that it is
-    never seen half written.  Going through zarr-python's ``Array.__setitem__``
-    costs about 2 ms of interpreter time per array, more than compressing
-    the chunk; a block writes some twenty arrays.
+    dims: tuple[str, ...]
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    order: str
+    codecs: tuple[numcodecs.abc.Codec, ...]
+    separator: str
+
+    def encode(self, values: np.ndarray, dims: Sequence[str]) -> bytes:
+        """The chunk file of ``values`` (dims ``dims``): transposed, padded, cast and encoded."""
+        values = np.asarray(values).transpose([list(dims).index(d) for d in self.dims])
+        chunk = np.require(values, self.dtype, self.order)
+        if chunk.shape != self.shape:
+            # An edge block is smaller than a chunk; Zarr v2 stores edge chunks padded.
+            chunk = np.zeros(self.shape, dtype=self.dtype, order=self.order)
+            chunk[tuple(slice(0, n) for n in values.shape)] = values
+        encoded = chunk.ravel(order="A")
+        for codec in self.codecs:
+            encoded = codec.encode(encoded)
+        return encoded
+
+    def key(self, sweep_dims: Sequence[str], block: Block) -> str:
+        """The chunk key of ``block`` (index 0 along the dimensions that are not swept)."""
+        index = dict(zip(sweep_dims, block.index, strict=True))
+        return self.separator.join(str(index.get(d, 0)) for d in self.dims)
+
+
+def chunk_formats(path: Path) -> dict[str, ChunkFormat]:
+    """The chunk format of every array of the store at ``path``, read from its metadata.
+
+    Read once per run and handed to the tasks, so that writing a block opens
+    no metadata file.
     """
-    meta = json.loads((array_path / ".zarray").read_text())
-    array_dims = json.loads((array_path / ".zattrs").read_text())["_ARRAY_DIMENSIONS"]
-    values = np.asarray(values).transpose([list(dims).index(d) for d in array_dims])
-    chunk = np.require(values, np.dtype(meta["dtype"]), meta["order"])
-    if chunk.shape != tuple(meta["chunks"]):
-        # An edge block is smaller than a chunk; Zarr v2 stores edge chunks padded.
-        chunk = np.zeros(meta["chunks"], dtype=np.dtype(meta["dtype"]), order=meta["order"])
-        chunk[tuple(slice(0, n) for n in values.shape)] = values
-    encoded = chunk.ravel(order="A")
-    for config in [*(meta["filters"] or []), meta["compressor"]]:
-        if config is not None:
-            encoded = numcodecs.get_codec(config).encode(encoded)
-    index = dict(zip(sweep_dims, block.index, strict=True))
-    key = meta.get("dimension_separator", ".").join(str(index.get(d, 0)) for d in array_dims)
-    _replace_file(array_path / key, encoded)
+    formats = {}
+    for meta_file in sorted(path.glob("*/.zarray")):
+        meta = json.loads(meta_file.read_text())
+        attrs = json.loads((meta_file.parent / ".zattrs").read_text())
+        formats[meta_file.parent.name] = ChunkFormat(
+            dims=tuple(attrs["_ARRAY_DIMENSIONS"]),
+            shape=tuple(meta["chunks"]),
+            dtype=np.dtype(meta["dtype"]),
+            order=meta["order"],
+            codecs=tuple(
+                numcodecs.get_codec(config)
+                for config in [*(meta["filters"] or []), meta["compressor"]]
+                if config is not None
+            ),
+            separator=meta.get("dimension_separator", "."),
+        )
+    return formats
 
 
 def _replace_file(path: Path, data: Any) -> None:
-    """Write ``data`` to ``path`` through a temporary file, as zarr does (``*.partial``)."""
+    """Write ``data`` to ``path`` through a temporary file, as zarr does (``*.partial``).
+
+    A file of at least :data:`FLUSHED_BYTES` is flushed to disk and its pages
+    dropped from the page cache before it is renamed into place
+    (:func:`_flush_and_forget`).
+    """
     partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
     try:
-        partial.write_bytes(data)
+        with open(partial, "wb") as file:
+            file.write(data)
+            if memoryview(data).nbytes >= FLUSHED_BYTES:
+                file.flush()
+                _flush_and_forget(file.fileno())
         partial.replace(path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
 
 
-def write_block(path: Path, ds: xr.Dataset, dims: Sequence[str], block: Block) -> None:
-    """Write one block's data chunks, then its status chunk."""
-    for name in ds.data_vars:
-        var = ds.variables[name]
-        if name == "status" or not set(dims) <= set(var.dims):
-            continue
-        _write_chunk(path / str(name), var.values, var.dims, dims, block)
-    status = ds.variables["status"]
-    _write_chunk(path / "status", status.values, status.dims, dims, block)
+FLUSHED_BYTES = 2**20
+"""Chunk files this large (the trajectories) leave the page cache once written."""
 
 
-def write_status(path: Path, dims: Sequence[str], block: Block, code: int) -> None:
+def _flush_and_forget(fd: int) -> None:
+    """Write the file ``fd`` to disk, then drop its pages from the page cache (where supported).
+
+    A sweep writes far more than it reads back.  Left in the page cache, its
+    chunks would fill memory with pages nobody reads, and every chunk would
+    need fresh pages, which the kernel must find and clear (on a virtual
+    machine, the host must first provide them: measured, about 3.5 ns per
+    byte, more than compressing the chunk).  Dropped after writing, the same
+    few pages serve chunk after chunk.
+    """
+    getattr(os, "fdatasync", os.fsync)(fd)
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def write_block(
+    path: Path,
+    ds: xr.Dataset,
+    dims: Sequence[str],
+    block: Block,
+    formats: Mapping[str, ChunkFormat] | None = None,
+) -> None:
+    """Write one block's data chunks, then its status chunk.
+
+    A block is exactly one chunk of every array with the sweep dimensions, so
+    each chunk file is written whole, encoded as ``formats`` (from
+    :func:`chunk_formats`; read from the store when not given) says.  Going
+    through zarr-python's ``Array.__setitem__`` would cost about 2 ms of
+    interpreter time per array, more than compressing the chunk.
+    """
+    formats = formats if formats is not None else chunk_formats(path)
+    names = [n for n in ds.data_vars if n != "status" and set(dims) <= set(ds.variables[n].dims)]
+    for name in [*names, "status"]:
+        var, form = ds.variables[name], formats[str(name)]
+        _replace_file(path / str(name) / form.key(dims, block), form.encode(var.values, var.dims))
+
+
+def write_status(
+    path: Path,
+    dims: Sequence[str],
+    block: Block,
+    code: int,
+    formats: Mapping[str, ChunkFormat] | None = None,
+) -> None:
     """Mark every point of ``block`` with one status (``failed``: its data are not written)."""
+    form = (formats if formats is not None else chunk_formats(path))["status"]
     shape = tuple(s.stop - s.start for s in block.slices)
-    _write_chunk(path / "status", np.full(shape, code, dtype=np.int8), dims, dims, block)
+    values = np.full(shape, code, dtype=np.int8)
+    _replace_file(path / "status" / form.key(dims, block), form.encode(values, dims))
 
 
 def read_status(path: Path) -> np.ndarray:
