@@ -84,7 +84,10 @@ def template(probe: xr.Dataset, grid: Grid, layout: Layout) -> xr.Dataset:
             continue
         var = var.transpose(*layout.dims, ...)
         inner = var.shape[len(layout.dims) :]
-        lazy = dask.array.zeros(layout.shape + inner, dtype=var.dtype, chunks=layout.chunks + inner)
+        # One Dask chunk: the store is created from the template without computing
+        # it, and a Dask chunk per block would only build a graph of every block
+        # (half a second per hundred blocks).  The Zarr chunks are in the encoding.
+        lazy = dask.array.zeros(layout.shape + inner, dtype=var.dtype, chunks=-1)
         data_vars[name] = xr.Variable(var.dims, lazy, var.attrs)
     return xr.Dataset(data_vars, coords={**probe.coords, **grid.coords()})
 
@@ -92,11 +95,16 @@ def template(probe: xr.Dataset, grid: Grid, layout: Layout) -> xr.Dataset:
 def encoding(
     ds: xr.Dataset, layout: Layout, compression_level: int, compressor: str = "lz4"
 ) -> dict[str, dict]:
-    """Zarr encodings: Blosc ``compressor``, byte shuffle; NaN fill for floats, none for codes."""
+    """Zarr encoding of every variable: one chunk per block of ``layout``, compressed.
+
+    Blosc ``compressor`` with byte shuffle; NaN fill for floats, none for codes.
+    """
     codec = numcodecs.Blosc(compressor, compression_level, shuffle=numcodecs.Blosc.SHUFFLE)
     result = {}
     for name, var in ds.data_vars.items():
         entry: dict[str, Any] = {"compressors": [codec]}
+        if set(layout.dims) <= set(var.dims):
+            entry["chunks"] = layout.chunks + var.shape[len(layout.dims) :]
         if np.issubdtype(var.dtype, np.floating):
             entry["_FillValue"] = np.nan
         else:
