@@ -28,7 +28,7 @@ class Sizes:
     lam_workers: int  # the workers sweep has 400 points per lam value
 
 
-FULL = Sizes(kernel_points=2000, ivp_points=20, tau_1x=20, side_memory=100, lam_workers=80)
+FULL = Sizes(kernel_points=2000, ivp_points=20, tau_1x=20, side_memory=100, lam_workers=160)
 QUICK = Sizes(kernel_points=200, ivp_points=3, tau_1x=2, side_memory=20, lam_workers=2)
 
 

@@ -103,7 +103,7 @@ def versus_solve_ivp(n_points: int, n_ivp: int) -> dict[str, float]:
     Also the speed-up over the loop at :data:`LOOSE_TOLERANCES`, for comparison.
     """
     batch = pair_batch(n_points)
-    kernel_rate = n_points / best_time(lambda: kernel(batch), repeat=7)
+    kernel_rate = n_points / best_time(lambda: kernel(batch), repeat=15)
     few = batch.subset(n_ivp)
     exact = kernel(batch)[:n_ivp]
     peak = np.abs(exact).max(axis=(1, 2), keepdims=True)
