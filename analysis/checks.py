@@ -43,7 +43,6 @@ from analysis.verdicts import (
     combine,
     flag_attrs,
     reduce_codes,
-    scaled_error,
     verdict,
     verdict_codes,
 )
@@ -294,16 +293,11 @@ def compare(
 ) -> Checked:
     """The verdict of ``measured`` against ``expected``: within ``rtol`` of ``|expected|``.
 
-    With a ``scale``, within ``rtol scale`` instead: the relative verdict is
-    then taken of ``1 + |measured - expected| / scale`` against 1.
-    ``stored``: the measured values are already in the dataset, under the
-    quantity's name, and are not returned again.
+    With a ``scale``, within ``rtol scale`` instead.  ``stored``: the
+    measured values are already in the dataset, under the quantity's name,
+    and are not returned again.
     """
-    if scale is None:
-        code = verdict(measured, expected, rtol, reasons)
-    else:
-        error = scaled_error(measured, expected, scale)
-        code = verdict(1 + error, xr.ones_like(error), rtol, reasons)
+    code = verdict(measured, expected, rtol, reasons, scale)
     return Checked(None if stored else measured, expected, code, scale)
 
 
@@ -427,6 +421,11 @@ def pair(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
     return checked_dataset(quantities, rtol, ds, base=modes, extras={"mode_activity": activity})
 
 
+def self_weights(weights: xr.DataArray) -> xr.DataArray:
+    """The diagonal of the weights, ``M_ii``: each neuron's autapse (dims ..., neuron)."""
+    return (weights * (weights["neuron"] == weights["source"])).sum("source")
+
+
 def autapse_pair(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
     """Two autapses, ``M = diag(lam1, lam2)``: each neuron alone, and the loop of both.
 
@@ -447,7 +446,7 @@ def autapse_pair(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
     does not resolve the loop and the verdict says so.
     """
     modes = linear_modes(ds, rtol, delay)
-    lam = (ds["weights"] * (ds["neuron"] == ds["source"])).sum("source")
+    lam = self_weights(ds["weights"])
     onset, offset, end = float(ds["onset"]), float(ds["offset"]), float(ds["time"][-1])
     rise = modes["tau_eff_check"].sel(phase="rise", drop=True)
     rates = 1 / modes["tau_eff"].sel(phase="rise", drop=True)
@@ -483,8 +482,9 @@ def integrator(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
     modes = linear_modes(ds, rtol, delay)
     onset, offset = float(ds["onset"]), float(ds["offset"])
     integrating = theory.is_integrator(ds["eigenvalues"])
-    activity = mode_activity(ds["rate"], ds["eigenvectors"])
-    held = np.real(activity.sel(time=offset + delay, method="nearest", drop=True))
+    # The activity at the one sample read, not the whole trajectory.
+    later = ds["rate"].sel(time=[offset + delay], method="nearest")
+    held = np.real(mode_activity(later, ds["eigenvectors"]).isel(time=0, drop=True))
     held = held.where(integrating).assign_attrs(
         long_name="value an integrator mode holds after the input stops, measured", units="Hz"
     )
@@ -711,7 +711,7 @@ def saturating(ds: xr.Dataset, rtol: float, delay: float) -> xr.Dataset:
     ceiling = ds["ceiling"] if "ceiling" in ds else None
     transfer = ceiling.attrs["transfer"] if ceiling is not None else "linear"
     size = float(ceiling) if ceiling is not None else float(abs(ds["h"]).max())
-    lam = (ds["weights"] * (ds["neuron"] == ds["source"])).sum("source")
+    lam = self_weights(ds["weights"])
     final = (
         ds["rate"]
         .isel(time=-1, drop=True)

@@ -15,7 +15,6 @@ from collections.abc import Mapping
 import numpy as np
 import xarray as xr
 
-from analysis.fits import exponential_fit
 from analysis.theory import Values, labelled
 
 ATTRS: dict[str, dict[str, str]] = {
@@ -55,16 +54,6 @@ def window(activity: xr.DataArray, start: float, stop: float | None = None) -> x
     return activity.isel(time=slice(nearest_sample(time, start), last + 1))
 
 
-def rise_fit(activity: xr.DataArray, onset: float, offset: float) -> xr.Dataset:
-    """Exponential fit to the approach while the input is on."""
-    return exponential_fit(window(activity, onset, offset))
-
-
-def decay_fit(activity: xr.DataArray, offset: float) -> xr.Dataset:
-    """Exponential fit to the activity after the input stops."""
-    return exponential_fit(window(activity, offset))
-
-
 def gain(rise: Mapping, mode_input: Values) -> Values:
     """Steady-state gain of each mode: the fitted asymptote over the mode's input ``h_a``."""
     return labelled(rise["asymptote"] / mode_input, ATTRS["gain"])
@@ -90,24 +79,10 @@ def time_constant(ratio: Values, dt: float) -> Values:
         return -dt / np.real(log_ratio)
 
 
-def persistence(activity: xr.DataArray, offset: float, delay: float) -> xr.DataArray:
-    """Activity ``delay`` after the input stops over the activity when it stops."""
-    stop = activity.sel(time=offset, method="nearest", drop=True)
-    later = activity.sel(time=offset + delay, method="nearest", drop=True)
-    return labelled(persistence_ratio(stop, later), ATTRS["persistence"])
-
-
 def persistence_ratio(stop: Values, later: Values) -> Values:
     """``|later / stop|`` for rotating (complex) modes, ``later / stop`` otherwise."""
     ratio = later / stop
     return abs(ratio) if np.iscomplexobj(ratio) else ratio
-
-
-def ramp_slope(activity: xr.DataArray, onset: float, offset: float) -> xr.DataArray:
-    """Mean rate of change of each mode while the input is on."""
-    start = activity.sel(time=onset, method="nearest", drop=True)
-    stop = activity.sel(time=offset, method="nearest", drop=True)
-    return labelled(slope(start, stop, offset - onset), ATTRS["ramp_slope"])
 
 
 def slope(start: Values, stop: Values, duration: float) -> Values:

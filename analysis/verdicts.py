@@ -57,15 +57,18 @@ def verdict_codes(
     theory: np.ndarray,
     rtol: float,
     reasons: Sequence[tuple[str, np.ndarray]],
+    scale: np.ndarray | float | None = None,
 ) -> np.ndarray:
-    """Agrees where ``|measured - theory| <= rtol |theory|``, else disagrees.
+    """Agrees where ``|measured - theory| <= rtol scale``, else disagrees.
 
-    ``reasons`` are ``(verdict name, mask)`` pairs that override the
-    comparison where their mask holds; the first that holds wins.  Arrays
-    broadcast against each other.
+    ``scale`` is ``|theory|`` unless given (for quantities whose theory can
+    be zero).  ``reasons`` are ``(verdict name, mask)`` pairs that override
+    the comparison where their mask holds; the first that holds wins.
+    Arrays broadcast against each other.
     """
+    scale = abs(theory) if scale is None else scale
     with np.errstate(invalid="ignore"):
-        close = abs(measured - theory) <= rtol * abs(theory)
+        close = abs(measured - theory) <= rtol * scale
     code = np.where(close, VERDICTS["agrees"], VERDICTS["disagrees"])
     for name, mask in reversed(reasons):
         code = np.where(mask, VERDICTS[name], code)
@@ -77,17 +80,19 @@ def verdict(
     theory: xr.DataArray,
     rtol: float,
     reasons: Sequence[tuple[str, xr.DataArray]],
+    scale: xr.DataArray | None = None,
 ) -> xr.DataArray:
     """:func:`verdict_codes` of DataArrays, broadcast by dimension name."""
     names = [name for name, _ in reasons]
 
-    def codes(measured, theory, *masks):
-        return verdict_codes(measured, theory, rtol, list(zip(names, masks, strict=True)))
+    def codes(measured, theory, scale, *masks):
+        return verdict_codes(measured, theory, rtol, list(zip(names, masks, strict=True)), scale)
 
     return xr.apply_ufunc(
         codes,
         measured,
         theory,
+        abs(theory) if scale is None else scale,
         *(mask for _, mask in reasons),
         dask="parallelized",
         output_dtypes=[np.int8],

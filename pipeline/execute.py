@@ -330,6 +330,7 @@ def _recorded_run(
 ) -> RunResult:
     started = provenance.now()
     code = plan.attrs["code"]
+    environment = provenance.environment()
     try:
         run_id = catalog.start_run(
             catalog_file,
@@ -339,7 +340,7 @@ def _recorded_run(
                 "fingerprint": plan.attrs["fingerprint"],
                 "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
                 "started": started,
-                "host": provenance.environment()["host"],
+                "host": environment["host"],
                 "pid": os.getpid(),
                 "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
             },
@@ -360,7 +361,7 @@ def _recorded_run(
                 "started": started,
                 "finished": provenance.now(),
                 "blocks_computed": blocks_computed,
-                **provenance.environment(),
+                **environment,
                 "execution": plan.execution,
             },
         )
@@ -384,19 +385,27 @@ def _recorded_run(
             "message": f"{len(failures)} blocks failed" if failures else None,
         },
         path,
+        counts,
     )
     return RunResult(path, opened, blocks_computed, counts, failures, run_id, catalog_file)
 
 
-def _end_record(catalog_file: Path, run_id: int, fields: dict[str, Any], path: Path) -> None:
+def _end_record(
+    catalog_file: Path,
+    run_id: int,
+    fields: dict[str, Any],
+    path: Path,
+    counts: dict[str, int] | None = None,
+) -> None:
     """Record how run ``run_id`` ended; a catalog that cannot be written does not hide it.
 
-    Point counts not in ``fields`` are read from the store at ``path``, if it can be read.
+    Point ``counts``, when not given, are read from the store at ``path``, if it can be read.
     """
-    try:
-        counts = store.status_counts(store.read_status(path)) if path.exists() else {}
-    except Exception:  # a damaged store: the next run or verify says more
-        counts = {}
+    if counts is None:
+        try:
+            counts = store.status_counts(store.read_status(path)) if path.exists() else {}
+        except Exception:  # a damaged store: the next run or verify says more
+            counts = {}
     counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}
     try:
         catalog.update_run(

@@ -37,6 +37,7 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
     inputs, switch_times = step_inputs(h, stimulus.onset, stimulus.offset)
     times = config.record.times()
     transfer = Transfer(config.network.transfer, config.network.ceiling)
+    eigenvalues, eigenvectors = eigenmodes(circuit.weights, circuit.symmetric)
     rate = SOLVERS[config.solver.method](
         circuit.weights,
         points["tau"],
@@ -46,13 +47,13 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
         symmetric=circuit.symmetric,
         transfer=transfer,
         max_step=config.solver.max_step,
+        modes=(eigenvalues, eigenvectors),
     )
     diverged_at = first_divergence(rate, times, config.solver.divergence_bound)
     diverged = np.flatnonzero(np.isfinite(diverged_at))
     rate[diverged] = np.where(
         times[:, None] >= diverged_at[diverged, None, None], np.nan, rate[diverged]
     )
-    eigenvalues, eigenvectors = eigenmodes(circuit.weights, circuit.symmetric)
     status = np.where(np.isnan(diverged_at), STATUS["ok"], STATUS["diverged"]).astype(np.int8)
 
     dims = grid.dims

@@ -70,6 +70,7 @@ def exact_rate(
     symmetric: bool = False,
     transfer: Transfer = LINEAR,
     max_step: float | None = None,
+    modes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Solve ``tau dv/dt = -v + M v + h(t)`` exactly from rest at ``times[0]``.
 
@@ -91,6 +92,8 @@ def exact_rate(
         Must be linear: the exact solution exists only for ``f(x) = x``.
     max_step : float, optional
         Ignored: no step size enters the exact solution (part of the common interface).
+    modes : (eigenvalues, eigenvectors), optional
+        ``eigenmodes(weights, symmetric)``, when the caller has them already.
 
     Returns
     -------
@@ -103,7 +106,7 @@ def exact_rate(
             "use the rk4 method"
         )
     schedule = _interval_pieces(times, switch_times)
-    eigenvalues, phi = eigenmodes(weights, symmetric)
+    eigenvalues, phi = modes if modes is not None else eigenmodes(weights, symmetric)
     if symmetric:
         phi_inv = np.swapaxes(phi, -1, -2)
         defective = np.zeros(len(weights), dtype=bool)
@@ -301,6 +304,7 @@ def rk4_rate(
     symmetric: bool = False,
     transfer: Transfer = LINEAR,
     max_step: float | None = None,
+    modes: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Integrate ``tau dv/dt = -v + f(M v + h(t))`` from rest by classical Runge-Kutta.
 
@@ -321,6 +325,8 @@ def rk4_rate(
         The transfer function ``f``, applied elementwise.
     max_step : float
         Largest integration step in seconds (default: the recording step).
+    modes
+        Unused (part of the common interface).
 
     Returns
     -------
@@ -356,4 +362,4 @@ def rk4_rate(
 
 SOLVERS = {"exact": exact_rate, "rk4": rk4_rate}
 """Every solver by method name; each takes ``(weights, tau, inputs, switch_times, times,
-symmetric=, transfer=, max_step=)``."""
+symmetric=, transfer=, max_step=, modes=)``."""
