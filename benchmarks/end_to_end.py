@@ -18,12 +18,9 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
-from hydra import compose, initialize_config_dir
 
-from pipeline.config import load_config, register_resolvers, store_schemas
+from pipeline.config import compose_config
 from pipeline.execute import run_sweep
-
-CONF = Path(__file__).resolve().parent.parent / "conf"
 
 PAIR_1000 = [
     "+sweep=autapse",
@@ -129,13 +126,6 @@ def versus_to_zarr(run: Run, workdir: Path) -> dict[str, float]:
     return {"to_zarr_seconds": seconds, "ratio": seconds / run.seconds}
 
 
-def config_for(overrides: list[str]):
-    register_resolvers()
-    store_schemas()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return load_config(compose(config_name="config", overrides=overrides))
-
-
 def saturating(n_lam: int) -> list[str]:
     """A compute-bound sweep: saturating autapses integrated by rk4, 400 points per lam value.
 
@@ -163,7 +153,7 @@ def workers_speedup(overrides: list[str], workdir: Path) -> dict[str, float]:
         times = []
         for repeat in range(2):
             store = workdir / f"workers-{workers}-{repeat}.zarr"
-            config = config_for(
+            config = compose_config(
                 [*overrides, "cluster=processes", f"cluster.n_workers={workers}",
                  f"store.path={store}"]
             )  # fmt: skip

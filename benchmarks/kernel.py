@@ -36,9 +36,6 @@ class Batch:
     inputs: np.ndarray
     switch_times: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.tau)
-
     def subset(self, n: int) -> Batch:
         return Batch(self.weights[:n], self.tau[:n], self.inputs[:n], self.switch_times)
 

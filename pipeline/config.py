@@ -16,7 +16,9 @@ could override them.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -515,6 +517,23 @@ def load_config(cfg: DictConfig) -> Config:
     config = OmegaConf.to_object(cfg)
     assert isinstance(config, Config)
     return config
+
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+"""The config directory of the checkout, as ``python -m pipeline`` reads it."""
+
+
+def compose_config(overrides: Sequence[str] = ()) -> Config:
+    """The validated config that ``python -m pipeline OVERRIDES`` would run.
+
+    For tests, benchmarks and notebooks: no Hydra app, no output directory.
+    """
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    store_schemas()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return load_config(compose(config_name="config", overrides=list(overrides)))
 
 
 def resolved_yaml(cfg: DictConfig) -> str:

@@ -9,20 +9,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from pipeline.config import Config, load_config, register_resolvers, store_schemas
+from pipeline.config import CONF, compose_config, register_resolvers, store_schemas
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
+__all__ = ["CONF", "compose_config", "simulate_sweep"]
 
+# Configs composed without compose_config (tests/store_helpers.hydra_config) need these too.
 register_resolvers()
 store_schemas()
-
-
-def compose_config(overrides: Sequence[str] = ()) -> Config:
-    """The validated config that ``python -m pipeline OVERRIDES`` would run."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return load_config(compose(config_name="config", overrides=list(overrides)))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import compose_config
+from conftest import compose_config, simulate_sweep
 
 from analysis.checks import linear_modes
 from analysis.verdicts import VERDICTS
@@ -16,10 +16,7 @@ from pipeline.sweep import Grid
 @pytest.fixture(scope="module")
 def autapse() -> xr.Dataset:
     """The default autapse sweep, simulated and checked as one block."""
-    config = compose_config(["+sweep=autapse"])
-    grid = Grid.from_config(config.sweep.grid)
-    ds = simulate_block(config, grid, tuple(slice(None) for _ in grid.dims))
-    return ds.isel(mode=0)
+    return simulate_sweep(["+sweep=autapse"]).isel(mode=0)
 
 
 def relative_error(measured, expected):

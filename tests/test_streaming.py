@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-from conftest import compose_config
+from conftest import compose_config, simulate_sweep
 from test_simulate import PAIR
 
 from analysis.checks import run_check
@@ -37,9 +37,7 @@ def sweep(tmp_path: Path, *overrides: str):
 
 def in_memory(*overrides: str) -> xr.Dataset:
     """The whole sweep as one block, never written anywhere."""
-    config = compose_config([*SHORT, *overrides])
-    grid = Grid.from_config(config.sweep.grid)
-    return simulate_block(config, grid, tuple(slice(None) for _ in grid.dims))
+    return simulate_sweep([*SHORT, *overrides])
 
 
 def assert_same_values(stored: xr.Dataset, expected: xr.Dataset) -> None:
