@@ -41,7 +41,7 @@ from pipeline import multirun
 from pipeline.config import ConfigError, load_config, register_resolvers, store_schemas
 from pipeline.execute import RunStopped, run_sweep
 from pipeline.lease import LeaseHeld
-from pipeline.store import StoreError
+from pipeline.store import StoreError, load_point_variables
 
 log = logging.getLogger("pipeline")
 
@@ -72,7 +72,7 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         return multirun.Outcome(STOPPED, [], [f"error: {err}"])
     # No Dask: the summary reads whole variables; a task per chunk only adds overhead.
     with xr.open_zarr(result.path, chunks=None) as ds:
-        summary = summarize(ds)
+        summary = summarize(load_point_variables(ds, Path(result.path)))
         run_status = ds.attrs["run_status"]
     lines = [
         f"store: {Path(result.path).resolve()} ({run_status}, {result.opened}; "

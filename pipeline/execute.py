@@ -31,12 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import dask
+import dask.local
+import dask.threaded
 import numpy as np
 import xarray as xr
 import yaml
 from dask.callbacks import Callback
 
-from pipeline import catalog, integrity, lease, provenance, store
+from pipeline import catalog, integrity, lease, memory, provenance, store
 from pipeline.config import ClusterConfig, Config
 from pipeline.simulate import simulate_block
 from pipeline.status import STATUS
@@ -139,6 +141,7 @@ def compute_block(
     written once the lease with ``token`` is lost.  ``formats`` are the
     store's chunk formats (:func:`store.chunk_formats`).
     """
+    memory.keep_freed_memory()
     try:
         ds = simulate_block(config, grid, block.slices)
     except Exception:  # a numerical failure of one block must not stop the sweep
@@ -205,6 +208,19 @@ def _client(cluster: ClusterConfig) -> Iterator[Any]:
         yield client
 
 
+def _local_scheduler(name: str) -> Callable:
+    """Dask's scheduler ``synchronous`` or ``processes`` as a function.
+
+    dask.multiprocessing takes a quarter of a second to import, so only a
+    run with processes imports it.
+    """
+    if name == "synchronous":
+        return dask.local.get_sync
+    from dask.multiprocessing import get
+
+    return get
+
+
 def _run_tasks(tasks: list, cluster: ClusterConfig, progress: _Progress) -> list[dict]:
     """Every task's result; the first task that raises stops the run.
 
@@ -214,20 +230,22 @@ def _run_tasks(tasks: list, cluster: ClusterConfig, progress: _Progress) -> list
     with _client(cluster) as client:
         if client is None:
             with _TaskCallback(progress.block_done):
-                if cluster.scheduler != "threads":
-                    # chunksize 1: dask's process pool would hand out blocks six at a
-                    # time, so that a sweep of a few blocks ran in one process.
-                    return list(
-                        dask.compute(
-                            *tasks,
-                            scheduler=cluster.scheduler,
-                            num_workers=cluster.n_workers,
-                            chunksize=1,
-                        )
+                # Schedulers as functions: given a name, dask would import
+                # dask.distributed (a third of a second) to look for a Client.
+                if cluster.scheduler == "threads":
+                    # A pool of our own: leaving it waits for the running tasks.
+                    with ThreadPoolExecutor(cluster.n_workers or os.cpu_count() or 1) as pool:
+                        return list(dask.compute(*tasks, scheduler=dask.threaded.get, pool=pool))
+                # chunksize 1: dask's process pool would hand out blocks six at a
+                # time, so that a sweep of a few blocks ran in one process.
+                return list(
+                    dask.compute(
+                        *tasks,
+                        scheduler=_local_scheduler(cluster.scheduler),
+                        num_workers=cluster.n_workers,
+                        chunksize=1,
                     )
-                # A pool of our own: leaving it waits for the running tasks.
-                with ThreadPoolExecutor(cluster.n_workers or os.cpu_count() or 1) as pool:
-                    return list(dask.compute(*tasks, scheduler="threads", pool=pool))
+                )
         from distributed import as_completed
 
         futures = client.compute(tasks)

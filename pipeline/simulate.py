@@ -142,19 +142,17 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             np.arange(circuit.input_rates.shape[-1]),
             {"long_name": "input neuron index", "units": "1"},
         )
-    ds = xr.Dataset(data_vars, coords)
     check_name = config.analysis.check or kind.checks[0]
-    # Without the sweep coordinates' indexes, which every xarray operation of a
-    # check would otherwise compare: that costs more than a block's arithmetic.
+    # Without indexes, which every xarray operation of a check would otherwise
+    # compare and which cost more to build than a block's arithmetic: the
+    # Dataset returned below is the one that has them.
     check = run_check(
         check_name,
-        ds.drop_indexes(list(dims)),
+        xr.Dataset(data_vars, xr.Coordinates(coords, indexes={})),
         config.analysis.rtol,
         config.analysis.persistence_delay,
     )
     data_vars["rate"] = data_vars["rate"].astype(config.store.rate_dtype, copy=False)
-    # One Dataset from Variables and the indexed coordinates: merging DataArrays
-    # would realign every coordinate, which costs more than the arithmetic.
     data_vars.update({name: check.variables[name] for name in check.data_vars})
-    added = {name: coord for name, coord in check.coords.items() if name not in ds.coords}
-    return xr.Dataset(data_vars, ds.coords.assign(added))
+    coords.update({name: c for name, c in check.coords.variables.items() if name not in coords})
+    return xr.Dataset(data_vars, coords)

@@ -23,7 +23,8 @@ coordinates:
 The exponentials are evaluated once per distinct interval length (the
 recording step, and the pieces an input switch between two samples cuts an
 interval into), never per sample: the trajectory is the recurrence above,
-two multiply-adds per mode and sample, and ``v = Phi c`` at the end.  Where
+crossed up to :data:`JUMP` samples per numpy operation from the powers of
+``g`` (one multiply-add per mode and sample), and ``v = Phi c`` at the end.  Where
 ``M`` is not diagonalisable, ``P`` and ``F`` come from a matrix exponential and
 the recurrence runs in neuron coordinates.  The recording grid only says
 where the solution is sampled: no step size enters the result.
@@ -139,20 +140,77 @@ def _modal_rate(
     alpha = -(1.0 - eigenvalues) / tau[:, None]
     mode_inputs = _matvec(phi_inv, inputs)
 
-    def propagator(duration: float, epoch: int) -> Step:
-        growth, integral = _mode_propagators(alpha, tau, duration)
-        drive = integral * mode_inputs[:, epoch]
+    def interval_map(pieces: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """``(G, D)`` of ``c <- G c + D`` across the pieces of one recording interval."""
+        growth, drive = np.ones_like(alpha), np.zeros_like(alpha)
+        for duration, epoch in pieces:
+            g, q = _mode_propagators(alpha, tau, duration)
+            growth, drive = g * growth, g * drive + q * mode_inputs[:, epoch]
+        return growth, drive
 
-        def step(c: np.ndarray, out: np.ndarray) -> None:
-            np.multiply(growth, c, out=out)
-            np.add(out, drive, out=out)
-
-        return step
-
-    modes = _march(schedule, np.zeros_like(alpha), propagator)
+    modes = _affine_march(schedule, np.zeros_like(alpha), interval_map)
     # v[b, t] = Phi[b] c[b, t]: one (n_time, n) x (n, n) product per point.
     rate = np.matmul(modes.transpose(1, 0, 2), np.swapaxes(phi, -1, -2))
     return np.ascontiguousarray(rate.real) if np.iscomplexobj(rate) else rate
+
+
+JUMP = 16
+"""Samples the modal march writes per numpy operation (:func:`_affine_march`)."""
+
+
+def _affine_march(
+    schedule: Schedule,
+    initial: np.ndarray,
+    interval_map: Callable[[list[tuple[float, int]]], tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """The state at every recording time, ``(n_time, n_batch, n)``, of ``c <- G c + D``.
+
+    ``interval_map(pieces)`` gives the elementwise ``(G, D)`` across one
+    recording interval.  A run of intervals with the same map is crossed up
+    to :data:`JUMP` samples at a time,
+
+        c_{k+j} = G^j c_k + (1 + G + ... + G^{j-1}) D,   j = 1 .. JUMP,
+
+    from a table of the powers and sums built once per map.  Each operation
+    then writes ``JUMP`` samples rather than one: a block of points is a few
+    dozen long numpy calls instead of thousands of short ones, which spend
+    their time in the interpreter and, under Dask threads, in handing the GIL
+    back and forth.  Elementwise, so a point's trajectory is the same bit
+    for bit whatever other points share its batch.
+    """
+    states = np.empty((len(schedule) + 1, *initial.shape), dtype=initial.dtype)
+    states[0] = initial
+    tables: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    k = 0
+    while k < len(schedule):
+        key = tuple(schedule[k])
+        run = 1
+        while run < JUMP and k + run < len(schedule) and tuple(schedule[k + run]) == key:
+            run += 1
+        if key not in tables:
+            tables[key] = _jump_table(*interval_map(schedule[k]))
+        powers, sums = tables[key]
+        ahead = states[k + 1 : k + 1 + run]
+        np.multiply(powers[:run], states[k], out=ahead)
+        ahead += sums[:run]
+        k += run
+    return states
+
+
+def _jump_table(growth: np.ndarray, drive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``G^j`` and ``(1 + G + ... + G^{j-1}) D`` for ``j = 1 .. JUMP``, stacked first."""
+    powers = np.empty((JUMP, *growth.shape), dtype=np.result_type(growth, drive))
+    sums = np.empty_like(powers)
+    powers[0], sums[0] = growth, drive
+    for j in range(1, JUMP):
+        np.multiply(powers[j - 1], growth, out=powers[j])
+        np.multiply(sums[j - 1], growth, out=sums[j])
+        sums[j] += drive
+    # A power that overflows (a mode growing more than 1e19-fold per sample) is
+    # capped at the largest float, so that a mode at rest stays 0 instead of
+    # 0 x inf = NaN; any other state it multiplies is past every divergence bound.
+    np.nan_to_num(powers[1:], copy=False, nan=0.0)
+    return powers, sums
 
 
 def _mode_propagators(

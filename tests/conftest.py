@@ -12,6 +12,9 @@ import pytest
 
 from pipeline.config import CONF, compose_config, register_resolvers, store_schemas
 
+SWEEPS = sorted(path.stem for path in (CONF / "sweep").glob("*.yaml"))
+"""Every sweep experiment of ``conf/sweep/``."""
+
 __all__ = ["CONF", "compose_config", "simulate_sweep"]
 
 # Configs composed without compose_config (tests/store_helpers.hydra_config) need these too.

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CONF, compose_config
+from conftest import CONF, SWEEPS, compose_config
 
 from pipeline.config import ConfigError
 
-SWEEPS = sorted(p.stem for p in (CONF / "sweep").glob("*.yaml"))
 CLUSTERS = sorted(p.stem for p in (CONF / "cluster").glob("*.yaml"))
 NETWORKS = sorted(p.stem for p in (CONF / "network").glob("*.yaml"))
 

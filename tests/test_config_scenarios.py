@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import CONF, compose_config
+from conftest import SWEEPS, compose_config
 from test_checks_scenarios import SCENARIOS
 
 from pipeline.config import ConfigError
 from pipeline.networks import NETWORKS
-
-SWEEPS = sorted(path.stem for path in (CONF / "sweep").glob("*.yaml"))
 
 
 def test_every_scenario_of_the_lecture_has_a_sweep():

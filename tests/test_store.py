@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import dask.array
 import numpy as np
 import pytest
 import xarray as xr
 import zarr.storage._local as local_store
+from conftest import SWEEPS
 from store_helpers import block_arrays, block_of, config, file_bytes, file_ids
 
 from pipeline import store
@@ -121,3 +124,60 @@ def test_overwrite_replaces_another_config_but_resumes_the_same(tmp_path: Path):
     assert not marker.exists()
     assert store.root_attrs(path)["fingerprint"] == other.attrs["fingerprint"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
+
+
+def test_point_variables_read_chunk_by_chunk_equal_what_zarr_reads(tmp_path: Path):
+    """Written, failed and never-written blocks, an edge block and complex values alike."""
+    path = tmp_path / "s.zarr"
+    cfg = config(path, sweep=("+sweep=nonsymmetric", "store.chunk_points=3"))
+    plan = plan_run(cfg)
+    store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+    blocks = plan.layout.blocks()
+    edge = [s.stop - s.start for s in blocks[-1].slices] != list(plan.layout.chunks)
+    assert len(blocks) >= 3 and edge
+    for block in [blocks[0], blocks[-1]]:
+        store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
+    store.write_status(path, plan.grid.dims, blocks[1], STATUS["failed"])
+    with xr.open_zarr(path, chunks=None) as ds:
+        fast = store.load_point_variables(ds, path)
+        assert np.iscomplexobj(fast["eigenvalues"]) and fast["eigenvalues"].notnull().any()
+        assert (fast["status"] == STATUS["pending"]).any()
+        for name, var in fast.data_vars.items():
+            if "time" not in var.dims:
+                xr.testing.assert_identical(var, ds[name].load())
+
+
+def _contents(path: Path) -> dict[str, object]:
+    """Every file of a Zarr v2 store: metadata parsed, chunks as bytes."""
+    return {
+        f.relative_to(path).as_posix(): json.loads(f.read_text())
+        if f.name.startswith(".z")
+        else f.read_bytes()
+        for f in path.rglob("*")
+        if f.is_file()
+    }
+
+
+@pytest.mark.parametrize("sweep", SWEEPS)
+def test_created_store_is_what_xarray_writes(tmp_path: Path, sweep: str):
+    """Arrays the blocks fill are created through zarr, exactly as ``to_zarr`` would create them;
+    the coordinates and other arrays are written whole, every chunk."""
+    path, reference = tmp_path / "s.zarr", tmp_path / "reference.zarr"
+    cfg = config(path, sweep=(f"+sweep={sweep}",))
+    plan = plan_run(cfg)
+    store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+    lazy = plan.full.copy()
+    for name, var in plan.full.data_vars.items():
+        if set(plan.grid.dims) <= set(var.dims):
+            zeros = dask.array.zeros(var.shape, dtype=var.dtype, chunks=-1)
+            lazy[name] = xr.Variable(var.dims, zeros, var.attrs)
+    lazy.attrs = dict(plan.attrs)
+    lazy.to_zarr(
+        reference,
+        compute=False,
+        zarr_format=2,
+        consolidated=True,
+        encoding=plan.encodings,
+        write_empty_chunks=True,
+    )
+    assert _contents(path) == _contents(reference)
