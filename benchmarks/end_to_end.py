@@ -109,7 +109,8 @@ def versus_to_zarr(run: Run, workdir: Path) -> dict[str, float]:
     """Figure 3: the pipeline's throughput over plain ``to_zarr`` of its rate array.
 
     The rate array is loaded into memory and written with the store's chunks
-    and compressor; only ``to_zarr`` is timed.
+    and compressor; only ``to_zarr`` is timed for the figure, and separately
+    ``to_zarr`` until its data are on disk (``synced_seconds``).
     """
     stored = xr.open_zarr(run.store)
     rate = stored.rate.load()
@@ -122,8 +123,12 @@ def versus_to_zarr(run: Run, workdir: Path) -> dict[str, float]:
     start = time.perf_counter()
     plain.to_zarr(target, mode="w", zarr_format=2, encoding={"rate": encoding})
     seconds = time.perf_counter() - start
+    # For comparison only: to_zarr returns with its chunks still in the page
+    # cache, the pipeline once its trajectories are on disk.
+    quiet_disk()
+    synced = time.perf_counter() - start
     shutil.rmtree(target)
-    return {"to_zarr_seconds": seconds, "ratio": seconds / run.seconds}
+    return {"to_zarr_seconds": seconds, "synced_seconds": synced, "ratio": seconds / run.seconds}
 
 
 def saturating(n_lam: int) -> list[str]:

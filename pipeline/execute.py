@@ -99,7 +99,7 @@ def split_config(config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def plan_run(config: Config) -> Plan:
-    """Layout, lazy template and root attributes of the store of ``config``, from a probe."""
+    """Layout, template and root attributes of the store of ``config``, from a probe."""
     grid = Grid.from_config(config.sweep.grid)
     probe = simulate_block(config, grid, tuple(slice(0, 1) for _ in grid.dims))
     layout = store.layout_for(grid, probe, config.store.chunk_mb, config.store.chunk_points)
