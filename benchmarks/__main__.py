@@ -52,10 +52,10 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
           f"of a {copy['output_mb']:.0f} MB output")  # fmt: skip
 
     print("3, 4, 5: python -m pipeline, pair networks, 1000 samples, 1x and 10x ...", flush=True)
-    one = end_to_end.cli_run(end_to_end.pair_1000(sizes.tau_1x), workdir, "1x")
+    one = end_to_end.cli_run(end_to_end.pair_1000(sizes.tau_1x), workdir, "1x", repeat=2)
     shutil.rmtree(one.store)
-    ten = end_to_end.cli_run(end_to_end.pair_1000(10 * sizes.tau_1x), workdir, "10x")
-    plain = end_to_end.versus_to_zarr(ten, workdir)
+    ten = end_to_end.cli_run(end_to_end.pair_1000(10 * sizes.tau_1x), workdir, "10x", repeat=2)
+    plain = end_to_end.versus_to_zarr(ten, workdir, repeat=2)
     shutil.rmtree(ten.store)
     print(f"   {one.points} points in {one.seconds:.1f} s; {ten.points} points in "
           f"{ten.seconds:.1f} s; to_zarr of the 10x rate array {plain['to_zarr_seconds']:.1f} s "
