@@ -92,7 +92,7 @@ def verdict(
         codes,
         measured,
         theory,
-        abs(theory) if scale is None else scale,
+        scale,  # None passes through as is: verdict_codes then takes |theory|
         *(mask for _, mask in reasons),
         dask="parallelized",
         output_dtypes=[np.int8],

@@ -20,7 +20,7 @@ M_MMAP_THRESHOLD = -3
 """``mallopt`` parameters, from glibc's ``malloc.h``."""
 
 MMAP_THRESHOLD = 32 * 2**20
-"""Blocks below this size come from the heap, which keeps them (glibc's largest setting)."""
+"""Allocations below this size come from the heap, which keeps them (glibc's largest setting)."""
 
 TRIM_THRESHOLD = 2**30
 """Free memory at the top of the heap kept for reuse rather than returned to the kernel."""
@@ -28,7 +28,7 @@ TRIM_THRESHOLD = 2**30
 
 @functools.cache
 def keep_freed_memory() -> bool:
-    """Have malloc keep freed blocks of up to 32 MB for reuse; once per process.
+    """Have malloc keep freed allocations of up to 32 MB for reuse; once per process.
 
     Returns whether the C library took the settings: False where it is not
     glibc (macOS, musl), which changes nothing but speed.

@@ -181,19 +181,16 @@ def _affine_march(
     states = np.empty((len(schedule) + 1, *initial.shape), dtype=initial.dtype)
     states[0] = initial
     tables: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-    k = 0
-    while k < len(schedule):
-        key = tuple(schedule[k])
-        run = 1
-        while run < JUMP and k + run < len(schedule) and tuple(schedule[k + run]) == key:
-            run += 1
-        if key not in tables:
-            tables[key] = _jump_table(*interval_map(schedule[k]))
-        powers, sums = tables[key]
-        ahead = states[k + 1 : k + 1 + run]
-        np.multiply(powers[:run], states[k], out=ahead)
-        ahead += sums[:run]
-        k += run
+    end = 0
+    for pieces, equal in itertools.groupby(schedule, key=tuple):
+        start, end = end, end + sum(1 for _ in equal)
+        if pieces not in tables:
+            tables[pieces] = _jump_table(*interval_map(list(pieces)))
+        powers, sums = tables[pieces]
+        for k in range(start, end, JUMP):
+            ahead = states[k + 1 : min(k + JUMP, end) + 1]
+            np.multiply(powers[: len(ahead)], states[k], out=ahead)
+            ahead += sums[: len(ahead)]
     return states
 
 
