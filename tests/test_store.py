@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import dask.array
@@ -72,6 +74,53 @@ def test_writing_a_block_twice_gives_identical_bytes(tmp_path: Path):
     assert len(rewritten) == len(arrays)
     assert all(first_ids[k] != second_ids[k] for k in rewritten)  # really written again
     assert first == second
+
+
+DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+@pytest.mark.parametrize("refused", [None, "open", "write"])
+@pytest.mark.parametrize(
+    "size", [store.FLUSHED_BYTES - 1, store.FLUSHED_BYTES + 7, 2 * store.FLUSHED_BYTES]
+)
+def test_chunk_file_reads_back_byte_for_byte_whichever_way_it_was_written(
+    tmp_path: Path, monkeypatch, size: int, refused: str | None
+):
+    """Trajectory chunks go past the page cache (O_DIRECT), padded to whole blocks
+    and cut back; where the file system refuses that, through the page cache."""
+    if refused and not DIRECT:
+        pytest.skip("no O_DIRECT on this system")
+    opened_direct = []
+    open_file, write_file = os.open, os.write
+
+    def spy_open(path, flags, *args):
+        if flags & DIRECT:
+            opened_direct.append(path)
+            if refused == "open":
+                raise OSError(errno.EINVAL, "Invalid argument", str(path))
+        return open_file(path, flags, *args)
+
+    def refusing_write(fd, data):
+        if refused == "write" and opened_direct:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return write_file(fd, data)
+
+    monkeypatch.setattr(os, "open", spy_open)
+    monkeypatch.setattr(os, "write", refusing_write)
+    data = np.random.default_rng(size).bytes(size)
+    target = tmp_path / "0.0"
+    store._replace_file(target, data)
+    assert target.read_bytes() == data
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left
+    assert len(opened_direct) == (1 if DIRECT and size >= store.FLUSHED_BYTES else 0)
+
+
+def test_an_unencoded_chunk_is_written_as_its_bytes(tmp_path: Path):
+    """With compression off a chunk is the array itself, not bytes."""
+    values = np.linspace(0, 1, store.FLUSHED_BYTES // 8 + 3)
+    target = tmp_path / "0"
+    store._replace_file(target, values)
+    assert np.array_equal(np.frombuffer(target.read_bytes(), float), values)
 
 
 def test_failed_block_has_status_and_no_data(tmp_path: Path):
