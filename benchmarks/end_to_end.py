@@ -3,7 +3,8 @@
 Every run is ``python -m pipeline`` in a subprocess (interpreter start and
 store creation included), except figure 7, which times ``run_sweep`` in this
 process so that the interpreter start, serial for any worker count, does not
-hide the speed-up of the workers.
+hide the speed-up of the workers.  Beside figure 3, the same subprocess runs
+once more without its compute (:data:`WITHOUT_COMPUTE`), which bounds it.
 """
 
 from __future__ import annotations
@@ -85,16 +86,40 @@ from this process would count this process's memory in its peak.
 """
 
 
-def cli_run(overrides: list[str], workdir: Path, name: str, repeat: int = 1) -> Run:
+WITHOUT_COMPUTE = """
+import runpy, sys
+import pipeline.execute as execute
+computed = {}
+def first_block_relabelled(config, grid, slices):
+    shape = tuple(s.stop - s.start for s in slices)
+    if shape not in computed:
+        computed[shape] = real(config, grid, slices)
+    coords = grid.coords()
+    return computed[shape].assign_coords({d: coords[d][s] for d, s in zip(grid.dims, slices)})
+real, execute.simulate_block = execute.simulate_block, first_block_relabelled
+runpy.run_module("pipeline", run_name="__main__", alter_sys=True)
+"""
+"""``python -m pipeline`` with each block's computation replaced by a copy of the first block.
+
+Everything else runs as usual (store creation, compression, writing,
+summary): the run's time without its compute, the most that faster
+kernels could bring the pipeline to.
+"""
+
+
+def cli_run(
+    overrides: list[str], workdir: Path, name: str, repeat: int = 1, compute: bool = True
+) -> Run:
     """Run the pipeline as a user would, ``repeat`` times from an empty store.
 
     Returns the shortest wall time (the least disturbed run, as for the
-    kernel) and the largest peak RSS.
+    kernel) and the largest peak RSS.  ``compute=False``: every block is a
+    copy of the first one (:data:`WITHOUT_COMPUTE`).
     """
     store = workdir / f"{name}.zarr"
     log = workdir / f"{name}.log"
     command = [
-        sys.executable, "-m", "pipeline", *overrides,
+        sys.executable, *(["-m", "pipeline"] if compute else ["-c", WITHOUT_COMPUTE]), *overrides,
         f"store.path={store}", f"hydra.run.dir={workdir / 'hydra' / name}",
     ]  # fmt: skip
     seconds, peaks = [], []
