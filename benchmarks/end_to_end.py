@@ -87,7 +87,7 @@ from this process would count this process's memory in its peak.
 
 
 WITHOUT_COMPUTE = """
-import runpy, sys
+import runpy
 import pipeline.execute as execute
 computed = {}
 def first_block_relabelled(config, grid, slices):
@@ -99,7 +99,10 @@ def first_block_relabelled(config, grid, slices):
 real, execute.simulate_block = execute.simulate_block, first_block_relabelled
 runpy.run_module("pipeline", run_name="__main__", alter_sys=True)
 """
-"""``python -m pipeline`` with each block's computation replaced by a copy of the first block.
+"""``python -m pipeline`` with each block's computation replaced by a copy of an earlier block.
+
+The copy is of the first block of the same shape (an edge block may be
+smaller), relabelled with the block's own sweep coordinates.
 
 Everything else runs as usual (store creation, compression, writing,
 summary): the run's time without its compute, the most that faster
