@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from analysis.verdicts import REASONS, VERDICTS, point_verdict, scaled_error
+from analysis.checks.verdicts import REASONS, VERDICTS, point_verdict, scaled_error
 
 STATUS_VARIABLE = "status"
 

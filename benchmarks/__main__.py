@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import end_to_end, kernel
-from pipeline import memory
+from pipeline.run import memory
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from pipeline.config import compose_config
-from pipeline.execute import run_sweep
+from pipeline.config.schema import compose_config
+from pipeline.run.execute import run_sweep
 
 PAIR_1000 = [
     "+sweep=autapse",
@@ -88,7 +88,7 @@ from this process would count this process's memory in its peak.
 
 WITHOUT_COMPUTE = """
 import runpy
-import pipeline.execute as execute
+import pipeline.run.execute as execute
 computed = {}
 def first_block_relabelled(config, grid, slices):
     shape = tuple(s.stop - s.start for s in slices)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from pipeline.networks import pair
-from pipeline.solvers import exact_rate
-from pipeline.stimulus import step_inputs
+from pipeline.model.networks import pair
+from pipeline.model.solvers.exact import exact_rate
+from pipeline.model.stimulus import step_inputs
 
 ONSET, OFFSET = 0.05, 0.25
 TIMES = np.linspace(0.0, 0.999, 1000)

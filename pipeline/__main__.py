@@ -17,7 +17,7 @@ here, the sweep runs, and a summary of the store is printed.  Exit codes:
 
 With ``-m`` (Hydra multirun) every job runs even when others fail; at the
 end each failed job is listed and the exit code is 1 (see
-:mod:`pipeline.multirun`).
+:mod:`pipeline.run.multirun`).
 """
 
 from __future__ import annotations
@@ -38,11 +38,11 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from analysis.summary import summarize
-from pipeline import multirun
-from pipeline.config import ConfigError, load_config, register_resolvers, store_schemas
-from pipeline.execute import RunStopped, run_sweep
-from pipeline.lease import LeaseHeld
-from pipeline.store import StoreError, load_point_variables
+from pipeline.config.schema import ConfigError, load_config, register_resolvers, store_schemas
+from pipeline.run import multirun
+from pipeline.run.execute import RunStopped, run_sweep
+from pipeline.store.layout import StoreError, load_point_variables
+from pipeline.store.lease import LeaseHeld
 
 log = logging.getLogger("pipeline")
 

@@ -1,23 +1,18 @@
-"""Shared fixtures: composing configs as Hydra does, and running the CLI."""
+"""Shared fixtures: the config schemas registered with Hydra, and running the CLI."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from pipeline.config import CONF, compose_config, register_resolvers, store_schemas
+from pipeline.config.schema import register_resolvers, store_schemas
 
-SWEEPS = sorted(path.stem for path in (CONF / "sweep").glob("*.yaml"))
-"""Every sweep experiment of ``conf/sweep/``."""
-
-__all__ = ["CONF", "compose_config", "simulate_sweep"]
-
-# Configs composed without compose_config (tests/store_helpers.hydra_config) need these too.
+# Configs composed without compose_config (tests/helpers/store_helpers.hydra_config) need these too.
 register_resolvers()
 store_schemas()
 
@@ -41,17 +36,3 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return run
-
-
-def simulate_sweep(overrides: Sequence[str] = ()):
-    """Every point of the sweep ``python -m pipeline OVERRIDES`` would run, as one block.
-
-    Returns the checked Dataset that :func:`pipeline.simulate.simulate_block`
-    builds (no store, no Dask).
-    """
-    from pipeline.simulate import simulate_block
-    from pipeline.sweep import Grid
-
-    config = compose_config(overrides)
-    grid = Grid.from_config(config.sweep.grid)
-    return simulate_block(config, grid, tuple(slice(None) for _ in grid.dims))

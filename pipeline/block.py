@@ -1,0 +1,158 @@
+"""One block of sweep points, from parameters to a checked Dataset (pure, no I/O).
+
+This is the unit of work of a Dask task: the block's parameter values become
+networks, inputs and trajectories, batched over all its points at once, and
+the trajectories are measured against theory.  The Dataset it returns has
+the block's sweep dimensions first and follows the store's data contract.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xarray as xr
+
+from analysis.checks.base import run_check
+from pipeline.config.schema import Config
+from pipeline.grid import Grid
+from pipeline.model.networks import NETWORKS, eigenmodes
+from pipeline.model.solvers.exact import SOLVERS, first_divergence
+from pipeline.model.stimulus import step_inputs
+from pipeline.model.transfer import Transfer
+from pipeline.store.status import STATUS, STATUS_ATTRS
+
+
+def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Dataset:
+    """Trajectories, network and theory check of the sweep points in ``slices``."""
+    points = grid.points(slices)
+    shape = tuple(len(axis[s]) for axis, s in zip(grid.axes, slices, strict=True))
+    size = int(np.prod(shape))
+    kind = NETWORKS[config.network.kind]
+    circuit = kind.build(points, config.network)
+    amplitude = points.get("amplitude", np.full(size, config.stimulus.amplitude))
+    scale = amplitude.reshape((size,) + (1,) * (circuit.input_direction.ndim - 1))
+    h = scale * circuit.input_direction
+    stimulus = config.stimulus
+    inputs, switch_times = step_inputs(h, stimulus.onset, stimulus.offset)
+    times = config.record.times()
+    transfer = Transfer(config.network.transfer, config.network.ceiling)
+    eigenvalues, eigenvectors = eigenmodes(circuit.weights, circuit.symmetric)
+    rate = SOLVERS[config.solver.method](
+        circuit.weights,
+        points["tau"],
+        inputs,
+        switch_times,
+        times,
+        symmetric=circuit.symmetric,
+        transfer=transfer,
+        max_step=config.solver.max_step,
+        modes=(eigenvalues, eigenvectors),
+    )
+    diverged_at = first_divergence(rate, times, config.solver.divergence_bound)
+    diverged = np.flatnonzero(np.isfinite(diverged_at))
+    rate[diverged] = np.where(
+        times[:, None] >= diverged_at[diverged, None, None], np.nan, rate[diverged]
+    )
+    status = np.where(np.isnan(diverged_at), STATUS["ok"], STATUS["diverged"]).astype(np.int8)
+
+    dims = grid.dims
+    n = circuit.weights.shape[-1]
+
+    def var(extra_dims, array, attrs):
+        return xr.Variable(dims + tuple(extra_dims), array.reshape(shape + array.shape[1:]), attrs)
+
+    data_vars = {
+        "rate": var(("time", "neuron"), rate, {"long_name": "firing rate", "units": "Hz"}),
+        "h": var(
+            ("epoch", "neuron") if h.ndim == 3 else ("neuron",),
+            h,
+            {"long_name": "input while the step is on", "units": "Hz"},
+        ),
+        "weights": var(
+            ("neuron", "source"),
+            circuit.weights,
+            {"long_name": "recurrent weight onto neuron from source", "units": "1"},
+        ),
+        "eigenvalues": var(
+            ("mode",), eigenvalues, {"long_name": "eigenvalue of the weights", "units": "1"}
+        ),
+        "eigenvectors": var(
+            ("neuron", "mode"),
+            eigenvectors,
+            {"long_name": "unit eigenvector of the weights, one column per mode", "units": "1"},
+        ),
+        "diverged_at": var(
+            (),
+            diverged_at,
+            {"long_name": "time |rate| first exceeded solver.divergence_bound", "units": "s"},
+        ),
+        "status": var((), status, STATUS_ATTRS),
+        "onset": xr.Variable(
+            (), stimulus.onset, {"long_name": "time the input step starts", "units": "s"}
+        ),
+        "offset": xr.Variable(
+            (), stimulus.offset, {"long_name": "time the input step ends", "units": "s"}
+        ),
+    }
+    for name, (extra_dims, array, attrs) in circuit.extras.items():
+        data_vars[name] = var(extra_dims, array, attrs)
+    if h.ndim == 3:
+        data_vars["epoch_start"] = (
+            ("epoch",),
+            switch_times[:-1],
+            {"long_name": "time each input epoch starts", "units": "s"},
+        )
+    if circuit.input_rates is not None:
+        data_vars["input_rate"] = var(
+            ("epoch", "input"),
+            amplitude[:, None, None] * circuit.input_rates,
+            {"long_name": "rate of the input neurons while the step is on", "units": "Hz"},
+        )
+    if not transfer.linear:
+        data_vars["ceiling"] = (
+            (),
+            transfer.ceiling,
+            {
+                "long_name": "rate at which the transfer function saturates",
+                "units": "Hz",
+                "transfer": transfer.name,
+            },
+        )
+    coords = {
+        **{name: c[s] for (name, c), s in zip(grid.coords().items(), slices, strict=True)},
+        "time": ("time", times, {"long_name": "time", "units": "s"}),
+        "neuron": ("neuron", np.arange(n), {"long_name": "neuron index", "units": "1"}),
+        "source": ("source", np.arange(n), {"long_name": "presynaptic neuron index", "units": "1"}),
+        "mode": (
+            "mode",
+            np.arange(n),
+            {"long_name": "mode index, by ascending eigenvalue", "units": "1"},
+        ),
+    }
+    if h.ndim == 3:
+        coords["epoch"] = (
+            "epoch",
+            np.arange(h.shape[1]),
+            {"long_name": "input epoch, in the order the step holds them", "units": "1"},
+        )
+    if circuit.input_rates is not None:
+        coords["input"] = (
+            "input",
+            np.arange(circuit.input_rates.shape[-1]),
+            {"long_name": "input neuron index", "units": "1"},
+        )
+    check_name = config.analysis.check or kind.checks[0]
+    # Without indexes, which every xarray operation of a check would otherwise
+    # compare and which cost more to build than a block's arithmetic: the
+    # Dataset returned below is the one that has them.
+    check = run_check(
+        check_name,
+        xr.Dataset(data_vars, xr.Coordinates(coords, indexes={})),
+        config.analysis.rtol,
+        config.analysis.persistence_delay,
+    )
+    data_vars["rate"] = data_vars["rate"].astype(config.store.rate_dtype, copy=False)
+    data_vars.update({name: check.variables[name] for name in check.data_vars})
+    coords.update({name: c for name, c in check.coords.variables.items() if name not in coords})
+    return xr.Dataset(data_vars, coords)

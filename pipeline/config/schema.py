@@ -1,0 +1,543 @@
+"""Typed configuration: the schemas that every YAML file in ``conf/`` extends.
+
+Hydra composes ``conf/config.yaml`` with the chosen ``+sweep=NAME`` experiment
+and command-line overrides into a ``DictConfig`` that OmegaConf type-checks
+against these dataclasses (a wrong type or an unknown key fails there, with
+the key named).  ``load_config`` then turns it into plain dataclass objects
+once, at the entry point; ``__post_init__`` checks the values that types
+cannot (``tau > 0``, onset before offset, ...).  Below ``__main__`` no function
+sees a ``DictConfig``.
+
+The dataclasses are not ``frozen``: Hydra marks the nodes of frozen
+dataclasses read-only, and then neither a sweep file nor the command line
+could override them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from pipeline import grid as sweep
+from pipeline.model import networks
+from pipeline.model.solvers import exact as solvers
+from pipeline.model.transfer import TRANSFERS
+
+
+class ConfigError(ValueError):
+    """A configuration value that the pipeline refuses, with its key named."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+def _grid_range(kind: str, start: Any, stop: Any, num: Any) -> list[float]:
+    """Values of a ``${linspace:start,stop,num}`` or ``${geomspace:...}`` grid."""
+    try:
+        start, stop, num = float(start), float(stop), int(num)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"${{{kind}:start,stop,num}} needs two numbers and a whole count, "
+            f"got {kind}:{start},{stop},{num}"
+        ) from err
+    _require(num >= 1, f"${{{kind}:...}} needs num >= 1, got num={num}")
+    spacing = np.linspace if kind == "linspace" else np.geomspace
+    return [float(x) for x in spacing(start, stop, num)]
+
+
+def register_resolvers() -> None:
+    """Let YAML and the command line give a grid as ``${linspace:start,stop,num}``."""
+    for kind in ("linspace", "geomspace"):
+        if not OmegaConf.has_resolver(kind):
+            OmegaConf.register_new_resolver(
+                kind, lambda start, stop, num, kind=kind: _grid_range(kind, start, stop, num)
+            )
+
+
+@dataclass
+class SweepConfig:
+    """What is swept: each ``grid`` entry becomes one dimension of the store."""
+
+    name: str = MISSING
+    grid: dict[str, list[float]] = MISSING
+
+    def __post_init__(self) -> None:
+        if self.grid is MISSING or self.name is MISSING:
+            return
+        _require(bool(self.grid), "sweep.grid is empty: give at least sweep.grid.tau")
+        for key, values in self.grid.items():
+            sweep.check_axis(f"sweep.grid.{key}", key, values)
+
+
+@dataclass
+class NetworkConfig:
+    """Which network is built for each point; subclasses add their own settings.
+
+    ``transfer`` is the function ``f`` in ``tau dv/dt = -v + f(M v + h)``:
+    linear, or saturating at ``+-ceiling`` (``tanh`` or ``clip``).
+    """
+
+    kind: str = MISSING
+    transfer: str = "linear"
+    ceiling: float = 1.0
+
+    def __post_init__(self) -> None:
+        _require(
+            self.transfer in TRANSFERS,
+            f"network.transfer must be one of {list(TRANSFERS)}, "
+            f"got network.transfer={self.transfer!r}",
+        )
+        _require(
+            math.isfinite(self.ceiling) and self.ceiling > 0,
+            f"network.ceiling must be a rate > 0 Hz, got network.ceiling={self.ceiling}",
+        )
+
+
+@dataclass
+class AutapseNetwork(NetworkConfig):
+    """One neuron that excites (lam > 0) or inhibits (lam < 0) itself: M = [[lam]]."""
+
+    kind: str = "autapse"
+
+
+@dataclass
+class PairNetwork(NetworkConfig):
+    """Two neurons with zero diagonal and symmetric coupling: M = [[0, w], [w, 0]]."""
+
+    kind: str = "pair"
+
+
+def check_square_matrix(key: str, rows: Any) -> list[list[float]]:
+    """The weight matrix ``rows`` as floats; refuse one that is empty, ragged, not square,
+    not numbers or not finite."""
+    example = f"e.g. {key}=[[0.0,0.5],[0.5,0.0]]"
+    _require(
+        isinstance(rows, list) and all(isinstance(row, list) for row in rows),
+        f"{key} must be a list of rows ({example}), got {key}={rows}",
+    )
+    n = len(rows)
+    _require(n >= 1, f"{key} is empty: give an n x n matrix, {example}")
+    shape = [len(row) for row in rows]
+    _require(
+        all(length == n for length in shape),
+        f"{key} must be square (n x n), got {n} rows of lengths {shape}: {key}={rows}",
+    )
+    try:
+        matrix = np.asarray(rows, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{key} must hold numbers, got {key}={rows}") from None
+    _require(bool(np.all(np.isfinite(matrix))), f"{key} must hold finite numbers, got {key}={rows}")
+    return matrix.tolist()
+
+
+def check_vector(key: str, values: list[float], n: int, of: str) -> None:
+    """Refuse a vector that does not have one finite entry per neuron, or is zero."""
+    _require(
+        len(values) == n,
+        f"{key} must have {n} entries, one per neuron of {of} ({n} x {n}), "
+        f"got {len(values)}: {key}={values}",
+    )
+    array = np.asarray(values, dtype=float)
+    _require(
+        bool(np.all(np.isfinite(array))) and bool(np.any(array != 0)),
+        f"{key} must be finite and not all zero, got {key}={values}",
+    )
+
+
+@dataclass
+class MatrixNetwork(NetworkConfig):
+    """Any symmetric network given by its weights ``M`` and the direction of its input."""
+
+    kind: str = "matrix"
+    # Rows of numbers; typed loosely because OmegaConf refuses [[0,1],[1,0]] (ints) for a
+    # list[list[float]], and __post_init__ checks it and makes it floats.
+    weights: list[Any] = MISSING
+    input_direction: list[float] = MISSING
+
+    def __post_init__(self) -> None:
+        if self.weights is MISSING or self.input_direction is MISSING:
+            return
+        self.weights = check_square_matrix("network.weights", self.weights)
+        weights = np.asarray(self.weights)
+        _require(
+            np.array_equal(weights, weights.T),
+            "network.weights must be symmetric (M[i][j] == M[j][i]), "
+            f"got network.weights={self.weights}",
+        )
+        check_vector(
+            "network.input_direction", self.input_direction, len(weights), "network.weights"
+        )
+
+
+@dataclass
+class AutapsePairNetwork(NetworkConfig):
+    """Two neurons with an autapse each and no coupling: M = diag(lam1, lam2)."""
+
+    kind: str = "autapse_pair"
+
+
+def _check_eigenvalues(key: str, values: list[float]) -> None:
+    _require(bool(values), f"{key} is empty: give at least one eigenvalue")
+    _require(
+        all(math.isfinite(v) for v in values),
+        f"{key} must hold finite numbers, got {key}={list(values)}",
+    )
+
+
+@dataclass
+class SpectrumNetwork(NetworkConfig):
+    """N neurons with chosen eigenvalues on seeded random orthogonal eigenvectors."""
+
+    kind: str = "spectrum"
+    eigenvalues: list[float] = field(
+        default_factory=lambda: [-2.0, -1.0, -0.5, 0.0, 0.25, 0.5, 0.75, 0.9]
+    )
+    random_inputs: int = 8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_eigenvalues("network.eigenvalues", self.eigenvalues)
+        _require(
+            self.random_inputs >= 0,
+            f"network.random_inputs must be >= 0, got network.random_inputs={self.random_inputs}",
+        )
+
+
+@dataclass
+class FeedforwardNetwork(NetworkConfig):
+    """Input neurons reach a recurrent network (as ``spectrum``) through weights W."""
+
+    kind: str = "feedforward"
+    eigenvalues: list[float] = field(default_factory=lambda: [-1.0, -0.5, 0.0, 0.5, 0.8])
+    inputs: int = 3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check_eigenvalues("network.eigenvalues", self.eigenvalues)
+        _require(
+            1 <= self.inputs <= len(self.eigenvalues),
+            f"network.inputs must lie in 1..{len(self.eigenvalues)} (the number of neurons), "
+            f"so that W has independent columns, got network.inputs={self.inputs}",
+        )
+
+
+@dataclass
+class NonsymmetricNetwork(NetworkConfig):
+    """Two neurons with M = [[a, 1], [-b^2, a]]: eigenvalues a +- i b."""
+
+    kind: str = "nonsymmetric"
+
+
+@dataclass
+class StimulusConfig:
+    """A step input: zero, then ``amplitude`` along the network's input direction, then zero."""
+
+    onset: float = 0.05
+    offset: float = 0.25
+    amplitude: float = 1.0
+
+    def __post_init__(self) -> None:
+        _require(
+            math.isfinite(self.onset) and self.onset >= 0,
+            f"stimulus.onset must be a time >= 0 s, got stimulus.onset={self.onset}",
+        )
+        _require(
+            math.isfinite(self.offset) and self.offset > self.onset,
+            f"stimulus.offset must come after stimulus.onset={self.onset}, "
+            f"got stimulus.offset={self.offset}",
+        )
+        _require(
+            math.isfinite(self.amplitude),
+            f"stimulus.amplitude must be a finite number, got {self.amplitude}",
+        )
+
+
+@dataclass
+class RecordConfig:
+    """The time grid the user sees; the exact solver does not step on it."""
+
+    duration: float = 0.5
+    dt: float = 0.001
+
+    def __post_init__(self) -> None:
+        _require(
+            math.isfinite(self.dt) and self.dt > 0,
+            f"record.dt must be > 0 s, got record.dt={self.dt}",
+        )
+        _require(
+            math.isfinite(self.duration) and self.duration > 0,
+            f"record.duration must be > 0 s, got record.duration={self.duration}",
+        )
+        _require(
+            _on_grid(self.duration, self.dt),
+            f"record.duration={self.duration} must be a whole number of record.dt={self.dt}",
+        )
+
+    @property
+    def n_samples(self) -> int:
+        return round(self.duration / self.dt) + 1
+
+    def times(self) -> np.ndarray:
+        """Recording times 0, dt, ..., duration in seconds."""
+        return np.linspace(0.0, self.duration, self.n_samples)
+
+
+@dataclass
+class SolverConfig:
+    """How trajectories are computed."""
+
+    method: str = "exact"
+    divergence_bound: float = 1.0e6
+    max_step: float = 1.0e-4
+
+    def __post_init__(self) -> None:
+        _require(
+            self.method in solvers.SOLVERS,
+            f"solver.method must be one of {sorted(solvers.SOLVERS)}, "
+            f"got solver.method={self.method!r}",
+        )
+        _require(
+            self.divergence_bound > 0,
+            f"solver.divergence_bound must be > 0, got {self.divergence_bound}",
+        )
+        _require(
+            math.isfinite(self.max_step) and self.max_step > 0,
+            f"solver.max_step must be > 0 s, got solver.max_step={self.max_step}",
+        )
+
+
+@dataclass
+class AnalysisConfig:
+    """How measured values are compared with theory, and by which check (None: the network's)."""
+
+    rtol: float = 1.0e-3
+    persistence_delay: float = 0.1
+    check: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(
+            0 < self.rtol < 1, f"analysis.rtol must lie in (0, 1), got analysis.rtol={self.rtol}"
+        )
+        _require(
+            math.isfinite(self.persistence_delay) and self.persistence_delay > 0,
+            f"analysis.persistence_delay must be > 0 s, "
+            f"got analysis.persistence_delay={self.persistence_delay}",
+        )
+
+
+@dataclass
+class StoreConfig:
+    """Where and how the Zarr store is written."""
+
+    path: str = "results/${sweep.name}.zarr"
+    rate_dtype: str = "float64"
+    chunk_mb: float = 32.0
+    chunk_points: int | None = None
+    compressor: str = "lz4"
+    compression_level: int = 5
+    overwrite: bool = False
+    lease_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        _require(bool(self.path), "store.path must not be empty")
+        _require(
+            math.isfinite(self.lease_seconds) and self.lease_seconds > 0,
+            f"store.lease_seconds must be > 0 s, got store.lease_seconds={self.lease_seconds}",
+        )
+        _require(
+            self.rate_dtype in ("float32", "float64"),
+            "store.rate_dtype must be float32 or float64, "
+            f"got store.rate_dtype={self.rate_dtype!r}",
+        )
+        _require(self.chunk_mb > 0, f"store.chunk_mb must be > 0, got {self.chunk_mb}")
+        _require(
+            self.chunk_points is None or self.chunk_points >= 1,
+            f"store.chunk_points must be >= 1, got {self.chunk_points}",
+        )
+        _require(
+            self.compressor in COMPRESSORS,
+            f"store.compressor must be one of {list(COMPRESSORS)}, "
+            f"got store.compressor={self.compressor!r}",
+        )
+        _require(
+            0 <= self.compression_level <= 9,
+            f"store.compression_level must lie in 0..9 (0: no compression), "
+            f"got store.compression_level={self.compression_level}",
+        )
+
+
+COMPRESSORS = ("lz4", "lz4hc", "zstd", "zlib", "blosclz")
+"""Blosc codecs a store can use; lz4 keeps pace with the solver, zstd packs tighter."""
+
+
+@dataclass
+class ClusterConfig:
+    """Where Dask runs the tasks (see ``conf/cluster/``)."""
+
+    scheduler: str = "threads"
+    n_workers: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(
+            self.scheduler in SCHEDULERS,
+            f"cluster.scheduler must be one of {sorted(SCHEDULERS)}, "
+            f"got cluster.scheduler={self.scheduler!r}",
+        )
+        _require(
+            self.n_workers is None or self.n_workers >= 1,
+            f"cluster.n_workers must be >= 1, got cluster.n_workers={self.n_workers}",
+        )
+
+
+SCHEDULERS = {"threads", "processes", "synchronous", "distributed"}
+
+
+@dataclass
+class CatalogConfig:
+    """The SQLite run catalog: one row per run of any sweep."""
+
+    path: str | None = None
+    """None: ``catalog.sqlite`` in the directory of ``store.path``."""
+
+
+@dataclass
+class Config:
+    """The whole resolved configuration of one sweep run."""
+
+    sweep: SweepConfig = MISSING
+    network: NetworkConfig = MISSING
+    stimulus: StimulusConfig = field(default_factory=StimulusConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+
+    def __post_init__(self) -> None:
+        if self.sweep is MISSING or self.network is MISSING:
+            return
+        _check_grid_against_network(self.sweep.grid, self.network.kind)
+        _check_model(self)
+        dt, end = self.record.dt, self.record.duration
+        for key, value in (
+            ("stimulus.onset", self.stimulus.onset),
+            ("stimulus.offset", self.stimulus.offset),
+            ("analysis.persistence_delay", self.analysis.persistence_delay),
+        ):
+            _require(
+                _on_grid(value, dt),
+                f"{key}={value} must be a whole number of record.dt={dt}, "
+                "so that the analysis reads it off a recorded sample",
+            )
+        n_epoch = networks.NETWORKS[self.network.kind].epochs(self.network)
+        epoch = (self.stimulus.offset - self.stimulus.onset) / n_epoch
+        _require(
+            n_epoch == 1 or (_on_grid(epoch, dt) and epoch >= 3 * dt - 1e-9 * dt),
+            f"network {self.network.kind!r} shares the step among {n_epoch} input epochs of "
+            f"(stimulus.offset - stimulus.onset)/{n_epoch} = {epoch:.6g} s each; that must be "
+            f"a whole number, at least 3, of record.dt={dt} for the fit of each epoch",
+        )
+        _require(
+            self.stimulus.offset + self.analysis.persistence_delay <= end + 1e-9 * dt,
+            f"record.duration={end} ends before stimulus.offset + analysis.persistence_delay "
+            f"= {self.stimulus.offset + self.analysis.persistence_delay}",
+        )
+
+
+def _on_grid(value: float, dt: float) -> bool:
+    steps = value / dt
+    return abs(steps - round(steps)) <= 1e-6
+
+
+def _check_model(config: Config) -> None:
+    """Refuse a solver that cannot solve the model, or a check that does not fit the network."""
+    transfer, method = config.network.transfer, config.solver.method
+    _require(
+        transfer == "linear" or method != "exact",
+        f"solver.method={method!r} solves only the linear model; network.transfer={transfer!r} "
+        "needs solver.method=rk4",
+    )
+    checks = networks.NETWORKS[config.network.kind].checks
+    _require(
+        config.analysis.check is None or config.analysis.check in checks,
+        f"analysis.check={config.analysis.check!r} does not apply to network "
+        f"{config.network.kind!r} (it takes {', '.join(checks)})",
+    )
+
+
+def _check_grid_against_network(grid: dict[str, list[float]], kind: str) -> None:
+    _require(
+        kind in networks.NETWORKS,
+        f"network.kind={kind!r} is not a known network (known: {sorted(networks.NETWORKS)})",
+    )
+    spec = networks.NETWORKS[kind]
+    required = {"tau", *spec.parameters}
+    allowed = required | set(spec.optional) | set(sweep.STIMULUS_PARAMETERS)
+    for key in required - set(grid):
+        raise ConfigError(
+            f"sweep.grid.{key} is missing: network {kind!r} needs values for "
+            f"{', '.join(sorted(required))}"
+        )
+    for key in set(grid) - allowed:
+        raise ConfigError(
+            f"sweep.grid.{key} is not a parameter of network {kind!r} "
+            f"(it takes {', '.join(sorted(allowed))})"
+        )
+
+
+def store_schemas() -> None:
+    """Register the schemas in Hydra's ConfigStore as ``base_*`` entries."""
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    cs.store(group="network", name="base_autapse", node=AutapseNetwork)
+    cs.store(group="network", name="base_pair", node=PairNetwork)
+    cs.store(group="network", name="base_autapse_pair", node=AutapsePairNetwork)
+    cs.store(group="network", name="base_spectrum", node=SpectrumNetwork)
+    cs.store(group="network", name="base_feedforward", node=FeedforwardNetwork)
+    cs.store(group="network", name="base_nonsymmetric", node=NonsymmetricNetwork)
+    cs.store(group="network", name="base_matrix", node=MatrixNetwork)
+    cs.store(group="cluster", name="base_cluster", node=ClusterConfig)
+
+
+def load_config(cfg: DictConfig) -> Config:
+    """Turn Hydra's composed config into validated dataclasses (the only conversion)."""
+    if OmegaConf.is_missing(cfg, "sweep"):
+        raise ConfigError(
+            "no sweep chosen: add +sweep=NAME (for example +sweep=autapse); "
+            "the sweeps are the files in conf/sweep/"
+        )
+    config = OmegaConf.to_object(cfg)
+    assert isinstance(config, Config)
+    return config
+
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+"""The config directory of the checkout, as ``python -m pipeline`` reads it."""
+
+
+def compose_config(overrides: Sequence[str] = ()) -> Config:
+    """The validated config that ``python -m pipeline OVERRIDES`` would run.
+
+    For tests, benchmarks and notebooks: no Hydra app, no output directory.
+    """
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    store_schemas()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return load_config(compose(config_name="config", overrides=list(overrides)))
+
+
+def resolved_yaml(cfg: DictConfig) -> str:
+    """The fully resolved configuration as YAML, for the store and the run catalog."""
+    return OmegaConf.to_yaml(cfg, resolve=True)

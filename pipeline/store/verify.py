@@ -1,0 +1,225 @@
+"""Check a sweep store on disk: ``python -m pipeline.verify PATH [--digest]``.
+
+Every chunk that should exist is read and decoded (:mod:`pipeline.store.integrity`),
+points are counted by status, temporary files of interrupted writes are
+looked for, the consolidated metadata (``.zmetadata``, which
+``xr.open_zarr`` reads) is compared with every array's own metadata, and the
+root attributes with the status they summarise.
+
+Exit code: 0 when the store is sound and complete; 1 when it is sound but
+points are pending or failed (running the sweep's command again finishes
+it); 2 when it is damaged (running the sweep's command again repairs it:
+damaged blocks are computed again, temporary files deleted and the metadata
+consolidated) or is not a store of this pipeline.
+
+Two stores are *bit-identical* when :func:`content_digest` agrees: every
+file has the same bytes, except the root attributes that record when and
+by which runs the store was written (:data:`pipeline.store.layout.RUN_RECORD_ATTRS`,
+``created`` and ``history``), which are left out of the root ``.zattrs``
+and its copy in ``.zmetadata``.  Array chunks, coordinates, array metadata
+and every other root attribute count byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.store import integrity, lease
+from pipeline.store import layout as store
+
+CONSOLIDATED = ".zmetadata"
+METADATA_FILES = (".zarray", ".zattrs", ".zgroup")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What :func:`inspect` found."""
+
+    path: Path
+    counts: dict[str, int]
+    problems: list[str]
+
+    @property
+    def sound(self) -> bool:
+        return not self.problems
+
+    @property
+    def complete(self) -> bool:
+        return self.sound and store.run_status(self.counts) == "complete"
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.complete else 1 if self.sound else 2
+
+    def lines(self) -> list[str]:
+        counts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
+        lines = [f"store: {self.path.resolve()}", f"points: {sum(self.counts.values())} ({counts})"]
+        lines += [f"problem: {problem}" for problem in self.problems]
+        if self.complete:
+            verdict = "sound and complete"
+        elif self.sound:
+            verdict = "sound, incomplete: run the sweep's command again to finish it"
+        else:
+            verdict = (
+                f"damaged ({len(self.problems)} problems): run the sweep's command again to "
+                "repair it (damaged blocks are computed again)"
+            )
+        return [*lines, f"verdict: {verdict}"]
+
+
+def _json_file(path: Path) -> Any:
+    return json.loads(path.read_bytes())
+
+
+def metadata_problems(path: Path) -> list[str]:
+    """Where ``.zmetadata`` disagrees with the metadata files it consolidates."""
+    consolidated_file = path / CONSOLIDATED
+    if not consolidated_file.is_file():
+        return [f"{CONSOLIDATED} is missing"]
+    try:
+        consolidated = _json_file(consolidated_file)["metadata"]
+    except (ValueError, KeyError, TypeError) as err:
+        return [f"{CONSOLIDATED} cannot be read ({err})"]
+    on_disk = {
+        file.relative_to(path).as_posix()
+        for name in METADATA_FILES
+        for file in path.rglob(name)
+        if file.is_file()
+    }
+    problems = [f"{key} is not in {CONSOLIDATED}" for key in sorted(on_disk - set(consolidated))]
+    for key in sorted(consolidated):
+        if key not in on_disk:
+            problems.append(f"{key} is in {CONSOLIDATED} but missing")
+            continue
+        try:
+            actual = _json_file(path / key)
+        except ValueError as err:
+            problems.append(f"{key} cannot be read ({err})")
+            continue
+        if actual != consolidated[key]:
+            differing = (
+                sorted(
+                    k
+                    for k in actual.keys() | consolidated[key].keys()
+                    if actual.get(k) != consolidated[key].get(k)
+                )
+                if isinstance(actual, dict) and isinstance(consolidated[key], dict)
+                else []
+            )
+            problems.append(
+                f"{key} differs from its copy in {CONSOLIDATED}"
+                + (f" ({', '.join(differing)})" if differing else "")
+            )
+    return problems
+
+
+def _attribute_problems(attrs: dict[str, Any], counts: dict[str, int]) -> list[str]:
+    if attrs.get("run_status") != "complete":
+        return []
+    problems = []
+    if store.run_status(counts) != "complete":
+        problems.append(
+            f"root attribute run_status is 'complete' but {counts['pending']} points are "
+            f"pending and {counts['failed']} failed"
+        )
+    if attrs.get("point_counts") != counts:
+        problems.append(
+            f"root attribute point_counts={attrs.get('point_counts')} does not match "
+            f"the status variable ({counts})"
+        )
+    return problems
+
+
+def inspect(path: Path) -> Report:
+    """Check the store at ``path``; ValueError if it is not a store of this pipeline."""
+    attrs = store.root_attrs(path)
+    if attrs is None:
+        raise ValueError(f"{path} is not a store of this pipeline")
+    scan = integrity.scan(path)
+    counts = store.status_counts(scan.status)
+    problems = [
+        f"{d.key} {d.problem}; "
+        + (
+            "its block is computed again on resume"
+            if d.block is not None
+            else "it is written again on resume"
+        )
+        for d in scan.damage
+    ]
+    problems += [
+        f"temporary file left by an interrupted write: {f.relative_to(path)}"
+        for f in scan.leftovers
+    ]
+    problems += metadata_problems(path)
+    problems += _attribute_problems(attrs, counts)
+    return Report(path=path, counts=counts, problems=problems)
+
+
+def _without_run_records(attrs: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attrs.items() if k not in store.RUN_RECORD_ATTRS}
+
+
+def _canonical(tree: Any) -> bytes:
+    return json.dumps(tree, sort_keys=True).encode()
+
+
+def content_digest(path: Path) -> str:
+    """SHA-256 of every file of the store, run-record root attributes left out.
+
+    Equal digests mean bit-identical stores, as the module docstring defines.
+    """
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        key = file.relative_to(path).as_posix()
+        data = file.read_bytes()
+        if key == ".zattrs":
+            data = _canonical(_without_run_records(json.loads(data)))
+        elif key == CONSOLIDATED:
+            tree = json.loads(data)
+            root = tree["metadata"].get(".zattrs", {})
+            tree["metadata"][".zattrs"] = _without_run_records(root)
+            data = _canonical(tree)
+        digest.update(key.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m pipeline.verify PATH``: print the report and return its exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.verify",
+        description="Check a sweep store: 0 sound and complete, 1 incomplete, 2 damaged.",
+    )
+    parser.add_argument("path", type=Path)
+    parser.add_argument(
+        "--digest", action="store_true", help="also print the content digest (see docs)"
+    )
+    args = parser.parse_args(argv)
+    if not args.path.exists():
+        print(f"error: {args.path} does not exist", file=sys.stderr)
+        return 2
+    try:
+        report = inspect(args.path)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    writer = lease.holder(args.path)
+    if writer is not None:
+        print(
+            f"note: process {writer['pid']} on host {writer['host']} holds the store's lease: "
+            "it is being written, so counts may change and temporary files may be in flight"
+        )
+    for line in report.lines():
+        print(line)
+    if args.digest:
+        print(f"digest: {content_digest(args.path)}")
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

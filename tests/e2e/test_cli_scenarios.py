@@ -1,0 +1,31 @@
+"""Every scenario end to end from the command line: it runs, stores, and passes its check."""
+
+from __future__ import annotations
+
+import pytest
+import xarray as xr
+from sweeps import SCENARIOS
+
+from analysis.checks.verdicts import VERDICTS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_runs_from_the_cli_and_passes_its_check(run_cli, tmp_path, name):
+    result = run_cli(f"+sweep={name}")
+    assert result.returncode == 0, result.stderr
+    assert f"verdict ({name}): PASS" in result.stdout
+    assert f"sweep: {name} " in result.stdout
+    with xr.open_zarr(tmp_path / "results" / f"{name}.zarr") as ds:
+        assert ds.attrs["run_status"] == "complete"
+        assert (ds["check"] == VERDICTS["agrees"]).all()
+        assert ds["rate"].notnull().any()
+
+
+def test_a_check_that_fails_makes_the_exit_code_non_zero(run_cli):
+    """The propagator fit measures rates to ~1e-8; asking for 1e-12 must fail, loudly."""
+    result = run_cli("+sweep=nonsymmetric", "analysis.rtol=1e-12")
+    assert result.returncode == 1
+    assert "verdict (nonsymmetric): FAIL" in result.stdout
+    assert "disagree" in result.stdout

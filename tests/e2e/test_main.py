@@ -1,0 +1,259 @@
+"""``python -m pipeline``: every bad input is refused, named, and leaves the disk as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from store_helpers import SMALL, config, copy_of, file_bytes, file_ids, hydra_config
+
+from pipeline.__main__ import REFUSED, execute
+from pipeline.model.networks import NETWORKS
+from pipeline.run.execute import run_sweep
+from pipeline.store import layout as store
+from pipeline.store import lease
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A results directory holding a complete store, its catalog and its lease file."""
+    results = tmp_path_factory.mktemp("workspace") / "results"
+    run_sweep(config(results / "s.zarr"))
+    (results / "mine").mkdir()
+    (results / "mine" / "notes.txt").write_text("a user's own directory")
+    (results / "file.zarr").write_text("a user's own file")
+    return results
+
+
+@pytest.fixture
+def results(workspace: Path, tmp_path: Path) -> Path:
+    return copy_of(workspace, tmp_path)
+
+
+def _snapshot(path: Path) -> tuple[dict, dict]:
+    return file_bytes(path), file_ids(path)
+
+
+EMPTY_SWEEP = "# @package _global_\nsweep:\n  name: empty\n  grid: {}\n"
+
+BAD_INPUTS = {
+    # case: (overrides, sweep, message)
+    "tau <= 0": (
+        ["sweep.grid.tau=[0.02,0,0.1]"],
+        SMALL,
+        "sweep.grid.tau must be > 0 s, got sweep.grid.tau=[0.02, 0.0, 0.1]",
+    ),
+    "negative tau": (
+        ["sweep.grid.tau=[-0.01]"],
+        SMALL,
+        "sweep.grid.tau must be > 0 s, got sweep.grid.tau=[-0.01]",
+    ),
+    "recording step 0": (["record.dt=0"], SMALL, "record.dt must be > 0 s, got record.dt=0.0"),
+    "recording step < 0": (
+        ["record.dt=-0.001"],
+        SMALL,
+        "record.dt must be > 0 s, got record.dt=-0.001",
+    ),
+    "input ends before it starts": (
+        ["stimulus.offset=0.01"],
+        SMALL,
+        "stimulus.offset must come after stimulus.onset=0.05, got stimulus.offset=0.01",
+    ),
+    "empty grid axis": (
+        ["sweep.grid.lam=[]"],
+        SMALL,
+        "sweep.grid.lam is empty: give at least one value, e.g. sweep.grid.lam=[1.0]",
+    ),
+    "empty grid": (
+        [],  # the sweep file below has grid: {}
+        ("+sweep=empty",),
+        "sweep.grid is empty: give at least sweep.grid.tau",
+    ),
+    "duplicate grid values": (
+        ["sweep.grid.lam=[0.5,0.9,0.5]"],
+        SMALL,
+        "sweep.grid.lam has duplicate values [0.5]: each value of a dimension must be unique",
+    ),
+    "NaN grid value": (
+        ["sweep.grid.lam=[0.5,nan]"],
+        SMALL,
+        "sweep.grid.lam must hold finite numbers, got sweep.grid.lam=[0.5, nan]",
+    ),
+    "input direction of the wrong length": (
+        ["network.input_direction=[1,0,0]"],
+        ("+sweep=matrix",),
+        "network.input_direction must have 2 entries, one per neuron of network.weights "
+        "(2 x 2), got 3: network.input_direction=[1.0, 0.0, 0.0]",
+    ),
+    "non-square weights": (
+        ["network.weights=[[0,0.8,0],[0.8,0,0]]"],
+        ("+sweep=matrix",),
+        "network.weights must be square (n x n), got 2 rows of lengths [3, 3]: "
+        "network.weights=[[0, 0.8, 0], [0.8, 0, 0]]",
+    ),
+    "ragged weights": (
+        ["network.weights=[[0,0.8],[0.8]]"],
+        ("+sweep=matrix",),
+        "network.weights must be square (n x n), got 2 rows of lengths [2, 1]: "
+        "network.weights=[[0, 0.8], [0.8]]",
+    ),
+    "weights sized unlike the input direction": (
+        ["network.weights=[[0,0.8,0],[0.8,0,0.8],[0,0.8,0]]"],
+        ("+sweep=matrix",),
+        "network.input_direction must have 3 entries, one per neuron of network.weights "
+        "(3 x 3), got 2: network.input_direction=[1.0, 0.0]",
+    ),
+    "unknown network": (
+        ["network.kind=ring"],
+        SMALL,
+        f"network.kind='ring' is not a known network (known: {sorted(NETWORKS)})",
+    ),
+    "grid parameter the network does not take": (
+        ["+sweep.grid.coupling=[0.5]"],
+        SMALL,
+        "sweep.grid.coupling is not a parameter of network 'autapse' (it takes amplitude, "
+        "lam, tau)",
+    ),
+    "missing mandatory value": (
+        ["network=matrix"],
+        SMALL,
+        "network.weights is missing: give it a value (network.weights=...)",
+    ),
+    "missing sweep name": (
+        ["sweep.name=???"],
+        SMALL,
+        "sweep.name is missing: give it a value (sweep.name=...)",
+    ),
+    "no sweep chosen": (
+        [],
+        (),
+        "no sweep chosen: add +sweep=NAME (for example +sweep=autapse); "
+        "the sweeps are the files in conf/sweep/",
+    ),
+    "lease of zero seconds": (
+        ["store.lease_seconds=0"],
+        SMALL,
+        "store.lease_seconds must be > 0 s, got store.lease_seconds=0.0",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_config_value_is_refused_and_nothing_is_written(case: str, results: Path):
+    overrides, sweep, message = BAD_INPUTS[case]
+    extra = results.parent / "extra_conf"
+    (extra / "sweep").mkdir(parents=True)
+    (extra / "sweep" / "empty.yaml").write_text(EMPTY_SWEEP)
+    before = _snapshot(results)
+    outcome = execute(
+        hydra_config(
+            results / "s.zarr", f"hydra.searchpath=[file://{extra}]", *overrides, sweep=sweep
+        )
+    )
+    assert (outcome.code, outcome.errors, outcome.lines) == (REFUSED, [f"error: {message}"], [])
+    assert _snapshot(results) == before
+
+
+@pytest.mark.parametrize(("target", "name"), [("mine", "a directory"), ("file.zarr", "a file")])
+def test_store_path_that_is_not_a_pipeline_store_is_refused(results: Path, target: str, name):
+    before = _snapshot(results)
+    outcome = execute(hydra_config(results / target))
+    assert outcome.code == REFUSED
+    assert outcome.errors == [
+        f"error: store.path={results / target} exists and is not a store of this pipeline; "
+        "nothing was written. Choose another store.path."
+    ]
+    assert _snapshot(results) == before
+
+
+def test_changed_config_is_refused_with_what_differs_and_what_to_do(results: Path):
+    before = _snapshot(results)
+    outcome = execute(
+        hydra_config(results / "s.zarr", "stimulus.amplitude=2", "sweep.grid.tau=[0.02,0.05]")
+    )
+    assert outcome.code == REFUSED
+    assert outcome.errors == [
+        f"error: store.path={results / 's.zarr'} holds a sweep of a different config or "
+        "code, so it cannot be resumed:\n"
+        "  stimulus.amplitude: 1.0 in the store, 2.0 now\n"
+        "  sweep.grid.tau: [0.02, 0.05, 0.1] in the store, [0.02, 0.05] now\n"
+        "Nothing was written. Run with another store.path=... for a new store, or with "
+        "store.overwrite=true to replace this one."
+    ]
+    assert _snapshot(results) == before
+
+
+def test_execution_settings_do_not_change_the_fingerprint(results: Path):
+    """Resuming with another scheduler, lease or catalog is the same sweep."""
+    outcome = execute(
+        hydra_config(
+            results / "s.zarr",
+            "cluster=processes",
+            "store.lease_seconds=5",
+            f"catalog.path={results / 'other.sqlite'}",
+        )
+    )
+    assert outcome.code == 0
+    assert outcome.lines[0].startswith(f"store: {results / 's.zarr'} (complete, resumed; run 1 in")
+
+
+def test_store_held_by_another_driver_is_refused(results: Path):
+    held = lease.acquire(results / "s.zarr", seconds=60)
+    before = _snapshot(results)
+    outcome = execute(hydra_config(results / "s.zarr"))
+    assert outcome.code == REFUSED
+    assert outcome.errors[0].startswith(
+        f"error: store.path={results / 's.zarr'} is being written by another driver (process "
+    )
+    assert "Nothing was written" in outcome.errors[0]
+    assert _snapshot(results) == before
+    lease.check(results / "s.zarr", held.token)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["+sweep=ring"], "Could not find 'sweep/ring'"),
+        (["+sweep=autapse", "stimulus.colour=red"], "Key 'colour' not in 'StimulusConfig'"),
+        (["+sweep=autapse", "record.dt=fast"], "Value 'fast' of type 'str' could not be converted"),
+    ],
+    ids=["unknown sweep", "unknown key", "wrong type"],
+)
+def test_configs_hydra_refuses_exit_with_the_refusal_code(results: Path, run_cli, args, message):
+    before = _snapshot(results)
+    done = run_cli(*args, f"store.path={results / 's.zarr'}", cwd=results.parent)
+    assert done.returncode == REFUSED, done.stderr
+    assert message in done.stderr
+    assert _snapshot(results) == before
+
+
+def test_changed_code_is_refused_naming_both_versions(results: Path, monkeypatch):
+    import pipeline.run.execute
+
+    def edited():
+        return {"commit": "0123456789ab" * 3 + "cdef", "dirty": True, "diff": "feed" * 16}
+
+    monkeypatch.setattr(pipeline.run.execute.provenance, "code_version", edited)
+    before = _snapshot(results)
+    outcome = execute(hydra_config(results / "s.zarr"))
+    assert outcome.code == REFUSED
+    stored = store.root_attrs(results / "s.zarr")["code"]
+    stored_text = f"commit {stored['commit']}" + (
+        f" with uncommitted changes {stored['diff'][:12]}" if stored["dirty"] else ""
+    )
+    assert (
+        f"  code: {stored_text} in the store, commit {edited()['commit']} with uncommitted "
+        "changes feedfeedfeed now\n" in outcome.errors[0]
+    )
+    assert _snapshot(results) == before
+
+
+def test_catalog_that_cannot_be_written_is_refused_before_the_store_is_touched(results: Path):
+    before = _snapshot(results / "s.zarr")
+    outcome = execute(hydra_config(results / "s.zarr", f"catalog.path={results / 'mine'}"))
+    assert outcome.code == REFUSED
+    assert outcome.errors[0].startswith(
+        f"error: the run catalog {results / 'mine'} cannot be written"
+    )
+    assert _snapshot(results / "s.zarr") == before

@@ -1,0 +1,403 @@
+"""Runs that are interrupted, fail or find damage, and how resuming finishes them exactly."""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import platform
+import signal
+import subprocess
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr.storage._local as local_store
+from store_helpers import (
+    SWEEP,
+    child_pids,
+    clean_store,
+    command_line,
+    config,
+    copy_of,
+    done_blocks,
+    driver_past_its_first_block,
+    files_of_blocks,
+    hydra_config,
+    run_driver,
+    start_driver,
+    wait_for_lapse,
+    wait_until,
+)
+
+from pipeline.__main__ import STOPPED, TERMINATED, execute
+from pipeline.records import catalog
+from pipeline.run import memory
+from pipeline.run.execute import run_sweep
+from pipeline.store import integrity, verify
+from pipeline.store import layout as store
+from pipeline.store.status import STATUS
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """An uninterrupted run of the quick sweep, and its content digest."""
+    path = tmp_path_factory.mktemp("reference") / "clean.zarr"
+    result = run_sweep(config(path))
+    assert result.counts == {"pending": 0, "ok": 39, "diverged": 0, "failed": 0}
+    return path, verify.content_digest(path)
+
+
+def _runs(store: Path):
+    return catalog.runs(store.parent / "catalog.sqlite")
+
+
+def test_resume_computes_only_pending_blocks_and_equals_a_clean_run(reference, tmp_path: Path):
+    path = copy_of(reference[0], tmp_path)
+    # Block 1 as a kill between its data and its status leaves it, block 3 as one before its data.
+    (path / "status" / "1.0").unlink()
+    (path / "status" / "3.0").unlink()
+    for chunk in path.glob("*/3.0*"):
+        chunk.unlink()
+    untouched = files_of_blocks(path, {(0, 0), (2, 0)})
+    result = run_sweep(config(path))
+    assert (result.opened, result.blocks_computed) == ("resumed", 2)
+    assert files_of_blocks(path, {(0, 0), (2, 0)}) == untouched
+    assert verify.content_digest(path) == reference[1]
+    assert verify.inspect(path).exit_code == 0
+
+
+def test_failed_block_is_marked_then_retried_on_resume(reference, tmp_path: Path, monkeypatch):
+    """A block whose computation raises is ``failed``; a resume computes it again."""
+    import pipeline.run.execute
+
+    path = tmp_path / "s.zarr"
+    simulate = pipeline.run.execute.simulate_block
+
+    def flaky(cfg, grid, slices):
+        if slices[0].start == 4:
+            raise FloatingPointError("injected failure of block 1")
+        return simulate(cfg, grid, slices)
+
+    monkeypatch.setattr(pipeline.run.execute, "simulate_block", flaky)
+    outcome = execute(hydra_config(path))
+    assert outcome.code == 1
+    assert outcome.errors[0].startswith("failed: block (1, 0): Traceback")
+    assert "FloatingPointError: injected failure of block 1" in outcome.errors[0]
+    assert any(line.endswith("FAIL, 12 points failed") for line in outcome.lines)
+    scan = integrity.scan(path)
+    assert (scan.status[4:8] == STATUS["failed"]).all()
+    assert not list(path.glob("rate/1.*"))
+    assert done_blocks(path) == {(0, 0), (2, 0), (3, 0)}
+    assert _runs(path)["status"].tolist() == ["incomplete"]
+
+    monkeypatch.setattr(pipeline.run.execute, "simulate_block", simulate)
+    untouched = files_of_blocks(path, {(0, 0), (2, 0), (3, 0)})
+    resumed = run_sweep(config(path))
+    assert resumed.blocks_computed == 1
+    assert files_of_blocks(path, {(0, 0), (2, 0), (3, 0)}) == untouched
+    assert verify.content_digest(path) == reference[1]
+    assert _runs(path)["status"].tolist() == ["incomplete", "complete"]
+
+
+TINY = (
+    "+sweep=autapse",
+    "sweep.grid.lam=[0.5,1.0,1.5]",
+    "sweep.grid.tau=[0.02,0.05]",
+    "store.chunk_points=3",
+    "store.lease_seconds=0.5",
+    "cluster.scheduler=synchronous",
+)
+"""Two blocks, computed one after the other, so the n-th write is always the same file;
+a killed driver's lease lapses after half a second."""
+
+
+def _route_writes(monkeypatch, before_write) -> None:
+    """Call ``before_write(path)`` ahead of every file the store writes.
+
+    Files reach the disk two ways: zarr's writer (creation, metadata) and the
+    store's own chunk writer (every block), both through a temporary file.
+    """
+    put, replace = local_store._put, store._replace_file
+
+    def zarr_put(target, value, exclusive=False):
+        before_write(Path(target))
+        return put(target, value, exclusive)
+
+    def chunk_put(path, data):
+        before_write(Path(path))
+        return replace(path, data)
+
+    monkeypatch.setattr(local_store, "_put", zarr_put)
+    monkeypatch.setattr(store, "_replace_file", chunk_put)
+
+
+def _disk_full_after(writes: int):
+    """A disk that is full once ``writes`` files were written, and stays full."""
+    count = 0
+
+    def full_disk(target: Path) -> None:
+        nonlocal count
+        count += 1
+        if count > writes:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+
+    return full_disk
+
+
+@pytest.mark.slow
+def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_completes(
+    tmp_path: Path, monkeypatch
+):
+    """At every kind of moment a write can fail: creating, a block's data, its status, the end."""
+    writes = []
+    clean = tmp_path / "clean" / "s.zarr"
+    with monkeypatch.context() as patch:
+        _route_writes(patch, lambda target: writes.append(target.relative_to(tmp_path).as_posix()))
+        run_sweep(config(clean, sweep=TINY))
+    assert writes[-2:] == ["clean/s.zarr/.zattrs", "clean/s.zarr/.zmetadata"]
+    statuses = [
+        i
+        for i, key in enumerate(writes)
+        if key in ("clean/s.zarr/status/0.0", "clean/s.zarr/status/1.0")
+    ]
+    moments = {  # name: how many writes succeed before the disk is full
+        "middle of creation": statuses[0] // 3,
+        "first block status": statuses[0],
+        "second block data": statuses[1] - 4,
+        "consolidated metadata": len(writes) - 1,
+    }
+    for moment, fail_from in moments.items():
+        path = tmp_path / moment.replace(" ", "_") / "s.zarr"
+        with monkeypatch.context() as patch:
+            _route_writes(patch, _disk_full_after(fail_from))
+            outcome = execute(hydra_config(path, sweep=TINY))
+        assert outcome.code == STOPPED, moment
+        assert "No space left on device" in outcome.errors[0], moment
+        assert "run the same command again to resume" in outcome.errors[0], moment
+        assert _runs(path)["status"].tolist() == ["error"], moment
+        if path.exists():
+            scan = integrity.scan(path)  # every point that is not pending has its data
+            assert scan.damage == [] and scan.leftovers == [], moment
+            ok = int((scan.status == STATUS["ok"]).sum())
+            assert _runs(path)["points_ok"].tolist() == [ok], moment
+        else:
+            assert moment.endswith("creation")
+            siblings = sorted(p.name for p in path.parent.iterdir())
+            assert siblings == ["catalog.sqlite", "s.zarr.lease"], moment
+        resumed = execute(hydra_config(path, sweep=TINY))
+        assert resumed.code == 0, moment
+        assert verify.content_digest(path) == verify.content_digest(clean), moment
+        assert _runs(path)["status"].tolist() == ["error", "complete"], moment
+
+
+def test_truncated_chunk_is_recomputed_on_resume(reference, tmp_path: Path):
+    path = copy_of(reference[0], tmp_path)
+    chunk = path / "rate" / "2.0.0.0"
+    chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
+    (path / "tau" / "0").write_bytes(b"")
+    assert verify.inspect(path).exit_code == 2
+    untouched = files_of_blocks(path, {(0, 0), (1, 0), (3, 0)})
+    result = run_sweep(config(path))
+    assert result.blocks_computed == 1
+    assert files_of_blocks(path, {(0, 0), (1, 0), (3, 0)}) == untouched
+    assert verify.inspect(path).exit_code == 0
+    assert verify.content_digest(path) == reference[1]
+
+
+def _crossing_time(lam: float, tau: float, bound: float, onset: float, offset: float) -> float:
+    """When ``|v|`` of an autapse with lam > 1 and a unit step input passes ``bound``.
+
+    During the step ``v = (exp(a (t - onset)) - 1) / (lam - 1)`` with
+    ``a = (lam - 1) / tau``; after it ``v`` grows as ``exp(a (t - offset))``.
+    """
+    a = (lam - 1) / tau
+    during_step = onset + math.log1p(bound * (lam - 1)) / a
+    if during_step <= offset:
+        return during_step
+    at_offset = math.expm1(a * (offset - onset)) / (lam - 1)
+    return offset + math.log(bound / at_offset) / a
+
+
+def test_divergence_is_marked_with_its_time_and_counted(tmp_path: Path):
+    """Points that pass the bound (lam = 1000 even overflows to inf) are diverged at the
+    first sample after the analytic crossing time; the others are ok; the sweep completes."""
+    path = tmp_path / "s.zarr"
+    lams, taus = (0.5, 1.5, 3.0, 1000.0), (0.01, 0.02)
+    outcome = execute(
+        hydra_config(
+            path,
+            f"sweep.grid.lam=[{','.join(map(str, lams))}]",
+            f"sweep.grid.tau=[{','.join(map(str, taus))}]",
+            sweep=("+sweep=autapse",),
+        )
+    )
+    assert outcome.code == 0
+    diverged = 0
+    with xr.open_zarr(path) as ds:
+        times = ds.time.values
+        for lam in lams:
+            for tau in taus:
+                point = ds.sel(lam=lam, tau=tau)
+                crossing = _crossing_time(lam, tau, 1e6, 0.05, 0.25) if lam > 1 else math.inf
+                if crossing > times[-1]:
+                    assert int(point.status) == STATUS["ok"], (lam, tau)
+                    assert np.isnan(float(point.diverged_at))
+                    assert np.isfinite(point.rate).all()
+                    continue
+                diverged += 1
+                expected = times[np.searchsorted(times, crossing)]  # first sample after it
+                assert int(point.status) == STATUS["diverged"], (lam, tau)
+                assert float(point.diverged_at) == pytest.approx(expected, abs=1e-12), (lam, tau)
+                assert np.isnan(point.rate.sel(time=slice(expected, None))).all()
+                assert np.isfinite(point.rate.sel(time=slice(None, expected - 5e-4))).all()
+    assert diverged == 5  # lam 1.5 at tau 0.02 stays below 1e6 until the recording ends
+    assert f"points: 8 ({8 - diverged} ok, {diverged} diverged)" in outcome.lines
+    assert "diverged (passed solver.divergence_bound): lam=1.5, 3, 1000, every tau" in outcome.lines
+    assert verify.inspect(path).exit_code == 0
+
+
+KILL_DRIVER = str(Path(__file__).parents[2] / "helpers" / "kill_driver.py")
+
+
+def _resume_and_compare(path: Path, clean: Path, sweep: tuple[str, ...]) -> None:
+    """Resume a killed run's store: it must equal the clean one, with no ok block redone."""
+    done = done_blocks(path) if path.exists() else set()
+    untouched = files_of_blocks(path, done) if done else {}
+    wait_for_lapse(path)
+    result = run_sweep(config(path, sweep=sweep))
+    assert result.blocks_computed == len(done_blocks(path)) - len(done)
+    assert files_of_blocks(path, done) == untouched
+    assert verify.inspect(path).exit_code == 0
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    killed, resumed = _runs(path)["status"].tolist()[-2:]
+    assert killed in ("interrupted", "complete")  # complete: killed after recording its end
+    assert resumed == "complete"
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.slow
+def test_sigkill_at_chosen_writes_then_resume_equals_a_clean_run(tmp_path: Path):
+    """Killed while creating, in the middle of a data or status chunk, before the metadata."""
+    clean = tmp_path / "clean" / "s.zarr"
+    run_sweep(config(clean, sweep=TINY))
+    moments = {  # name: (die at the n-th write to a path containing, half-way?, verify code)
+        "creating": (".s.zarr.creating-", 40, False, None),
+        "in a data chunk": ("s.zarr/rate/0.0.0.0", 1, True, 2),
+        "in a status chunk": ("s.zarr/status/0.0", 1, True, 2),
+        "before the consolidated metadata": ("s.zarr/.zmetadata", 1, False, 2),
+    }
+    for moment, (where, count, mid_write, verify_code) in moments.items():
+        path = tmp_path / moment.replace(" ", "_") / "s.zarr"
+        path.parent.mkdir()
+        killed = run_driver(
+            *TINY,
+            f"store.path={path}",
+            cwd=path.parent,
+            script=(KILL_DRIVER,),
+            env={
+                "KILL_AT": where,
+                "KILL_AT_COUNT": str(count),
+                "KILL_MID_WRITE": str(int(mid_write)),
+            },
+        )
+        assert killed.returncode == -9, (moment, killed.stderr)
+        if verify_code is None:
+            assert not path.exists(), moment
+        else:
+            assert verify.inspect(path).exit_code == verify_code, moment
+        if mid_write:
+            assert integrity.leftover_files(path), moment
+        _resume_and_compare(path, clean, TINY)
+
+
+def _store_begun(path: Path, driver: subprocess.Popen) -> bool:
+    """Whether the driver has begun creating its store (or has ended)."""
+    creating = any(path.parent.glob(f".{path.name}.creating-*"))
+    return path.exists() or creating or driver.poll() is not None
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_equals_a_clean_run(tmp_path: Path):
+    """Genuine kills of a real run, at moments drawn at random over its writing phase."""
+    sweep = (*SWEEP, "store.lease_seconds=0.5")
+    clean = tmp_path / "clean" / "s.zarr"
+    start = time.monotonic()
+    run_sweep(config(clean, sweep=sweep))
+    writing = time.monotonic() - start  # about the time a driver spends once its store exists
+
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = np.random.default_rng(seed)
+    kills = []
+    for trial in range(12):
+        if len(kills) == 5:
+            break
+        path = tmp_path / f"trial{trial}" / "s.zarr"
+        path.parent.mkdir()
+        driver = start_driver(*sweep, f"store.path={path}", cwd=path.parent)
+        wait_until(partial(_store_begun, path, driver), 120, "the store")
+        moment = rng.uniform(0, writing)
+        time.sleep(moment)
+        if driver.poll() is not None:  # finished before the moment came: not a kill
+            continue
+        driver.send_signal(signal.SIGKILL)
+        assert driver.wait(60) == -signal.SIGKILL
+        kills.append(round(moment, 3))
+        _resume_and_compare(path, clean, sweep)
+    assert len(kills) == 5, f"only {len(kills)} kills landed (seed {seed}, moments {kills})"
+
+
+@pytest.mark.slow
+def test_worker_killed_under_a_distributed_cluster_still_gives_the_identical_store(tmp_path: Path):
+    """Dask reruns the dead worker's task elsewhere; the store equals a threaded run's."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    driver = driver_past_its_first_block(
+        path, "cluster=distributed", "cluster.n_workers=2", "store.lease_seconds=2"
+    )
+    workers = [p for p in child_pids(driver.pid) if "spawn_main" in command_line(p)]
+    assert len(workers) == 2, [command_line(p) for p in child_pids(driver.pid)]
+    for worker in workers:  # hold both mid-sweep, however fast blocks are
+        os.kill(worker, signal.SIGSTOP)
+    assert len(list(path.glob("status/[0-9]*"))) < 6
+    os.kill(workers[0], signal.SIGKILL)
+    os.kill(workers[1], signal.SIGCONT)
+    code = driver.wait(180)
+    log = (tmp_path / "driver.log").read_text()
+    assert f"Worker process {workers[0]} was killed by signal 9" in log
+    if code != 0:  # the sweep may stop instead of finishing: then a resume must finish it
+        assert code == STOPPED, log
+        wait_for_lapse(path)
+        run_sweep(config(path, sweep=SWEEP))
+    assert verify.inspect(path).exit_code == 0, log
+    assert verify.content_digest(path) == verify.content_digest(clean)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_run_cleanly_and_frees_the_store_at_once(tmp_path: Path):
+    """As a batch system preempting the job: interrupted, lease released, resumable now."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    driver = driver_past_its_first_block(path, "store.lease_seconds=600")
+    os.kill(driver.pid, signal.SIGSTOP)  # hold it mid-sweep, however fast blocks are
+    assert len(list(path.glob("status/[0-9]*"))) < 6
+    driver.send_signal(signal.SIGTERM)
+    os.kill(driver.pid, signal.SIGCONT)
+    assert driver.wait(60) == TERMINATED, (tmp_path / "driver.log").read_text()
+    assert _runs(path)["status"].tolist() == ["interrupted"]
+    done = done_blocks(path)
+    assert 0 < len(done) < 6
+    untouched = files_of_blocks(path, done)
+    result = run_sweep(config(path, sweep=SWEEP))  # no wait: the lease was released
+    assert result.blocks_computed == 6 - len(done)
+    assert files_of_blocks(path, done) == untouched
+    assert verify.content_digest(path) == verify.content_digest(clean)
+
+
+def test_malloc_keeps_freed_memory_where_the_c_library_is_glibc():
+    """The setting that spares each block fresh pages takes where it exists (glibc's mallopt)."""
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert memory.keep_freed_memory() is glibc

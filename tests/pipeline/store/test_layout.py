@@ -1,0 +1,232 @@
+"""The store's write rules: data before status, every chunk written, same bytes twice."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import dask.array
+import numpy as np
+import pytest
+import xarray as xr
+import zarr.storage._local as local_store
+from store_helpers import block_arrays, block_of, config, file_bytes, file_ids
+from sweeps import SWEEPS
+
+from pipeline.block import simulate_block
+from pipeline.run.execute import plan_run
+from pipeline.store import layout as store
+from pipeline.store.status import STATUS
+
+
+class _Stop(Exception):
+    pass
+
+
+def _created(path: Path, *overrides: str):
+    cfg = config(path, *overrides)
+    plan = plan_run(cfg)
+    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
+    return cfg, plan
+
+
+def test_block_writes_data_chunks_then_status_and_every_chunk(tmp_path: Path, monkeypatch):
+    """All of a block's chunks reach the disk, even all-NaN ones, and status comes last."""
+    path = tmp_path / "s.zarr"
+    cfg, plan = _created(path)
+    block = plan.layout.blocks()[0]  # lam -2 .. 0.25: no integrator, ramp_slope all NaN
+    ds = simulate_block(cfg, plan.grid, block.slices)
+    assert np.isnan(ds["ramp_slope"].values).all()
+    written = []
+    original = store._replace_file
+
+    def recording_put(target, data):
+        written.append(target.relative_to(path).as_posix())
+        return original(target, data)
+
+    monkeypatch.setattr(store, "_replace_file", recording_put)
+    store.write_block(path, ds, plan.grid.dims, block)
+    arrays = block_arrays(path, plan.grid.dims)
+    assert {"rate", "ramp_slope", "gain", "status", "diverged_at"} <= arrays | {"status"}
+    assert written[-1] == "status/0.0"
+    assert sorted(written[:-1]) == sorted(
+        f"{name}/{'.'.join(['0'] * len(ds[name].dims))}" for name in arrays - {"status"}
+    )
+    with xr.open_zarr(path, consolidated=False) as back:
+        got = back.isel(lam=block.slices[0], tau=block.slices[1]).load()
+    for name in arrays:
+        np.testing.assert_array_equal(got[name].values, ds[name].transpose(*got[name].dims).values)
+
+
+def test_writing_a_block_twice_gives_identical_bytes(tmp_path: Path):
+    """A task that Dask runs twice (or two drivers) rewrites the same bytes."""
+    path = tmp_path / "s.zarr"
+    cfg, plan = _created(path)
+    block = plan.layout.blocks()[1]
+    store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
+    first, first_ids = file_bytes(path), file_ids(path)
+    store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
+    second, second_ids = file_bytes(path), file_ids(path)
+    arrays = block_arrays(path, plan.grid.dims) | {"status"}
+    rewritten = [k for k in first if block_of(k, 2, arrays) == (1, 0)]
+    assert len(rewritten) == len(arrays)
+    assert all(first_ids[k] != second_ids[k] for k in rewritten)  # really written again
+    assert first == second
+
+
+DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+@pytest.mark.parametrize("refused", [None, "open", "write"])
+@pytest.mark.parametrize(
+    "size", [store.FLUSHED_BYTES - 1, store.FLUSHED_BYTES + 7, 2 * store.FLUSHED_BYTES]
+)
+def test_chunk_file_reads_back_byte_for_byte_whichever_way_it_was_written(
+    tmp_path: Path, monkeypatch, size: int, refused: str | None
+):
+    """Trajectory chunks go past the page cache (O_DIRECT), padded to whole blocks
+    and cut back; where the file system refuses that, through the page cache."""
+    if refused and not DIRECT:
+        pytest.skip("no O_DIRECT on this system")
+    opened_direct = []
+    open_file, write_file = os.open, os.write
+
+    def spy_open(path, flags, *args):
+        if flags & DIRECT:
+            opened_direct.append(path)
+            if refused == "open":
+                raise OSError(errno.EINVAL, "Invalid argument", str(path))
+        return open_file(path, flags, *args)
+
+    def refusing_write(fd, data):
+        if refused == "write" and opened_direct:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return write_file(fd, data)
+
+    monkeypatch.setattr(os, "open", spy_open)
+    monkeypatch.setattr(os, "write", refusing_write)
+    data = np.random.default_rng(size).bytes(size)
+    target = tmp_path / "0.0"
+    store._replace_file(target, data)
+    assert target.read_bytes() == data
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left
+    assert len(opened_direct) == (1 if DIRECT and size >= store.FLUSHED_BYTES else 0)
+
+
+def test_an_unencoded_chunk_is_written_as_its_bytes(tmp_path: Path):
+    """With compression off a chunk is the array itself, not bytes."""
+    values = np.linspace(0, 1, store.FLUSHED_BYTES // 8 + 3)
+    target = tmp_path / "0"
+    store._replace_file(target, values)
+    assert np.array_equal(np.frombuffer(target.read_bytes(), float), values)
+
+
+def test_failed_block_has_status_and_no_data(tmp_path: Path):
+    path = tmp_path / "s.zarr"
+    _, plan = _created(path)
+    block = plan.layout.blocks()[2]
+    store.write_status(path, plan.grid.dims, block, STATUS["failed"])
+    status = store.read_status(path)
+    assert (status[block.slices] == STATUS["failed"]).all()
+    assert (np.delete(status, np.arange(8, 12), axis=0) == STATUS["pending"]).all()
+    assert not (path / "rate" / "2.0.0.0").exists()
+
+
+def test_new_store_appears_whole_and_a_killed_creation_leaves_only_a_hidden_sibling(
+    tmp_path: Path, monkeypatch
+):
+    path = tmp_path / "s.zarr"
+    plan = plan_run(config(path))
+    calls = []
+    original = local_store._put
+
+    def failing_put(target, value, exclusive=False):
+        calls.append(target)
+        if len(calls) == 20:
+            raise _Stop  # stands in for a kill half-way through creation
+        return original(target, value, exclusive)
+
+    monkeypatch.setattr(local_store, "_put", failing_put)
+    with pytest.raises(_Stop):
+        store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+    assert all(c.is_relative_to(tmp_path) and not c.is_relative_to(path) for c in calls)
+    assert not path.exists()
+    monkeypatch.setattr(local_store, "_put", original)
+    # What a SIGKILL would leave (the finally clause cannot run then):
+    (tmp_path / ".s.zarr.creating-0123456789ab" / "rate").mkdir(parents=True)
+    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
+    assert store.root_attrs(path)["fingerprint"] == plan.attrs["fingerprint"]
+
+
+def test_overwrite_replaces_another_config_but_resumes_the_same(tmp_path: Path):
+    path = tmp_path / "s.zarr"
+    _, plan = _created(path)
+    marker = path / "rate" / "marker"
+    marker.write_text("from the old store")
+    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, True) == "resumed"
+    assert marker.exists()
+    other = plan_run(config(path, "stimulus.amplitude=2"))
+    assert store.prepare(path, other.full, other.encodings, other.attrs, True) == "overwritten"
+    assert not marker.exists()
+    assert store.root_attrs(path)["fingerprint"] == other.attrs["fingerprint"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
+
+
+def test_point_variables_read_chunk_by_chunk_equal_what_zarr_reads(tmp_path: Path):
+    """Written, failed and never-written blocks, an edge block and complex values alike."""
+    path = tmp_path / "s.zarr"
+    cfg = config(path, sweep=("+sweep=nonsymmetric", "store.chunk_points=3"))
+    plan = plan_run(cfg)
+    store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+    blocks = plan.layout.blocks()
+    edge = [s.stop - s.start for s in blocks[-1].slices] != list(plan.layout.chunks)
+    assert len(blocks) >= 3 and edge
+    for block in [blocks[0], blocks[-1]]:
+        store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
+    store.write_status(path, plan.grid.dims, blocks[1], STATUS["failed"])
+    with xr.open_zarr(path, chunks=None) as ds:
+        fast = store.load_point_variables(ds, path)
+        assert np.iscomplexobj(fast["eigenvalues"]) and fast["eigenvalues"].notnull().any()
+        assert (fast["status"] == STATUS["pending"]).any()
+        for name, var in fast.data_vars.items():
+            if "time" not in var.dims:
+                xr.testing.assert_identical(var, ds[name].load())
+
+
+def _contents(path: Path) -> dict[str, object]:
+    """Every file of a Zarr v2 store: metadata parsed, chunks as bytes."""
+    return {
+        f.relative_to(path).as_posix(): json.loads(f.read_text())
+        if f.name.startswith(".z")
+        else f.read_bytes()
+        for f in path.rglob("*")
+        if f.is_file()
+    }
+
+
+@pytest.mark.parametrize("sweep", SWEEPS)
+def test_created_store_is_what_xarray_writes(tmp_path: Path, sweep: str):
+    """Arrays the blocks fill are created through zarr, exactly as ``to_zarr`` would create them;
+    the coordinates and other arrays are written whole, every chunk."""
+    path, reference = tmp_path / "s.zarr", tmp_path / "reference.zarr"
+    cfg = config(path, sweep=(f"+sweep={sweep}",))
+    plan = plan_run(cfg)
+    store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+    lazy = plan.full.copy()
+    for name, var in plan.full.data_vars.items():
+        if set(plan.grid.dims) <= set(var.dims):
+            zeros = dask.array.zeros(var.shape, dtype=var.dtype, chunks=-1)
+            lazy[name] = xr.Variable(var.dims, zeros, var.attrs)
+    lazy.attrs = dict(plan.attrs)
+    lazy.to_zarr(
+        reference,
+        compute=False,
+        zarr_format=2,
+        consolidated=True,
+        encoding=plan.encodings,
+        write_empty_chunks=True,
+    )
+    assert _contents(path) == _contents(reference)

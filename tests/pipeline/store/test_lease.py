@@ -1,0 +1,143 @@
+"""The lease: one driver writes a store; a dead driver's lease lapses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from store_helpers import (
+    SWEEP,
+    clean_store,
+    config,
+    driver_past_its_first_block,
+    hydra_config,
+    run_driver,
+    wait_for_lapse,
+)
+
+from pipeline.__main__ import REFUSED, STOPPED, execute
+from pipeline.records import catalog
+from pipeline.run.execute import run_sweep
+from pipeline.store import lease, verify
+
+
+def test_second_acquire_is_refused_naming_the_holder(tmp_path: Path):
+    store = tmp_path / "s.zarr"
+    first = lease.acquire(store, seconds=30)
+    with pytest.raises(lease.LeaseHeld) as refused:
+        lease.acquire(store, seconds=30)
+    message = str(refused.value)
+    holder = json.loads(lease.lease_path(store).read_text())
+    assert f"store.path={store}" in message
+    assert f"process {holder['pid']} on host {holder['host']}" in message
+    assert "lapses at" in message
+    assert holder["token"] == first.token
+
+
+def test_lease_lapses_and_a_new_driver_takes_over(tmp_path: Path):
+    store = tmp_path / "s.zarr"
+    dead = lease.acquire(store, seconds=0.2)
+    time.sleep(0.3)
+    new = lease.acquire(store, seconds=30)
+    assert new.token != dead.token
+    lease.check(store, new.token)
+    with pytest.raises(lease.LeaseLost, match="taken over"):
+        lease.check(store, dead.token)
+    with pytest.raises(lease.LeaseLost):
+        dead.renew()
+
+
+def test_renewal_keeps_the_lease_past_its_duration(tmp_path: Path):
+    store = tmp_path / "s.zarr"
+    with lease.held(store, seconds=0.3) as held:
+        time.sleep(0.8)  # more than twice the duration: only renewals keep it
+        with pytest.raises(lease.LeaseHeld):
+            lease.acquire(store, seconds=0.3)
+        lease.check(store, held.token)
+        assert held.lost is None
+
+
+def test_release_frees_the_store_at_once(tmp_path: Path):
+    store = tmp_path / "s.zarr"
+    with lease.held(store, seconds=60) as held:
+        pass
+    with pytest.raises(lease.LeaseLost, match="released"):
+        lease.check(store, held.token)
+    lease.acquire(store, seconds=60)
+
+
+def test_heartbeat_notices_a_takeover(tmp_path: Path):
+    """A stalled driver whose lease was taken over learns it at its next renewal."""
+    store = tmp_path / "s.zarr"
+    with lease.held(store, seconds=0.3) as held:
+        path = lease.lease_path(store)
+        holder = json.loads(path.read_text())
+        path.write_text(json.dumps({**holder, "token": "another driver"}))
+        time.sleep(0.5)
+        assert held.lost is not None and "taken over" in held.lost
+    assert json.loads(path.read_text())["token"] == "another driver"  # not released by us
+
+
+def test_unreadable_lease_file_counts_as_free(tmp_path: Path):
+    store = tmp_path / "s.zarr"
+    lease.lease_path(store).write_text("{ torn")
+    lease.acquire(store, seconds=1)
+
+
+@pytest.mark.slow
+def test_second_driver_is_refused_and_a_new_one_takes_over_once_the_lease_lapses(tmp_path: Path):
+    """Real drivers: the first is frozen while holding the lease, then killed."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    first = driver_past_its_first_block(path, "store.lease_seconds=4")
+    os.kill(first.pid, signal.SIGSTOP)  # alive but silent: it holds the lease and stops renewing
+    try:
+        second = execute(hydra_config(path, "store.lease_seconds=4", sweep=SWEEP))
+        assert second.code == REFUSED
+        assert second.errors[0].startswith(
+            f"error: store.path={path} is being written by another driver (process {first.pid} "
+            f"on host {socket.gethostname()}"
+        )
+    finally:
+        first.kill()
+    assert first.wait(30) == -signal.SIGKILL
+    third = execute(hydra_config(path, "store.lease_seconds=4", sweep=SWEEP))
+    assert third.code == REFUSED  # killed, but its lease has not lapsed yet
+    expires = json.loads(lease.lease_path(path).read_text())["expires"]
+    assert expires > time.time()
+    wait_for_lapse(path)
+    taken_over = run_driver(*SWEEP, f"store.path={path}", cwd=tmp_path)
+    assert taken_over.returncode == 0, taken_over.stderr
+    assert "taking over store" in taken_over.stdout + taken_over.stderr
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    runs = catalog.runs(tmp_path / "catalog.sqlite")
+    assert runs["status"].tolist() == ["interrupted", "complete"]  # the killed run, then ours
+    assert runs["pid"].tolist()[0] == first.pid
+
+
+@pytest.mark.slow
+def test_stalled_driver_whose_lease_was_taken_over_stops_without_finishing(tmp_path: Path):
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    stalled = driver_past_its_first_block(path, "store.lease_seconds=1")
+    os.kill(stalled.pid, signal.SIGSTOP)
+    wait_for_lapse(path)
+    try:
+        taken_over = run_sweep(config(path, sweep=SWEEP))
+        assert taken_over.counts["ok"] == 12
+    finally:
+        os.kill(stalled.pid, signal.SIGCONT)
+    assert stalled.wait(60) == STOPPED
+    log = (tmp_path / "driver.log").read_text()
+    assert (
+        f"the lease on store.path={path} lapsed and was taken over by process {os.getpid()}" in log
+    )
+    assert verify.inspect(path).exit_code == 0
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    runs = catalog.runs(tmp_path / "catalog.sqlite")
+    assert runs["status"].tolist() == ["error", "complete"]  # the stalled run, then ours

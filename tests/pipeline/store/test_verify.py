@@ -1,0 +1,147 @@
+"""``python -m pipeline.verify``: what it finds in damaged stores, and its exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import zarr
+from store_helpers import config, copy_of
+
+from pipeline.run.execute import run_sweep
+from pipeline.store import layout as store
+from pipeline.store import lease, verify
+
+
+@pytest.fixture(scope="module")
+def complete(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("verify") / "s.zarr"
+    run_sweep(config(path))
+    return path
+
+
+@pytest.fixture
+def copy(complete: Path, tmp_path: Path) -> Path:
+    return copy_of(complete, tmp_path)
+
+
+def _verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = verify.main([str(path)])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_complete_store_is_sound(copy: Path, capsys):
+    code, lines = _verify(copy, capsys)
+    assert code == 0
+    assert lines[1] == "points: 39 (0 pending, 39 ok, 0 diverged, 0 failed)"
+    assert lines[-1] == "verdict: sound and complete"
+
+
+def test_truncated_chunk_is_found(copy: Path, capsys):
+    chunk = copy / "rate" / "1.0.0.0"
+    chunk.write_bytes(chunk.read_bytes()[:100])
+    code, lines = _verify(copy, capsys)
+    assert code == 2
+    assert [line for line in lines if line.startswith("problem:")] == [
+        "problem: rate/1.0.0.0 does not decode (RuntimeError: error during blosc "
+        "decompression: -1); its block is computed again on resume"
+    ]
+
+
+def test_missing_chunk_of_a_computed_block_is_found(copy: Path, capsys):
+    (copy / "gain" / "3.0.0").unlink()
+    (copy / "tau" / "0").unlink()
+    code, lines = _verify(copy, capsys)
+    assert code == 2
+    problems = [line for line in lines if line.startswith("problem:")]
+    assert problems == [
+        "problem: gain/3.0.0 is missing; its block is computed again on resume",
+        "problem: tau/0 is missing; it is written again on resume",
+    ]
+
+
+def test_leftover_temporary_file_is_found(copy: Path, capsys):
+    (copy / "rate" / "0.0.0.1234abcd.partial").write_bytes(b"half a chunk")
+    code, lines = _verify(copy, capsys)
+    assert code == 2
+    assert (
+        "problem: temporary file left by an interrupted write: rate/0.0.0.1234abcd.partial" in lines
+    )
+
+
+def test_stale_consolidated_metadata_is_found(copy: Path, capsys):
+    group = zarr.open_group(str(copy), mode="r+", zarr_format=2, use_consolidated=False)
+    group.attrs["run_status"] = "incomplete"  # as if killed between .zattrs and .zmetadata
+    code, lines = _verify(copy, capsys)
+    assert code == 2
+    assert "problem: .zattrs differs from its copy in .zmetadata (run_status)" in lines
+
+
+def test_array_missing_from_consolidated_metadata_is_found(copy: Path, capsys):
+    consolidated = json.loads((copy / ".zmetadata").read_text())
+    del consolidated["metadata"]["h/.zattrs"]
+    (copy / ".zmetadata").write_text(json.dumps(consolidated))
+    code, lines = _verify(copy, capsys)
+    assert code == 2
+    assert "problem: h/.zattrs is not in .zmetadata" in lines
+
+
+def test_pending_points_make_a_sound_but_incomplete_store(copy: Path, capsys):
+    """As a kill between a block's data and its status leaves it."""
+    (copy / "status" / "2.0").unlink()
+    store.mark_incomplete(copy)
+    code, lines = _verify(copy, capsys)
+    assert code == 1
+    assert lines[1] == "points: 39 (12 pending, 27 ok, 0 diverged, 0 failed)"
+    assert lines[-1].startswith("verdict: sound, incomplete")
+
+
+def test_complete_attribute_contradicting_status_is_found(copy: Path, capsys):
+    (copy / "status" / "2.0").unlink()
+    code, lines = _verify(copy, capsys)
+    assert code == 2
+    assert (
+        "problem: root attribute run_status is 'complete' but 12 points are pending and 0 failed"
+        in lines
+    )
+
+
+def test_not_a_store(tmp_path: Path, capsys):
+    (tmp_path / "notes.txt").write_text("hello")
+    assert verify.main([str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path} is not a store of this pipeline\n"
+
+
+def test_digest_ignores_run_records_and_sees_every_other_byte(complete: Path, copy: Path):
+    reference = verify.content_digest(complete)
+    group = zarr.open_group(str(copy), mode="r+", zarr_format=2, use_consolidated=False)
+    group.attrs["history"] = [*group.attrs["history"], {"run": 99}]
+    group.attrs["created"] = "2000-01-01T00:00:00+00:00"
+    zarr.consolidate_metadata(str(copy), zarr_format=2)
+    assert verify.content_digest(copy) == reference
+    group.attrs["run_status"] = "incomplete"
+    assert verify.content_digest(copy) != reference
+    group.attrs["run_status"] = "complete"
+    chunk = copy / "lam" / "0"
+    data = bytearray(chunk.read_bytes())
+    data[-1] ^= 1
+    chunk.write_bytes(bytes(data))
+    assert verify.content_digest(copy) != reference
+
+
+def test_store_being_written_is_noted(copy: Path, capsys):
+    lease.acquire(copy, seconds=60)
+    code, lines = _verify(copy, capsys)
+    assert code == 0
+    assert lines[0].startswith(f"note: process {os.getpid()} on host ")
+    assert lines[0].endswith(
+        "holds the store's lease: it is being written, so counts may "
+        "change and temporary files may be in flight"
+    )
+
+
+def test_missing_path(tmp_path: Path, capsys):
+    assert verify.main([str(tmp_path / "nothing.zarr")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nothing.zarr'} does not exist\n"
