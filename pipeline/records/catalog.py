@@ -18,7 +18,7 @@ From a shell::
     python -m pipeline.catalog list [--catalog PATH]
     python -m pipeline.catalog show ID [--catalog PATH]
 
-and in a notebook ``pipeline.records.catalog.runs("results/catalog.sqlite")`` is a
+and in a notebook ``pipeline.catalog.runs("results/catalog.sqlite")`` is a
 pandas DataFrame indexed by run id.
 """
 
@@ -187,6 +187,3 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -220,6 +220,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digest: {content_digest(args.path)}")
     return report.exit_code
 
-
-if __name__ == "__main__":
-    sys.exit(main())
