@@ -7,6 +7,7 @@ which points could not be measured and why.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,13 +102,14 @@ def _scenario_line(ds: xr.Dataset) -> str:
     )
 
 
-def summarize(ds: xr.Dataset) -> Summary:
-    """Summarise point status and every theory check of ``ds``."""
-    status = ds[STATUS_VARIABLE].load()
+def summarize(ds: xr.Dataset, counts: Mapping[str, int]) -> Summary:
+    """Summarise every theory check of ``ds`` and its ``counts`` of points by status.
+
+    ``counts`` are those the store records (``point_counts``), counted once
+    by :func:`pipeline.store.status.status_counts`.
+    """
+    status = ds[STATUS_VARIABLE]
     sweep_dims = tuple(status.dims)
-    meanings = status.attrs["flag_meanings"].split()
-    codes = dict(zip(meanings, status.attrs["flag_values"], strict=True))
-    counts = {name: int((status == code).sum()) for name, code in codes.items()}
     lines = [
         _scenario_line(ds),
         f"points: {status.size} ("
@@ -135,7 +137,9 @@ def summarize(ds: xr.Dataset) -> Summary:
         disagreeing += disagree
     passed = disagreeing == 0 and counts.get("failed", 0) == 0 and counts.get("pending", 0) == 0
     if counts.get("diverged"):
-        diverged = status == codes["diverged"]
+        meanings = status.attrs["flag_meanings"].split()
+        codes = dict(zip(meanings, status.attrs["flag_values"], strict=True))
+        diverged = status.load() == codes["diverged"]
         lines.append(f"diverged (passed solver.divergence_bound): {describe_points(diverged)}")
     lines.append(
         f"verdict ({ds.attrs.get('sweep', '?')}): "

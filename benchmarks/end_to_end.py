@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from pipeline.config.schema import compose_config
+from pipeline.config.compose import compose_config
 from pipeline.run.execute import run_sweep
 
 PAIR_1000 = [

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from pipeline.model.networks import pair
+from pipeline.model.solvers import System
 from pipeline.model.solvers.exact import exact_rate
 from pipeline.model.stimulus import step_inputs
 
@@ -65,9 +66,8 @@ def best_time(run: Callable[[], object], repeat: int = 3) -> float:
 
 
 def kernel(batch: Batch) -> np.ndarray:
-    return exact_rate(
-        batch.weights, batch.tau, batch.inputs, batch.switch_times, TIMES, symmetric=True
-    )
+    system = System.of(batch.weights, batch.tau, batch.inputs, batch.switch_times, symmetric=True)
+    return exact_rate(system, TIMES)
 
 
 def ivp_rate(batch: Batch, tolerances: dict[str, float] = IVP_TOLERANCES) -> np.ndarray:

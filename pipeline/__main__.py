@@ -38,11 +38,13 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from analysis.summary import summarize
-from pipeline.config.schema import ConfigError, load_config, register_resolvers, store_schemas
+from pipeline.config.compose import load_config, register_resolvers, store_schemas
+from pipeline.config.schema import ConfigError
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
-from pipeline.store.layout import StoreError, load_point_variables
+from pipeline.store.chunks import load_point_variables
 from pipeline.store.lease import LeaseHeld
+from pipeline.store.lifecycle import StoreError
 
 log = logging.getLogger("pipeline")
 
@@ -73,7 +75,7 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         return multirun.Outcome(STOPPED, [], [f"error: {err}"])
     # No Dask: the summary reads whole variables; a task per chunk only adds overhead.
     with xr.open_zarr(result.path, chunks=None) as ds:
-        summary = summarize(load_point_variables(ds, Path(result.path)))
+        summary = summarize(load_point_variables(ds, Path(result.path)), result.counts)
         run_status = ds.attrs["run_status"]
     lines = [
         f"store: {Path(result.path).resolve()} ({run_status}, {result.opened}; "

@@ -4,52 +4,93 @@ This is the unit of work of a Dask task: the block's parameter values become
 networks, inputs and trajectories, batched over all its points at once, and
 the trajectories are measured against theory.  The Dataset it returns has
 the block's sweep dimensions first and follows the store's data contract.
+What a block computes is a :class:`BlockSpec` of small settings, taken from
+the config once per run (:func:`pipeline.run.plan.block_spec`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from analysis.checks.base import run_check
-from pipeline.config.schema import Config
+from analysis.checks import run_check
 from pipeline.grid import Grid
-from pipeline.model.networks import NETWORKS, eigenmodes
-from pipeline.model.solvers.exact import SOLVERS, first_divergence
+from pipeline.model.divergence import first_divergence
+from pipeline.model.modes import eigenmodes
+from pipeline.model.networks import NETWORKS
+from pipeline.model.solvers import System, solve
 from pipeline.model.stimulus import step_inputs
 from pipeline.model.transfer import Transfer
 from pipeline.store.status import STATUS, STATUS_ATTRS
 
 
-def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Dataset:
+@dataclass(frozen=True)
+class BlockSpec:
+    """What every block of a sweep computes: the model, how it is solved, how it is checked.
+
+    Attributes
+    ----------
+    network : str
+        The network kind (a key of :data:`pipeline.model.networks.NETWORKS`).
+    network_settings : object
+        The kind's own settings (``network.*``), which its builder reads.
+    transfer : Transfer
+        The transfer function ``f``.
+    onset, offset : float
+        Times in seconds at which the step input starts and ends.
+    amplitude : float
+        Input amplitude in Hz, where ``amplitude`` is not swept.
+    times : (n_time,) ndarray
+        Recording times in seconds.
+    solver : str
+        The solver method (a key of :data:`pipeline.model.solvers.SOLVERS`).
+    solver_settings : mapping
+        The solver config (``solver.*``); the solver takes the keys it reads.
+    divergence_bound : float
+        A point whose ``|v|`` passes this (Hz) is diverged from then on.
+    check : str
+        The theory check (a key of :data:`analysis.checks.CHECKS`).
+    analysis : mapping
+        The analysis config (``analysis.*``); the check takes the keys it reads.
+    rate_dtype : str
+        Storage type of ``rate``; everything is computed and checked in float64.
+    """
+
+    network: str
+    network_settings: Any
+    transfer: Transfer
+    onset: float
+    offset: float
+    amplitude: float
+    times: np.ndarray
+    solver: str
+    solver_settings: Mapping[str, Any]
+    divergence_bound: float
+    check: str
+    analysis: Mapping[str, Any]
+    rate_dtype: str = "float64"
+
+
+def simulate_block(spec: BlockSpec, grid: Grid, slices: Sequence[slice]) -> xr.Dataset:
     """Trajectories, network and theory check of the sweep points in ``slices``."""
     points = grid.points(slices)
     shape = tuple(len(axis[s]) for axis, s in zip(grid.axes, slices, strict=True))
     size = int(np.prod(shape))
-    kind = NETWORKS[config.network.kind]
-    circuit = kind.build(points, config.network)
-    amplitude = points.get("amplitude", np.full(size, config.stimulus.amplitude))
+    circuit = NETWORKS[spec.network].build(points, spec.network_settings)
+    amplitude = points.get("amplitude", np.full(size, spec.amplitude))
     scale = amplitude.reshape((size,) + (1,) * (circuit.input_direction.ndim - 1))
     h = scale * circuit.input_direction
-    stimulus = config.stimulus
-    inputs, switch_times = step_inputs(h, stimulus.onset, stimulus.offset)
-    times = config.record.times()
-    transfer = Transfer(config.network.transfer, config.network.ceiling)
-    eigenvalues, eigenvectors = eigenmodes(circuit.weights, circuit.symmetric)
-    rate = SOLVERS[config.solver.method](
-        circuit.weights,
-        points["tau"],
-        inputs,
-        switch_times,
-        times,
-        symmetric=circuit.symmetric,
-        transfer=transfer,
-        max_step=config.solver.max_step,
-        modes=(eigenvalues, eigenvectors),
-    )
-    diverged_at = first_divergence(rate, times, config.solver.divergence_bound)
+    inputs, switch_times = step_inputs(h, spec.onset, spec.offset)
+    times, transfer = spec.times, spec.transfer
+    modes = eigenmodes(circuit.weights, circuit.symmetric)
+    eigenvalues, eigenvectors = modes.values, modes.vectors
+    system = System(circuit.weights, points["tau"], inputs, switch_times, modes, transfer)
+    rate = solve(spec.solver, system, times, spec.solver_settings)
+    diverged_at = first_divergence(rate, times, spec.divergence_bound)
     diverged = np.flatnonzero(np.isfinite(diverged_at))
     rate[diverged] = np.where(
         times[:, None] >= diverged_at[diverged, None, None], np.nan, rate[diverged]
@@ -89,10 +130,10 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
         ),
         "status": var((), status, STATUS_ATTRS),
         "onset": xr.Variable(
-            (), stimulus.onset, {"long_name": "time the input step starts", "units": "s"}
+            (), spec.onset, {"long_name": "time the input step starts", "units": "s"}
         ),
         "offset": xr.Variable(
-            (), stimulus.offset, {"long_name": "time the input step ends", "units": "s"}
+            (), spec.offset, {"long_name": "time the input step ends", "units": "s"}
         ),
     }
     for name, (extra_dims, array, attrs) in circuit.extras.items():
@@ -142,17 +183,19 @@ def simulate_block(config: Config, grid: Grid, slices: Sequence[slice]) -> xr.Da
             np.arange(circuit.input_rates.shape[-1]),
             {"long_name": "input neuron index", "units": "1"},
         )
-    check_name = config.analysis.check or kind.checks[0]
+    # The check reads the modes' inverse of this block rather than inverting again;
+    # it is not stored (the eigenvectors are).
+    measured = {
+        **data_vars,
+        "eigenvectors_inverse": var(("mode", "neuron"), modes.inverse, {"units": "1"}),
+    }
     # Without indexes, which every xarray operation of a check would otherwise
     # compare and which cost more to build than a block's arithmetic: the
     # Dataset returned below is the one that has them.
     check = run_check(
-        check_name,
-        xr.Dataset(data_vars, xr.Coordinates(coords, indexes={})),
-        config.analysis.rtol,
-        config.analysis.persistence_delay,
+        spec.check, xr.Dataset(measured, xr.Coordinates(coords, indexes={})), spec.analysis
     )
-    data_vars["rate"] = data_vars["rate"].astype(config.store.rate_dtype, copy=False)
+    data_vars["rate"] = data_vars["rate"].astype(spec.rate_dtype, copy=False)
     data_vars.update({name: check.variables[name] for name in check.data_vars})
     coords.update({name: c for name, c in check.coords.variables.items() if name not in coords})
     return xr.Dataset(data_vars, coords)

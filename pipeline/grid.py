@@ -38,27 +38,6 @@ WHOLE_NUMBER_PARAMETERS = ("seed",)
 """Grid parameters that count or label, so that only whole numbers make sense."""
 
 
-def check_axis(key: str, name: str, values: Sequence[float]) -> None:
-    """Refuse an axis that cannot be a dimension coordinate, naming ``key``."""
-    from pipeline.config.schema import ConfigError
-
-    if not values:
-        raise ConfigError(f"{key} is empty: give at least one value, e.g. {key}=[1.0]")
-    array = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(array)):
-        raise ConfigError(f"{key} must hold finite numbers, got {key}={list(values)}")
-    unique, counts = np.unique(array, return_counts=True)
-    if np.any(counts > 1):
-        raise ConfigError(
-            f"{key} has duplicate values {unique[counts > 1].tolist()}: "
-            "each value of a dimension must be unique"
-        )
-    if name == "tau" and np.any(array <= 0):
-        raise ConfigError(f"{key} must be > 0 s, got {key}={list(values)}")
-    if name in WHOLE_NUMBER_PARAMETERS and np.any((array < 0) | (array != np.round(array))):
-        raise ConfigError(f"{key} must hold whole numbers >= 0, got {key}={list(values)}")
-
-
 @dataclass(frozen=True)
 class Grid:
     """The swept parameters in the order of the config, each with its values."""
@@ -125,16 +104,26 @@ class Block:
     index: tuple[int, ...]
     slices: tuple[slice, ...]
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(s.stop - s.start for s in self.slices)
+
     def region(self, dims: Sequence[str]) -> dict[str, slice]:
         return dict(zip(dims, self.slices, strict=True))
+
+
+def block_slices(
+    index: Sequence[int], chunks: Sequence[int], shape: Sequence[int]
+) -> tuple[slice, ...]:
+    """The sweep points of block ``index`` of a grid of ``shape`` cut into ``chunks``."""
+    return tuple(
+        slice(i * chunk, min((i + 1) * chunk, size))
+        for i, chunk, size in zip(index, chunks, shape, strict=True)
+    )
 
 
 def blocks(shape: Sequence[int], chunks: Sequence[int]) -> Iterator[Block]:
     """Every block of a grid of ``shape`` cut into ``chunks``, in C order."""
     counts = [math.ceil(size / chunk) for size, chunk in zip(shape, chunks, strict=True)]
     for index in itertools.product(*(range(n) for n in counts)):
-        slices = tuple(
-            slice(i * chunk, min((i + 1) * chunk, size))
-            for i, chunk, size in zip(index, chunks, shape, strict=True)
-        )
-        yield Block(index=index, slices=slices)
+        yield Block(index=index, slices=block_slices(index, chunks, shape))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config.schema import register_resolvers, store_schemas
+from pipeline.config.compose import register_resolvers, store_schemas
 
 # Configs composed without compose_config (tests/helpers/store_helpers.hydra_config) need these too.
 register_resolvers()

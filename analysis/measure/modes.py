@@ -4,7 +4,7 @@ With ``M = Phi Lambda Phi^-1`` the rate model decouples into
 
     tau dc_a/dt = -(1 - lam_a) c_a + (Phi^-1 h)_a,
 
-so each mode can be measured on its own.  Both functions work on lazily
+so each mode can be measured on its own.  Every function works on lazily
 loaded (Dask-backed) datasets.
 """
 
@@ -14,17 +14,16 @@ import numpy as np
 import xarray as xr
 
 
-def mode_coordinates(phi: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``Phi^-1 v`` for stacks of points.
+def mode_coordinates(inverse: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``Phi^-1 v`` for stacks of points: one ``(n, n) x (n, k)`` product per point.
 
-    One inverse and one ``(n, n) x (n, k)`` product per point, rather than a
-    linear solve per sample: a point's result depends only on its own values,
-    not on how many points share the stack.
+    A point's result depends only on its own values, not on how many points
+    share the stack.
 
     Parameters
     ----------
-    phi : (..., n, n) ndarray
-        Eigenvectors, one column per mode.
+    inverse : (..., n, n) ndarray
+        ``Phi^-1``, the inverse of the eigenvectors (one column per mode).
     v : (..., n, k) ndarray
         ``k`` vectors in neuron coordinates.
 
@@ -32,16 +31,37 @@ def mode_coordinates(phi: np.ndarray, v: np.ndarray) -> np.ndarray:
     -------
     (..., n, k) ndarray
     """
-    return np.matmul(np.linalg.inv(phi), v)
+    return np.matmul(inverse, v)
 
 
-def mode_activity(rate: xr.DataArray, eigenvectors: xr.DataArray) -> xr.DataArray:
+def eigenvector_inverse(ds: xr.Dataset) -> xr.DataArray:
+    """``Phi^-1`` of every point, dims (..., mode, neuron).
+
+    The pipeline hands each check the inverse its block computed
+    (``eigenvectors_inverse``); for a dataset without it (a store opened in a
+    notebook) it is computed from ``eigenvectors``, with the same result.
+    """
+    if "eigenvectors_inverse" in ds:
+        return ds["eigenvectors_inverse"]
+    eigenvectors = ds["eigenvectors"]
+    return xr.apply_ufunc(
+        np.linalg.inv,
+        eigenvectors,
+        input_core_dims=[["neuron", "mode"]],
+        output_core_dims=[["mode", "neuron"]],
+        dask="parallelized",
+        output_dtypes=[eigenvectors.dtype],
+    )
+
+
+def mode_activity(rate: xr.DataArray, inverse: xr.DataArray) -> xr.DataArray:
     """Activity of every mode, ``c(t) = Phi^-1 v(t)``.
 
     Parameters
     ----------
     rate : DataArray with dims (..., time, neuron)
-    eigenvectors : DataArray with dims (..., neuron, mode); column ``a`` is mode ``a``
+    inverse : DataArray with dims (..., mode, neuron)
+        ``Phi^-1`` (:func:`eigenvector_inverse`).
 
     Returns
     -------
@@ -49,17 +69,17 @@ def mode_activity(rate: xr.DataArray, eigenvectors: xr.DataArray) -> xr.DataArra
     """
     activity = xr.apply_ufunc(
         mode_coordinates,
-        eigenvectors.rename(mode="_mode"),
+        inverse.rename(mode="_mode"),
         rate,
-        input_core_dims=[["neuron", "_mode"], ["neuron", "time"]],
+        input_core_dims=[["_mode", "neuron"], ["neuron", "time"]],
         output_core_dims=[["mode", "time"]],
         dask="parallelized",
-        output_dtypes=[np.result_type(eigenvectors.dtype, rate.dtype)],
-        dask_gufunc_kwargs={"output_sizes": {"mode": eigenvectors.sizes["mode"]}},
+        output_dtypes=[np.result_type(inverse.dtype, rate.dtype)],
+        dask_gufunc_kwargs={"output_sizes": {"mode": inverse.sizes["mode"]}},
     )
-    return activity.transpose(..., "time", "mode").assign_coords(mode=eigenvectors["mode"])
+    return activity.transpose(..., "time", "mode").assign_coords(mode=inverse["mode"])
 
 
-def mode_input(h: xr.DataArray, eigenvectors: xr.DataArray) -> xr.DataArray:
+def mode_input(h: xr.DataArray, inverse: xr.DataArray) -> xr.DataArray:
     """Input to every mode, ``(Phi^-1 h)_a``; dims (..., neuron) -> (..., mode)."""
-    return mode_activity(h.expand_dims(time=1), eigenvectors).isel(time=0, drop=True)
+    return mode_activity(h.expand_dims(time=1), inverse).isel(time=0, drop=True)

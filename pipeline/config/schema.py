@@ -18,16 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING
 
-from pipeline import grid as sweep
-from pipeline.model import networks
-from pipeline.model.solvers import exact as solvers
+from analysis.checks import CHECKS
+from pipeline import grid
+from pipeline.model import solvers
+from pipeline.model.networks import NETWORKS
 from pipeline.model.transfer import TRANSFERS
 
 
@@ -40,27 +39,23 @@ def _require(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
-def _grid_range(kind: str, start: Any, stop: Any, num: Any) -> list[float]:
-    """Values of a ``${linspace:start,stop,num}`` or ``${geomspace:...}`` grid."""
-    try:
-        start, stop, num = float(start), float(stop), int(num)
-    except (TypeError, ValueError) as err:
+def check_axis(key: str, name: str, values: Sequence[float]) -> None:
+    """Refuse an axis that cannot be a dimension coordinate, naming ``key``."""
+    if not values:
+        raise ConfigError(f"{key} is empty: give at least one value, e.g. {key}=[1.0]")
+    array = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(array)):
+        raise ConfigError(f"{key} must hold finite numbers, got {key}={list(values)}")
+    unique, counts = np.unique(array, return_counts=True)
+    if np.any(counts > 1):
         raise ConfigError(
-            f"${{{kind}:start,stop,num}} needs two numbers and a whole count, "
-            f"got {kind}:{start},{stop},{num}"
-        ) from err
-    _require(num >= 1, f"${{{kind}:...}} needs num >= 1, got num={num}")
-    spacing = np.linspace if kind == "linspace" else np.geomspace
-    return [float(x) for x in spacing(start, stop, num)]
-
-
-def register_resolvers() -> None:
-    """Let YAML and the command line give a grid as ``${linspace:start,stop,num}``."""
-    for kind in ("linspace", "geomspace"):
-        if not OmegaConf.has_resolver(kind):
-            OmegaConf.register_new_resolver(
-                kind, lambda start, stop, num, kind=kind: _grid_range(kind, start, stop, num)
-            )
+            f"{key} has duplicate values {unique[counts > 1].tolist()}: "
+            "each value of a dimension must be unique"
+        )
+    if name == "tau" and np.any(array <= 0):
+        raise ConfigError(f"{key} must be > 0 s, got {key}={list(values)}")
+    if name in grid.WHOLE_NUMBER_PARAMETERS and np.any((array < 0) | (array != np.round(array))):
+        raise ConfigError(f"{key} must hold whole numbers >= 0, got {key}={list(values)}")
 
 
 @dataclass
@@ -75,7 +70,7 @@ class SweepConfig:
             return
         _require(bool(self.grid), "sweep.grid is empty: give at least sweep.grid.tau")
         for key, values in self.grid.items():
-            sweep.check_axis(f"sweep.grid.{key}", key, values)
+            check_axis(f"sweep.grid.{key}", key, values)
 
 
 @dataclass
@@ -293,7 +288,11 @@ class RecordConfig:
 
 @dataclass
 class SolverConfig:
-    """How trajectories are computed."""
+    """How trajectories are computed (``conf/solver/``): the method and what it reads.
+
+    ``divergence_bound`` applies to every method; ``max_step`` is read only
+    by the methods that take steps (see :data:`pipeline.model.solvers.SOLVERS`).
+    """
 
     method: str = "exact"
     divergence_bound: float = 1.0e6
@@ -317,7 +316,11 @@ class SolverConfig:
 
 @dataclass
 class AnalysisConfig:
-    """How measured values are compared with theory, and by which check (None: the network's)."""
+    """How measured values are compared with theory, and by which check (None: the network's).
+
+    A check reads ``rtol`` and, where it measures persistence, ``persistence_delay``
+    (each check declares what it reads: :data:`analysis.checks.CHECKS`).
+    """
 
     rtol: float = 1.0e-3
     persistence_delay: float = 0.1
@@ -429,17 +432,17 @@ class Config:
         _check_grid_against_network(self.sweep.grid, self.network.kind)
         _check_model(self)
         dt, end = self.record.dt, self.record.duration
-        for key, value in (
-            ("stimulus.onset", self.stimulus.onset),
-            ("stimulus.offset", self.stimulus.offset),
-            ("analysis.persistence_delay", self.analysis.persistence_delay),
-        ):
+        reads_delay = "persistence_delay" in CHECKS[self.check_name].reads
+        timed = [("stimulus.onset", self.stimulus.onset), ("stimulus.offset", self.stimulus.offset)]
+        if reads_delay:
+            timed.append(("analysis.persistence_delay", self.analysis.persistence_delay))
+        for key, value in timed:
             _require(
                 _on_grid(value, dt),
                 f"{key}={value} must be a whole number of record.dt={dt}, "
                 "so that the analysis reads it off a recorded sample",
             )
-        n_epoch = networks.NETWORKS[self.network.kind].epochs(self.network)
+        n_epoch = NETWORKS[self.network.kind].epochs(self.network)
         epoch = (self.stimulus.offset - self.stimulus.onset) / n_epoch
         _require(
             n_epoch == 1 or (_on_grid(epoch, dt) and epoch >= 3 * dt - 1e-9 * dt),
@@ -448,10 +451,16 @@ class Config:
             f"a whole number, at least 3, of record.dt={dt} for the fit of each epoch",
         )
         _require(
-            self.stimulus.offset + self.analysis.persistence_delay <= end + 1e-9 * dt,
+            not reads_delay
+            or self.stimulus.offset + self.analysis.persistence_delay <= end + 1e-9 * dt,
             f"record.duration={end} ends before stimulus.offset + analysis.persistence_delay "
             f"= {self.stimulus.offset + self.analysis.persistence_delay}",
         )
+
+    @property
+    def check_name(self) -> str:
+        """The theory check of this run: ``analysis.check``, or the network's first."""
+        return self.analysis.check or NETWORKS[self.network.kind].checks[0]
 
 
 def _on_grid(value: float, dt: float) -> bool:
@@ -462,12 +471,15 @@ def _on_grid(value: float, dt: float) -> bool:
 def _check_model(config: Config) -> None:
     """Refuse a solver that cannot solve the model, or a check that does not fit the network."""
     transfer, method = config.network.transfer, config.solver.method
-    _require(
-        transfer == "linear" or method != "exact",
-        f"solver.method={method!r} solves only the linear model; network.transfer={transfer!r} "
-        "needs solver.method=rk4",
+    general = " or ".join(
+        f"solver.method={name}" for name, s in solvers.SOLVERS.items() if not s.linear_only
     )
-    checks = networks.NETWORKS[config.network.kind].checks
+    _require(
+        transfer == "linear" or not solvers.SOLVERS[method].linear_only,
+        f"solver.method={method!r} solves only the linear model; network.transfer={transfer!r} "
+        f"needs {general}",
+    )
+    checks = NETWORKS[config.network.kind].checks
     _require(
         config.analysis.check is None or config.analysis.check in checks,
         f"analysis.check={config.analysis.check!r} does not apply to network "
@@ -475,69 +487,21 @@ def _check_model(config: Config) -> None:
     )
 
 
-def _check_grid_against_network(grid: dict[str, list[float]], kind: str) -> None:
+def _check_grid_against_network(axes: dict[str, list[float]], kind: str) -> None:
     _require(
-        kind in networks.NETWORKS,
-        f"network.kind={kind!r} is not a known network (known: {sorted(networks.NETWORKS)})",
+        kind in NETWORKS,
+        f"network.kind={kind!r} is not a known network (known: {sorted(NETWORKS)})",
     )
-    spec = networks.NETWORKS[kind]
+    spec = NETWORKS[kind]
     required = {"tau", *spec.parameters}
-    allowed = required | set(spec.optional) | set(sweep.STIMULUS_PARAMETERS)
-    for key in required - set(grid):
+    allowed = required | set(spec.optional) | set(grid.STIMULUS_PARAMETERS)
+    for key in required - set(axes):
         raise ConfigError(
             f"sweep.grid.{key} is missing: network {kind!r} needs values for "
             f"{', '.join(sorted(required))}"
         )
-    for key in set(grid) - allowed:
+    for key in set(axes) - allowed:
         raise ConfigError(
             f"sweep.grid.{key} is not a parameter of network {kind!r} "
             f"(it takes {', '.join(sorted(allowed))})"
         )
-
-
-def store_schemas() -> None:
-    """Register the schemas in Hydra's ConfigStore as ``base_*`` entries."""
-    cs = ConfigStore.instance()
-    cs.store(name="base_config", node=Config)
-    cs.store(group="network", name="base_autapse", node=AutapseNetwork)
-    cs.store(group="network", name="base_pair", node=PairNetwork)
-    cs.store(group="network", name="base_autapse_pair", node=AutapsePairNetwork)
-    cs.store(group="network", name="base_spectrum", node=SpectrumNetwork)
-    cs.store(group="network", name="base_feedforward", node=FeedforwardNetwork)
-    cs.store(group="network", name="base_nonsymmetric", node=NonsymmetricNetwork)
-    cs.store(group="network", name="base_matrix", node=MatrixNetwork)
-    cs.store(group="cluster", name="base_cluster", node=ClusterConfig)
-
-
-def load_config(cfg: DictConfig) -> Config:
-    """Turn Hydra's composed config into validated dataclasses (the only conversion)."""
-    if OmegaConf.is_missing(cfg, "sweep"):
-        raise ConfigError(
-            "no sweep chosen: add +sweep=NAME (for example +sweep=autapse); "
-            "the sweeps are the files in conf/sweep/"
-        )
-    config = OmegaConf.to_object(cfg)
-    assert isinstance(config, Config)
-    return config
-
-
-CONF = Path(__file__).resolve().parents[2] / "conf"
-"""The config directory of the checkout, as ``python -m pipeline`` reads it."""
-
-
-def compose_config(overrides: Sequence[str] = ()) -> Config:
-    """The validated config that ``python -m pipeline OVERRIDES`` would run.
-
-    For tests, benchmarks and notebooks: no Hydra app, no output directory.
-    """
-    from hydra import compose, initialize_config_dir
-
-    register_resolvers()
-    store_schemas()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return load_config(compose(config_name="config", overrides=list(overrides)))
-
-
-def resolved_yaml(cfg: DictConfig) -> str:
-    """The fully resolved configuration as YAML, for the store and the run catalog."""
-    return OmegaConf.to_yaml(cfg, resolve=True)

@@ -186,4 +186,3 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(text)
     return 0
-

@@ -19,44 +19,32 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 import sqlite3
-import time
 import traceback
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dask
-import dask.local
-import dask.threaded
 import numpy as np
-import xarray as xr
 import yaml
-from dask.callbacks import Callback
 
-from pipeline.block import simulate_block
-from pipeline.config.schema import ClusterConfig, Config
+from pipeline.block import BlockSpec, simulate_block
+from pipeline.config.schema import Config
+from pipeline.extensions import load_extensions
 from pipeline.grid import Block, Grid
 from pipeline.records import catalog, provenance
 from pipeline.run import memory
-from pipeline.store import integrity, lease
-from pipeline.store import layout as store
-from pipeline.store.status import STATUS
+from pipeline.run.backends import run_tasks
+from pipeline.run.plan import Plan, plan_run
+from pipeline.run.progress import Progress
+from pipeline.store import chunks, integrity, lease, lifecycle
+from pipeline.store.status import STATUS, run_status, status_counts
 
 log = logging.getLogger(__name__)
-
-EXECUTION_ONLY = {
-    ("store", "path"),
-    ("store", "overwrite"),
-    ("store", "lease_seconds"),
-    ("cluster",),
-    ("catalog",),
-}
-"""Config keys that do not change the results, left out of the fingerprint."""
 
 
 class RunStopped(RuntimeError):
@@ -76,65 +64,13 @@ class RunResult:
     catalog: Path
 
 
-@dataclass(frozen=True)
-class Plan:
-    """Everything a run writes, known before it touches the disk."""
-
-    grid: Grid
-    layout: store.Layout
-    full: xr.Dataset
-    encodings: dict[str, dict]
-    attrs: dict[str, Any]
-    execution: dict[str, Any]
-
-
-def split_config(config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The config as plain data: the part that shapes the results, and :data:`EXECUTION_ONLY`."""
-    results = dataclasses.asdict(config)
-    execution: dict[str, Any] = {}
-    for key in sorted(EXECUTION_ONLY):
-        parent, target = results, execution
-        for part in key[:-1]:
-            parent = parent[part]
-            target = target.setdefault(part, {})
-        target[key[-1]] = parent.pop(key[-1])
-    return results, execution
-
-
-def plan_run(config: Config) -> Plan:
-    """Layout, template and root attributes of the store of ``config``, from a probe."""
-    grid = Grid.from_config(config.sweep.grid)
-    probe = simulate_block(config, grid, tuple(slice(0, 1) for _ in grid.dims))
-    layout = store.layout_for(grid, probe, config.store.chunk_mb, config.store.chunk_points)
-    results, execution = split_config(config)
-    code = provenance.code_version()
-    attrs = {
-        "producer": store.PRODUCER,
-        "schema_version": store.SCHEMA_VERSION,
-        "title": f"rate-network sweep {config.sweep.name!r}",
-        "sweep": config.sweep.name,
-        "network": config.network.kind,
-        "config": yaml.safe_dump(results, sort_keys=False),
-        "fingerprint": provenance.fingerprint(results, code),
-        "code": code,
-        "created": provenance.now(),
-        "run_status": "incomplete",
-        "history": [],
-    }
-    full = store.template(probe, grid, layout)
-    encodings = store.encoding(
-        full, layout, config.store.compression_level, config.store.compressor
-    )
-    return Plan(grid, layout, full, encodings, attrs, execution)
-
-
 def compute_block(
-    config: Config,
+    spec: BlockSpec,
     grid: Grid,
     block: Block,
     path: Path,
     token: str,
-    formats: dict[str, store.ChunkFormat],
+    formats: dict[str, chunks.ChunkFormat],
 ) -> dict[str, Any]:
     """Simulate, check and write one block; return its status counts.
 
@@ -142,130 +78,28 @@ def compute_block(
     written) and the sweep goes on.  An error while writing propagates and
     stops the run, so nothing is marked done without its data.  Nothing is
     written once the lease with ``token`` is lost.  ``formats`` are the
-    store's chunk formats (:func:`store.chunk_formats`).
+    store's chunk formats (:func:`chunks.chunk_formats`).
     """
     memory.keep_freed_memory()
+    load_extensions()
     try:
-        ds = simulate_block(config, grid, block.slices)
+        ds = simulate_block(spec, grid, block.slices)
     except Exception:  # a numerical failure of one block must not stop the sweep
         message = traceback.format_exc(limit=3)
         lease.check(path, token)
-        store.write_status(path, grid.dims, block, STATUS["failed"], formats)
-        size = int(np.prod([s.stop - s.start for s in block.slices]))
-        return {"counts": {"failed": size}, "failure": f"block {block.index}: {message}"}
+        chunks.write_status(path, grid.dims, block, STATUS["failed"], formats)
+        return {
+            "counts": {"failed": math.prod(block.shape)},
+            "failure": f"block {block.index}: {message}",
+        }
     lease.check(path, token)
-    store.write_block(path, ds, grid.dims, block, formats)
-    return {"counts": store.status_counts(ds["status"].values), "failure": None}
-
-
-class _Progress:
-    """Logs how many blocks are done, at most every few seconds."""
-
-    def __init__(self, total_blocks: int, points_per_block: int, every: float = 2.0):
-        self.total, self.points, self.every = total_blocks, points_per_block, every
-        self.done, self.start, self.last = 0, time.monotonic(), 0.0
-
-    def block_done(self) -> None:
-        self.done += 1
-        elapsed = time.monotonic() - self.start
-        if self.done < self.total and elapsed - self.last < self.every:
-            return
-        self.last = elapsed
-        left = elapsed / self.done * (self.total - self.done)
-        log.info(
-            "%d/%d blocks (~%d points) done in %.1f s, about %.0f s left",
-            self.done,
-            self.total,
-            self.done * self.points,
-            elapsed,
-            left,
-        )
-
-
-class _TaskCallback(Callback):
-    def __init__(self, on_block: Callable[[], None]):
-        super().__init__()
-        self.on_block = on_block
-
-    def _posttask(self, key, result, dsk, state, worker_id):  # dask's callback signature
-        name = key[0] if isinstance(key, tuple) else key
-        if str(name).startswith("compute_block"):
-            self.on_block()
-
-
-@contextmanager
-def _client(cluster: ClusterConfig) -> Iterator[Any]:
-    """A distributed Client on a local cluster, or None for Dask's local schedulers."""
-    if cluster.scheduler != "distributed":
-        yield None
-        return
-    from distributed import Client, LocalCluster
-
-    n_workers = cluster.n_workers or os.cpu_count() or 1
-    with (
-        LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as local,
-        Client(local) as client,
-    ):
-        yield client
-
-
-def _local_scheduler(name: str) -> Callable:
-    """Dask's scheduler ``synchronous`` or ``processes`` as a function.
-
-    dask.multiprocessing takes a quarter of a second to import, so only a
-    run with processes imports it.
-    """
-    if name == "synchronous":
-        return dask.local.get_sync
-    from dask.multiprocessing import get
-
-    return get
-
-
-def _run_tasks(tasks: list, cluster: ClusterConfig, progress: _Progress) -> list[dict]:
-    """Every task's result; the first task that raises stops the run.
-
-    Tasks already running when one raises are let finish (local schedulers)
-    or cancelled (distributed), and no new task starts.
-    """
-    with _client(cluster) as client:
-        if client is None:
-            with _TaskCallback(progress.block_done):
-                # Schedulers as functions: given a name, dask would import
-                # dask.distributed (a third of a second) to look for a Client.
-                if cluster.scheduler == "threads":
-                    # A pool of our own: leaving it waits for the running tasks.
-                    with ThreadPoolExecutor(cluster.n_workers or os.cpu_count() or 1) as pool:
-                        return list(dask.compute(*tasks, scheduler=dask.threaded.get, pool=pool))
-                # chunksize 1: dask's process pool would hand out blocks six at a
-                # time, so that a sweep of a few blocks ran in one process.
-                return list(
-                    dask.compute(
-                        *tasks,
-                        scheduler=_local_scheduler(cluster.scheduler),
-                        num_workers=cluster.n_workers,
-                        chunksize=1,
-                    )
-                )
-        from distributed import as_completed
-
-        futures = client.compute(tasks)
-        results = []
-        try:
-            for future in as_completed(futures):
-                results.append(future.result())
-                progress.block_done()
-        except BaseException:
-            client.cancel(futures)
-            raise
-        return results
+    chunks.write_block(path, ds, grid.dims, block, formats)
+    return {"counts": status_counts(ds["status"].values), "failure": None}
 
 
 def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Block]]:
     """Create, replace or resume the store; the blocks this run computes."""
-    opened = store.prepare(path, plan.full, plan.encodings, plan.attrs, overwrite)
+    opened = lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, overwrite)
     if opened != "resumed":
         return opened, plan.layout.blocks()
     scan = integrity.scan(path)
@@ -274,9 +108,9 @@ def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Bloc
         log.warning("%s %s: %s again", damage.key, damage.problem, again)
     if scan.leftovers:
         log.warning("deleting %d temporary files of interrupted writes", len(scan.leftovers))
-    todo = store.pending_blocks(store.repair(path, scan, plan.full), plan.layout)
+    todo = lifecycle.pending_blocks(lifecycle.repair(path, scan, plan.full), plan.layout)
     if todo:
-        store.mark_incomplete(path)
+        lifecycle.mark_incomplete(path)
     return opened, todo
 
 
@@ -298,18 +132,18 @@ def _compute(
         int(np.prod(plan.layout.chunks)),
         len(todo),
     )
-    formats = store.chunk_formats(path)
+    formats = chunks.chunk_formats(path)
     # Each shared argument enters the graph once, as a key: passed as is, it
     # would be searched for Dask collections in every task (seconds per 100
     # blocks) and, on a distributed cluster, sent with every task.
     shared = {
         name: dask.delayed(value, name=f"{name}-{held.token}", traverse=False)
-        for name, value in (("config", config), ("grid", plan.grid), ("formats", formats))
+        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("formats", formats))
     }
     task = dask.delayed(compute_block, pure=False)
     tasks = [
         task(
-            shared["config"],
+            shared["spec"],
             shared["grid"],
             block,
             path,
@@ -319,8 +153,8 @@ def _compute(
         )
         for i, block in enumerate(todo)
     ]
-    progress = _Progress(len(todo), int(np.prod(plan.layout.chunks)))
-    results = _run_tasks(tasks, config.cluster, progress)
+    progress = Progress(len(todo), int(np.prod(plan.layout.chunks)))
+    results = run_tasks(tasks, config.cluster, progress)
     lease.check(path, held.token)
     return opened, len(todo), [r["failure"] for r in results if r["failure"]]
 
@@ -328,7 +162,7 @@ def _compute(
 def run_sweep(config: Config) -> RunResult:
     """Create or resume the store of ``config`` and compute every block it lacks.
 
-    Raises :class:`store.StoreError` or :class:`lease.LeaseHeld` before
+    Raises :class:`lifecycle.StoreError` or :class:`lease.LeaseHeld` before
     writing anything when the store path cannot be used, and
     :class:`RunStopped` when the run stops after it has started writing
     (a full disk, a lost lease, workers that keep dying): the store keeps
@@ -336,13 +170,13 @@ def run_sweep(config: Config) -> RunResult:
     """
     plan = plan_run(config)
     path = Path(config.store.path)
-    store.check_path(path, plan.attrs, config.store.overwrite)
+    lifecycle.check_path(path, plan.attrs, config.store.overwrite)
     catalog_file = catalog.catalog_path(path, config.catalog.path)
     with ExitStack() as stack:
         try:
             held = stack.enter_context(lease.held(path, config.store.lease_seconds))
         except OSError as err:
-            raise store.StoreError(f"store.path={path} cannot be written: {err}") from err
+            raise lifecycle.StoreError(f"store.path={path} cannot be written: {err}") from err
         return _recorded_run(config, plan, path, held, catalog_file)
 
 
@@ -367,13 +201,13 @@ def _recorded_run(
             },
         )
     except (sqlite3.Error, OSError) as err:
-        raise store.StoreError(
+        raise lifecycle.StoreError(
             f"the run catalog {catalog_file} cannot be written ({err}); nothing was written "
             "to the store. Choose another catalog.path, or free the disk."
         ) from err
     try:
         opened, blocks_computed, failures = _compute(config, plan, path, held)
-        counts = store.finalize(
+        counts = lifecycle.finalize(
             path,
             {
                 "run": run_id,
@@ -400,7 +234,7 @@ def _recorded_run(
         catalog_file,
         run_id,
         {
-            "status": store.run_status(counts),
+            "status": run_status(counts),
             "opened": opened,
             "blocks_computed": blocks_computed,
             "message": f"{len(failures)} blocks failed" if failures else None,
@@ -424,7 +258,7 @@ def _end_record(
     """
     if counts is None:
         try:
-            counts = store.status_counts(store.read_status(path)) if path.exists() else {}
+            counts = status_counts(chunks.read_status(path)) if path.exists() else {}
         except Exception:  # a damaged store: the next run or verify says more
             counts = {}
     counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}

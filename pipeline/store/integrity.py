@@ -27,6 +27,7 @@ import numpy as np
 import zarr
 from zarr.errors import ZarrUserWarning
 
+from pipeline.grid import block_slices
 from pipeline.store.status import STATUS
 
 TEMPORARY_SUFFIX = ".partial"
@@ -64,6 +65,10 @@ class Scan:
     leftovers: list[Path]
     """Temporary files left by an interrupted write."""
 
+    def block_slices(self, index: tuple[int, ...]) -> tuple[slice, ...]:
+        """The sweep points of block ``index``."""
+        return block_slices(index, self.chunks, self.status.shape)
+
     def damaged_blocks(self) -> set[tuple[int, ...]]:
         """Blocks with a damaged chunk: they are recomputed on resume."""
         return {d.block for d in self.damage if d.block is not None}
@@ -76,11 +81,6 @@ class Scan:
 def leftover_files(path: Path) -> list[Path]:
     """Temporary files under ``path`` that an interrupted write left behind."""
     return sorted(p for p in path.rglob(f"*{TEMPORARY_SUFFIX}") if p.is_file())
-
-
-def block_slices(index: tuple[int, ...], chunks: tuple[int, ...]) -> tuple[slice, ...]:
-    """The sweep points of block ``index``."""
-    return tuple(slice(i * c, (i + 1) * c) for i, c in zip(index, chunks, strict=True))
 
 
 def _chunk_indices(array: zarr.Array) -> Iterator[tuple[int, ...]]:
@@ -104,7 +104,7 @@ def _scan_status(path: Path, status: zarr.Array) -> tuple[np.ndarray, list[Damag
     damage = []
     for index in _chunk_indices(status):
         problem = _read_problem(path, "status", status, index)
-        region = block_slices(index, status.chunks)
+        region = block_slices(index, status.chunks, status.shape)
         if problem is None:
             values[region] = status.blocks[index]
         elif problem != MISSING:  # a missing status chunk is simply pending
@@ -138,7 +138,9 @@ def scan(path: Path) -> Scan:
         for index in _chunk_indices(array):
             block = tuple(index[p] for p in positions) if written_by_blocks else None
             if block is not None:
-                vouched = np.isin(status[block_slices(block, chunks)], DATA_STATUSES).any()
+                vouched = np.isin(
+                    status[block_slices(block, chunks, status.shape)], DATA_STATUSES
+                ).any()
                 key = array.metadata.encode_chunk_key(index)
                 if not vouched and not (path / name / key).is_file():
                     continue

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.store import integrity, lease
-from pipeline.store import layout as store
+from pipeline.store import integrity, lease, lifecycle
+from pipeline.store.status import run_status, status_counts
 
 CONSOLIDATED = ".zmetadata"
 METADATA_FILES = (".zarray", ".zattrs", ".zgroup")
@@ -51,7 +51,7 @@ class Report:
 
     @property
     def complete(self) -> bool:
-        return self.sound and store.run_status(self.counts) == "complete"
+        return self.sound and run_status(self.counts) == "complete"
 
     @property
     def exit_code(self) -> int:
@@ -123,7 +123,7 @@ def _attribute_problems(attrs: dict[str, Any], counts: dict[str, int]) -> list[s
     if attrs.get("run_status") != "complete":
         return []
     problems = []
-    if store.run_status(counts) != "complete":
+    if run_status(counts) != "complete":
         problems.append(
             f"root attribute run_status is 'complete' but {counts['pending']} points are "
             f"pending and {counts['failed']} failed"
@@ -138,11 +138,11 @@ def _attribute_problems(attrs: dict[str, Any], counts: dict[str, int]) -> list[s
 
 def inspect(path: Path) -> Report:
     """Check the store at ``path``; ValueError if it is not a store of this pipeline."""
-    attrs = store.root_attrs(path)
+    attrs = lifecycle.root_attrs(path)
     if attrs is None:
         raise ValueError(f"{path} is not a store of this pipeline")
     scan = integrity.scan(path)
-    counts = store.status_counts(scan.status)
+    counts = status_counts(scan.status)
     problems = [
         f"{d.key} {d.problem}; "
         + (
@@ -162,7 +162,7 @@ def inspect(path: Path) -> Report:
 
 
 def _without_run_records(attrs: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in attrs.items() if k not in store.RUN_RECORD_ATTRS}
+    return {k: v for k, v in attrs.items() if k not in lifecycle.RUN_RECORD_ATTRS}
 
 
 def _canonical(tree: Any) -> bytes:
@@ -219,4 +219,3 @@ def main(argv: list[str] | None = None) -> int:
     if args.digest:
         print(f"digest: {content_digest(args.path)}")
     return report.exit_code
-

@@ -10,8 +10,7 @@ from store_helpers import SMALL, config, copy_of, file_bytes, file_ids, hydra_co
 from pipeline.__main__ import REFUSED, execute
 from pipeline.model.networks import NETWORKS
 from pipeline.run.execute import run_sweep
-from pipeline.store import layout as store
-from pipeline.store import lease
+from pipeline.store import lease, lifecycle
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +237,7 @@ def test_changed_code_is_refused_naming_both_versions(results: Path, monkeypatch
     before = _snapshot(results)
     outcome = execute(hydra_config(results / "s.zarr"))
     assert outcome.code == REFUSED
-    stored = store.root_attrs(results / "s.zarr")["code"]
+    stored = lifecycle.root_attrs(results / "s.zarr")["code"]
     stored_text = f"commit {stored['commit']}" + (
         f" with uncommitted changes {stored['diff'][:12]}" if stored["dirty"] else ""
     )

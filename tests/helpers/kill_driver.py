@@ -18,12 +18,12 @@ import uuid
 
 import zarr.storage._local as local_store
 
-from pipeline.store import layout as store
+from pipeline.store import chunks
 
 KILL_AT = os.environ["KILL_AT"]
 KILL_AT_COUNT = int(os.environ.get("KILL_AT_COUNT", "1"))
 MID_WRITE = os.environ.get("KILL_MID_WRITE") == "1"
-_zarr_put, _chunk_put = local_store._put, store._replace_file
+_zarr_put, _chunk_put = local_store._put, chunks._replace_file
 _count = 0
 
 
@@ -50,5 +50,5 @@ def _replace_file(path, data):
 
 
 local_store._put = _put
-store._replace_file = _replace_file
+chunks._replace_file = _replace_file
 runpy.run_module("pipeline", run_name="__main__", alter_sys=True)

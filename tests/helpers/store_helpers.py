@@ -88,9 +88,7 @@ def done_blocks(path: Path) -> set[tuple[int, ...]]:
     return {
         index
         for index in itertools.product(*(range(n) for n in counts))
-        if np.isin(
-            scan.status[integrity.block_slices(index, scan.chunks)], integrity.DATA_STATUSES
-        ).any()
+        if np.isin(scan.status[scan.block_slices(index)], integrity.DATA_STATUSES).any()
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.config.schema import CONF, compose_config
+from pipeline.config.compose import CONF, compose_config
 
 __all__ = ["CONF", "PAIR", "SCENARIOS", "SWEEPS", "compose_config", "simulate_sweep"]
 
@@ -46,7 +46,8 @@ def simulate_sweep(overrides: Sequence[str] = ()):
     """
     from pipeline.block import simulate_block
     from pipeline.grid import Grid
+    from pipeline.run.plan import block_spec
 
     config = compose_config(overrides)
     grid = Grid.from_config(config.sweep.grid)
-    return simulate_block(config, grid, tuple(slice(None) for _ in grid.dims))
+    return simulate_block(block_spec(config), grid, tuple(slice(None) for _ in grid.dims))

@@ -11,6 +11,7 @@ from sweeps import compose_config
 from pipeline.block import simulate_block
 from pipeline.grid import Grid
 from pipeline.run.execute import run_sweep
+from pipeline.run.plan import block_spec
 from pipeline.store.status import STATUS
 
 SMALL = ["+sweep=autapse", "sweep.grid.lam=[-1.0,0.5,1.0,1.2]", "sweep.grid.tau=[0.02,0.05]"]
@@ -29,7 +30,7 @@ def test_store_reads_back_what_was_computed(stored):
     """Every variable in the store equals the same points simulated in memory."""
     config, result = stored
     grid = Grid.from_config(config.sweep.grid)
-    expected = simulate_block(config, grid, tuple(slice(None) for _ in grid.dims))
+    expected = simulate_block(block_spec(config), grid, tuple(slice(None) for _ in grid.dims))
     with xr.open_zarr(result.path) as ds:
         assert set(ds.data_vars) == set(expected.data_vars)
         for name in expected.data_vars:

@@ -1,14 +1,11 @@
-"""Trajectories of the rate model, batched over sweep points (pure numpy).
+"""The linear rate model solved exactly, batched over sweep points (pure numpy).
 
 Model (the lecture's, post-synaptic index first)::
 
     tau dv/dt = -v + M v + h(t)
 
-with a piecewise-constant input ``h``: epoch ``e`` holds ``inputs[:, e]`` from
-``switch_times[e - 1]`` (or time 0) until ``switch_times[e]``.
-
-The linear model is solved exactly.  Over any interval of length ``s`` on
-which ``h`` is constant,
+with a piecewise-constant input ``h`` (:class:`pipeline.model.solvers.System`).
+Over any interval of length ``s`` on which ``h`` is constant,
 
     v(t + s) = P(s) v(t) + F(s) h,   P(s) = exp(A s),
     F(s) = (1/tau) int_0^s exp(A u) du,   A = -(I - M) / tau.
@@ -32,98 +29,71 @@ where the solution is sampled: no step size enters the result.
 Every operation acts on each sweep point on its own (elementwise, or one
 small matrix product per point), so a point's trajectory is the same bit for
 bit whatever other points share its batch.
-
-With a saturating transfer function, ``tau dv/dt = -v + f(M v + h(t))`` has
-no closed form; :func:`rk4_rate` integrates it (any ``f``, the linear one
-included) by classical Runge-Kutta with steps that end exactly on the input's
-switch times.  Both take the same arguments, so a config chooses between them
-by ``solver.method`` alone.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable
 
 import numpy as np
 
-from pipeline.model.networks import eigenmodes
-from pipeline.model.transfer import LINEAR, Transfer
-
-EIGENVECTOR_CONDITION_LIMIT = 1e6
-"""Above this condition number of ``Phi`` the propagators come from ``expm`` instead."""
-
-Schedule = list[list[tuple[float, int]]]
-"""For each recording interval, the (duration, epoch) pieces it is made of."""
-
-Step = Callable[[np.ndarray, np.ndarray], None]
-"""``step(state, out)`` writes into ``out`` the state one piece later."""
+from pipeline.model.solvers.schedule import (
+    Schedule,
+    Step,
+    System,
+    interval_pieces,
+    march,
+    matvec,
+    point_first,
+)
 
 
-def exact_rate(
-    weights: np.ndarray,
-    tau: np.ndarray,
-    inputs: np.ndarray,
-    switch_times: np.ndarray,
-    times: np.ndarray,
-    *,
-    symmetric: bool = False,
-    transfer: Transfer = LINEAR,
-    max_step: float | None = None,
-    modes: tuple[np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
+def exact_rate(system: System, times: np.ndarray) -> np.ndarray:
     """Solve ``tau dv/dt = -v + M v + h(t)`` exactly from rest at ``times[0]``.
+
+    Each mode is stepped on its own from ``system.modes``; a matrix that is
+    not diagonalisable (``system.modes.defective``) is stepped in neuron
+    coordinates through a matrix exponential.
 
     Parameters
     ----------
-    weights : (n_batch, n_neuron, n_neuron) ndarray
-        Recurrent weights ``M``.
-    tau : (n_batch,) ndarray
-        Time constants in seconds.
-    inputs : (n_batch, n_epoch, n_neuron) ndarray
-        Input ``h`` during each epoch.
-    switch_times : (n_epoch - 1,) ndarray
-        Times in seconds at which the input moves to the next epoch.
+    system : System
+        Its transfer function must be linear: only ``f(x) = x`` has this solution.
     times : (n_time,) ndarray
         Uniformly spaced recording times in seconds.
-    symmetric : bool
-        Every ``M`` is symmetric (real modes; cheaper and more accurate).
-    transfer : Transfer
-        Must be linear: the exact solution exists only for ``f(x) = x``.
-    max_step : float, optional
-        Ignored: no step size enters the exact solution (part of the common interface).
-    modes : (eigenvalues, eigenvectors), optional
-        ``eigenmodes(weights, symmetric)``, when the caller has them already.
 
     Returns
     -------
     rate : (n_batch, n_time, n_neuron) ndarray
         ``v`` at every recording time; non-finite where the solution overflows.
     """
-    if not transfer.linear:
+    if not system.transfer.linear:
         raise ValueError(
-            f"the exact solver solves only the linear model, got transfer {transfer.name!r}; "
-            "use the rk4 method"
+            "the exact solver solves only the linear model, got transfer "
+            f"{system.transfer.name!r}; use the rk4 method"
         )
-    schedule = _interval_pieces(times, switch_times)
-    eigenvalues, phi = modes if modes is not None else eigenmodes(weights, symmetric)
-    if symmetric:
-        phi_inv = np.swapaxes(phi, -1, -2)
-        defective = np.zeros(len(weights), dtype=bool)
-    else:
-        defective = np.linalg.cond(phi) > EIGENVECTOR_CONDITION_LIMIT
-        phi_inv = np.linalg.inv(np.where(defective[:, None, None], np.eye(phi.shape[-1]), phi))
+    schedule = interval_pieces(times, system.switch_times)
+    modes, tau, inputs = system.modes, system.tau, system.inputs
+    # Orthonormal eigenvectors: the transpose is their inverse, exactly as far as
+    # round-off goes, and it is what the trajectories have always been computed with.
+    phi_inv = np.swapaxes(modes.vectors, -1, -2) if modes.symmetric else modes.inverse
+    defective = modes.defective
     with np.errstate(over="ignore", invalid="ignore"):
         if not defective.any():
-            return _modal_rate(eigenvalues, phi, phi_inv, tau, inputs, schedule)
-        rate = np.empty((len(weights), times.size, weights.shape[-1]))
+            return _modal_rate(modes.values, modes.vectors, phi_inv, tau, inputs, schedule)
+        rate = np.empty((len(tau), times.size, inputs.shape[-1]))
         modal = ~defective
         rate[modal] = _modal_rate(
-            eigenvalues[modal], phi[modal], phi_inv[modal], tau[modal], inputs[modal], schedule
+            modes.values[modal],
+            modes.vectors[modal],
+            phi_inv[modal],
+            tau[modal],
+            inputs[modal],
+            schedule,
         )
         rate[defective] = _matrix_rate(
-            weights[defective], tau[defective], inputs[defective], schedule
+            system.weights[defective], tau[defective], inputs[defective], schedule
         )
     return rate
 
@@ -138,7 +108,7 @@ def _modal_rate(
 ) -> np.ndarray:
     """``v = Phi c`` with every mode ``c`` stepped by ``c <- g c + q u`` (module docstring)."""
     alpha = -(1.0 - eigenvalues) / tau[:, None]
-    mode_inputs = _matvec(phi_inv, inputs)
+    mode_inputs = matvec(phi_inv, inputs)
 
     def interval_map(pieces: list[tuple[float, int]]) -> tuple[np.ndarray, np.ndarray]:
         """``(G, D)`` of ``c <- G c + D`` across the pieces of one recording interval."""
@@ -230,80 +200,14 @@ def _matrix_rate(
 
     def propagator(duration: float, epoch: int) -> Step:
         p, f = _expm_propagators(weights, tau, duration)
-        drive = _matvec(f, inputs[:, epoch : epoch + 1])[:, 0]
+        drive = matvec(f, inputs[:, epoch : epoch + 1])[:, 0]
 
         def step(v: np.ndarray, out: np.ndarray) -> None:
-            out[...] = _matvec(p, v[:, None])[:, 0] + drive
+            out[...] = matvec(p, v[:, None])[:, 0] + drive
 
         return step
 
-    return _point_first(_march(schedule, np.zeros(inputs[:, 0].shape), propagator))
-
-
-def _point_first(states: np.ndarray) -> np.ndarray:
-    """``(n_time, n_batch, n)`` states from :func:`_march` as ``(n_batch, n_time, n)`` rates."""
-    return np.ascontiguousarray(states.transpose(1, 0, 2))
-
-
-def _matvec(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    """``matrix[b] @ vectors[b, k]`` for every point ``b`` and vector ``k``.
-
-    Parameters
-    ----------
-    matrix : (n_batch, n, n) ndarray
-    vectors : (n_batch, n_vector, n) ndarray
-
-    Returns
-    -------
-    (n_batch, n_vector, n) ndarray
-    """
-    return np.matmul(vectors, np.swapaxes(matrix, -1, -2))
-
-
-def _march(
-    schedule: Schedule, initial: np.ndarray, propagator: Callable[[float, int], Step]
-) -> np.ndarray:
-    """The state at every recording time, ``(n_time, n_batch, n)``, time first.
-
-    ``propagator(duration, epoch)`` returns the step that writes the state
-    ``duration`` later under the input of ``epoch``; it is built once per
-    distinct piece, and each recording interval is crossed piece by piece.
-    Time first, so that each step reads and writes one contiguous slab.
-    """
-    steps: dict[tuple[float, int], Step] = {}
-    states = np.empty((len(schedule) + 1, *initial.shape), dtype=initial.dtype)
-    states[0] = initial
-    for k, pieces in enumerate(schedule, start=1):
-        previous, current = states[k - 1], states[k]
-        for piece in pieces:
-            if piece not in steps:
-                steps[piece] = propagator(*piece)
-            steps[piece](previous, current)
-            previous = current
-    return states
-
-
-def _interval_pieces(times: np.ndarray, switch_times: np.ndarray) -> Schedule:
-    """For each recording interval, the (duration, epoch) pieces it splits into.
-
-    A switch within a billionth of the recording step of a sample is taken to
-    fall on the sample, so round-off in the grid never creates a sliver piece.
-    """
-    dt = float(times[1] - times[0]) if times.size > 1 else 1.0
-    snapped = np.asarray(switch_times, dtype=float)
-    nearest = np.clip(np.searchsorted(times, snapped), 0, times.size - 1)
-    close = np.abs(times[nearest] - snapped) <= 1e-9 * dt
-    snapped = np.where(close, times[nearest], snapped)
-    starts, stops = times[:-1], times[1:]
-    epochs = np.searchsorted(snapped, starts, side="right")
-    n_inside = np.searchsorted(snapped, stops, side="left") - epochs
-    pieces = [[(dt, int(epoch))] for epoch in epochs]
-    for k in np.flatnonzero(n_inside):
-        edges = [starts[k], *snapped[epochs[k] : epochs[k] + n_inside[k]], stops[k]]
-        pieces[k] = [
-            (float(b - a), int(epochs[k]) + i) for i, (a, b) in enumerate(itertools.pairwise(edges))
-        ]
-    return pieces
+    return point_first(march(schedule, np.zeros(inputs[:, 0].shape), propagator))
 
 
 def _expm_propagators(
@@ -323,98 +227,3 @@ def _expm_propagators(
     augmented[:, :n, n:] = np.eye(n) / tau[:, None, None]
     block = scipy.linalg.expm(augmented * duration)
     return block[:, :n, :n], block[:, :n, n:]
-
-
-def first_divergence(rate: np.ndarray, times: np.ndarray, bound: float) -> np.ndarray:
-    """Time at which each point's ``|v|`` first exceeds ``bound`` or stops being finite.
-
-    Parameters
-    ----------
-    rate : (n_batch, n_time, n_neuron) ndarray
-    times : (n_time,) ndarray
-    bound : float
-
-    Returns
-    -------
-    (n_batch,) ndarray
-        The first such recording time, NaN where the trajectory stays bounded.
-    """
-    # Two passes without temporaries settle the common case; NaN fails both comparisons.
-    bounded = (rate.max(axis=(1, 2)) <= bound) & (rate.min(axis=(1, 2)) >= -bound)
-    diverged_at = np.full(len(rate), np.nan)
-    escaping = np.flatnonzero(~bounded)
-    with np.errstate(invalid="ignore"):
-        escaped = ~(np.abs(rate[escaping]) <= bound).all(axis=-1)
-    diverged_at[escaping] = times[np.argmax(escaped, axis=-1)]
-    return diverged_at
-
-
-def rk4_rate(
-    weights: np.ndarray,
-    tau: np.ndarray,
-    inputs: np.ndarray,
-    switch_times: np.ndarray,
-    times: np.ndarray,
-    *,
-    symmetric: bool = False,
-    transfer: Transfer = LINEAR,
-    max_step: float | None = None,
-    modes: tuple[np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
-    """Integrate ``tau dv/dt = -v + f(M v + h(t))`` from rest by classical Runge-Kutta.
-
-    Every point of the batch advances together, through the same pieces as
-    the exact solver (:func:`_march`): every recording interval, cut at the
-    input's switches (a switch within a billionth of the recording step of a
-    sample is taken to fall on it).  Each piece is crossed in equal steps of
-    at most ``max_step``, so no step straddles a switch and the fourth-order
-    accuracy holds across it.
-
-    Parameters
-    ----------
-    weights, tau, inputs, switch_times, times
-        As for :func:`exact_rate`.
-    symmetric : bool
-        Unused (part of the common interface).
-    transfer : Transfer
-        The transfer function ``f``, applied elementwise.
-    max_step : float
-        Largest integration step in seconds (default: the recording step).
-    modes
-        Unused (part of the common interface).
-
-    Returns
-    -------
-    rate : (n_batch, n_time, n_neuron) ndarray
-        ``v`` at every recording time; non-finite where the solution overflows.
-    """
-    schedule = _interval_pieces(times, switch_times)
-    largest = max_step or (times[1] - times[0] if times.size > 1 else 1.0)
-    rate_of_change = 1.0 / tau[:, None]
-
-    def derivative(v: np.ndarray, h: np.ndarray) -> np.ndarray:
-        recurrent = np.matmul(weights, v[..., None])[..., 0]
-        return (transfer(recurrent + h) - v) * rate_of_change
-
-    def propagator(duration: float, epoch: int) -> Step:
-        n_steps = max(1, math.ceil(duration / largest - 1e-9))
-        step, h = duration / n_steps, inputs[:, epoch]
-
-        def advance(v: np.ndarray, out: np.ndarray) -> None:
-            for _ in range(n_steps):
-                k1 = derivative(v, h)
-                k2 = derivative(v + 0.5 * step * k1, h)
-                k3 = derivative(v + 0.5 * step * k2, h)
-                k4 = derivative(v + step * k3, h)
-                v = v + step / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-            out[...] = v
-
-        return advance
-
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _point_first(_march(schedule, np.zeros(inputs[:, 0].shape), propagator))
-
-
-SOLVERS = {"exact": exact_rate, "rk4": rk4_rate}
-"""Every solver by method name; each takes ``(weights, tau, inputs, switch_times, times,
-symmetric=, transfer=, max_step=, modes=)``."""

@@ -7,10 +7,11 @@ import pytest
 import xarray as xr
 from sweeps import compose_config, simulate_sweep
 
-from analysis.checks.base import linear_modes
+from analysis.checks.linear_modes import linear_modes
 from analysis.checks.verdicts import VERDICTS
 from pipeline.block import simulate_block
 from pipeline.grid import Grid
+from pipeline.run.plan import block_spec
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +100,8 @@ def test_a_wrong_trajectory_is_caught():
         ["+sweep=autapse", "sweep.grid.lam=[-1.0,0.5]", "sweep.grid.tau=[0.02]"]
     )
     grid = Grid.from_config(config.sweep.grid)
-    ds = simulate_block(config, grid, (slice(None), slice(None)))
+    ds = simulate_block(block_spec(config), grid, (slice(None), slice(None)))
     wrong = ds.assign(rate=ds["rate"] * 1.01)
-    checked = linear_modes(wrong, rtol=1e-3, delay=config.analysis.persistence_delay)
+    checked = linear_modes(wrong, rtol=1e-3, persistence_delay=config.analysis.persistence_delay)
     assert (checked["gain_check"] == VERDICTS["disagrees"]).all()
     assert (checked["check"] == VERDICTS["disagrees"]).all()

@@ -18,9 +18,10 @@ import xarray as xr
 from numpy.testing import assert_allclose
 from sweeps import SCENARIOS, simulate_sweep
 
-from analysis.checks.base import CHECKS
+from analysis.checks import run_check
 from analysis.checks.verdicts import VERDICTS, verdict_names
 from analysis.summary import summarize
+from pipeline.store.status import status_counts
 
 RTOL = 1e-3
 """Fitted linear quantities against their values (the pipeline's default analysis.rtol)."""
@@ -209,7 +210,7 @@ def test_runaway_growth_rate_before_divergence_and_the_rest_completes():
 
 def test_runaway_summary_counts_diverged_points_and_passes():
     ds = scenario("runaway").assign_attrs(sweep="runaway", network="pair")
-    summary = summarize(ds)
+    summary = summarize(ds, status_counts(ds["status"].values))
     assert "points: 24 (12 ok, 12 diverged)" in summary.lines
     assert any(
         line.startswith("diverged (passed solver.divergence_bound): coupling=1.5, 2, 3, 50")
@@ -283,6 +284,6 @@ def test_a_wrong_measurement_is_reported_as_disagreeing():
     ds = scenario("pair").sel(coupling=[0.5], tau=[0.05])
     corrupted = ds.copy()
     corrupted["rate"] = ds["rate"] * xr.DataArray([1.01, 1.0], dims="neuron")
-    result = CHECKS["pair"](corrupted, RTOL, 0.05)
+    result = run_check("pair", corrupted, {"rtol": RTOL, "persistence_delay": 0.05})
     assert (result["gain_check"] == VERDICTS["disagrees"]).any()
     assert (result["check"] == VERDICTS["disagrees"]).any()

@@ -17,9 +17,12 @@ from sweeps import compose_config
 
 from pipeline.block import simulate_block
 from pipeline.grid import Grid
-from pipeline.model.solvers.exact import SOLVERS, rk4_rate
+from pipeline.model.solvers import SOLVERS, System, solve
+from pipeline.model.solvers.exact import exact_rate
+from pipeline.model.solvers.rk4 import rk4_rate
 from pipeline.model.stimulus import step_inputs
 from pipeline.model.transfer import Transfer
+from pipeline.run.plan import block_spec
 
 TIMES = np.linspace(0.0, 0.2, 201)
 TOLERANCE = 1e-9
@@ -43,7 +46,7 @@ def networks_and_inputs(draw, n_inputs: int = 2):
 def _solve(method, weights, tau, switches, h):
     inputs, _ = step_inputs(h, switches[0], switches[-1])
     # Epochs switch at the drawn (sorted) times rather than at equal shares.
-    return SOLVERS[method](weights, tau, inputs, switches, TIMES, max_step=2e-4)
+    return solve(method, System.of(weights, tau, inputs, switches), TIMES, {"max_step": 2e-4})
 
 
 def _assert_equal_up_to_round_off(actual, expected):
@@ -74,7 +77,7 @@ def test_responses_scale_with_the_input(case, factor, method):
     )
 
 
-PAIR = compose_config(["+sweep=pair"])
+PAIR = block_spec(compose_config(["+sweep=pair"]))
 
 
 @settings(max_examples=10, deadline=None)
@@ -109,7 +112,7 @@ def test_pair_network_is_symmetric_under_swapping_its_neurons(coupling, angle, t
     weights = np.array([[[0.0, coupling], [coupling, 0.0]]] * 2)
     h = np.array([[np.cos(angle), np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     inputs, switches = step_inputs(h, 0.05, 0.15)
-    rate = SOLVERS["exact"](weights, np.full(2, tau), inputs, switches, TIMES, symmetric=True)
+    rate = exact_rate(System.of(weights, np.full(2, tau), inputs, switches, symmetric=True), TIMES)
     _assert_equal_up_to_round_off(rate[1], rate[0][:, ::-1])
 
 
@@ -122,13 +125,8 @@ def test_pair_network_is_symmetric_under_swapping_its_neurons(coupling, angle, t
 def test_saturating_autapse_answers_a_negated_input_with_the_negated_response(lam, drive, name):
     """f is odd, so v[-h] = -v[h]: the memory of a negative input mirrors a positive one."""
     inputs, switches = step_inputs(np.array([[drive], [-drive]]), 0.05, 0.07)
-    rate = rk4_rate(
-        np.full((2, 1, 1), lam),
-        np.full(2, 0.01),
-        inputs,
-        switches,
-        TIMES,
-        transfer=Transfer(name, 1.0),
-        max_step=5e-4,
+    system = System.of(
+        np.full((2, 1, 1), lam), np.full(2, 0.01), inputs, switches, transfer=Transfer(name, 1.0)
     )
+    rate = rk4_rate(system, TIMES, max_step=5e-4)
     assert_allclose(rate[1], -rate[0], rtol=0, atol=1e-15)

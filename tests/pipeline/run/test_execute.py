@@ -37,8 +37,7 @@ from pipeline.__main__ import STOPPED, TERMINATED, execute
 from pipeline.records import catalog
 from pipeline.run import memory
 from pipeline.run.execute import run_sweep
-from pipeline.store import integrity, verify
-from pipeline.store import layout as store
+from pipeline.store import chunks, integrity, verify
 from pipeline.store.status import STATUS
 
 
@@ -121,7 +120,7 @@ def _route_writes(monkeypatch, before_write) -> None:
     Files reach the disk two ways: zarr's writer (creation, metadata) and the
     store's own chunk writer (every block), both through a temporary file.
     """
-    put, replace = local_store._put, store._replace_file
+    put, replace = local_store._put, chunks._replace_file
 
     def zarr_put(target, value, exclusive=False):
         before_write(Path(target))
@@ -132,7 +131,7 @@ def _route_writes(monkeypatch, before_write) -> None:
         return replace(path, data)
 
     monkeypatch.setattr(local_store, "_put", zarr_put)
-    monkeypatch.setattr(store, "_replace_file", chunk_put)
+    monkeypatch.setattr(chunks, "_replace_file", chunk_put)
 
 
 def _disk_full_after(writes: int):

@@ -7,6 +7,7 @@ size, the number of workers or where they run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tracemalloc
 from pathlib import Path
@@ -16,11 +17,12 @@ import pytest
 import xarray as xr
 from sweeps import PAIR, compose_config, simulate_sweep
 
-from analysis.checks.base import run_check
+from analysis.checks import run_check
 from pipeline.block import simulate_block
 from pipeline.config.schema import ConfigError
 from pipeline.grid import Grid
 from pipeline.run.execute import run_sweep
+from pipeline.run.plan import block_spec
 from pipeline.store.layout import layout_for
 
 SHORT = [*PAIR, "record.duration=0.3", "stimulus.offset=0.15"]
@@ -75,7 +77,7 @@ def test_every_block_is_one_chunk_of_every_array(tmp_path):
     """Zarr chunks follow the blocks along the sweep dims and are whole along the others."""
     config, stored = sweep(tmp_path, "store.chunk_points=13")
     grid = Grid.from_config(config.sweep.grid)
-    probe = simulate_block(config, grid, tuple(slice(0, 1) for _ in grid.dims))
+    probe = simulate_block(block_spec(config), grid, tuple(slice(0, 1) for _ in grid.dims))
     layout = layout_for(grid, probe, config.store.chunk_mb, config.store.chunk_points)
     for name, var in stored.data_vars.items():
         if not set(grid.dims) <= set(var.dims):
@@ -93,7 +95,7 @@ def test_chunks_are_sized_automatically_and_can_be_overridden():
          "sweep.grid.tau=${linspace:0.02,0.1,150}", "record.duration=1.0"]
     )  # fmt: skip
     grid = Grid.from_config(config.sweep.grid)
-    probe = simulate_block(config, grid, (slice(0, 1), slice(0, 1)))
+    probe = simulate_block(block_spec(config), grid, (slice(0, 1), slice(0, 1)))
     per_point = sum(v.nbytes for v in probe.data_vars.values() if set(grid.dims) <= set(v.dims))
     layout = layout_for(grid, probe, chunk_mb=32, chunk_points=None)
     block_mb = np.prod(layout.chunks) * per_point / 2**20
@@ -126,7 +128,7 @@ def test_check_on_the_lazily_loaded_store_reproduces_the_stored_verdicts(tmp_pat
     """The store's check on xr.open_zarr (Dask arrays) gives the stored values bit for bit."""
     config, stored = sweep(tmp_path, "store.chunk_points=8")
     name = stored["check"].attrs["check"]
-    lazy = run_check(name, stored, config.analysis.rtol, config.analysis.persistence_delay)
+    lazy = run_check(name, stored, dataclasses.asdict(config.analysis))
     assert lazy["gain"].chunks is not None
     assert_same_values(lazy.compute(), stored[list(lazy.data_vars)].load())
 

@@ -17,7 +17,7 @@ from sweeps import SWEEPS
 
 from pipeline.block import simulate_block
 from pipeline.run.execute import plan_run
-from pipeline.store import layout as store
+from pipeline.store import chunks, lifecycle
 from pipeline.store.status import STATUS
 
 
@@ -26,28 +26,27 @@ class _Stop(Exception):
 
 
 def _created(path: Path, *overrides: str):
-    cfg = config(path, *overrides)
-    plan = plan_run(cfg)
-    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
-    return cfg, plan
+    plan = plan_run(config(path, *overrides))
+    assert lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
+    return plan
 
 
 def test_block_writes_data_chunks_then_status_and_every_chunk(tmp_path: Path, monkeypatch):
     """All of a block's chunks reach the disk, even all-NaN ones, and status comes last."""
     path = tmp_path / "s.zarr"
-    cfg, plan = _created(path)
+    plan = _created(path)
     block = plan.layout.blocks()[0]  # lam -2 .. 0.25: no integrator, ramp_slope all NaN
-    ds = simulate_block(cfg, plan.grid, block.slices)
+    ds = simulate_block(plan.spec, plan.grid, block.slices)
     assert np.isnan(ds["ramp_slope"].values).all()
     written = []
-    original = store._replace_file
+    original = chunks._replace_file
 
     def recording_put(target, data):
         written.append(target.relative_to(path).as_posix())
         return original(target, data)
 
-    monkeypatch.setattr(store, "_replace_file", recording_put)
-    store.write_block(path, ds, plan.grid.dims, block)
+    monkeypatch.setattr(chunks, "_replace_file", recording_put)
+    chunks.write_block(path, ds, plan.grid.dims, block)
     arrays = block_arrays(path, plan.grid.dims)
     assert {"rate", "ramp_slope", "gain", "status", "diverged_at"} <= arrays | {"status"}
     assert written[-1] == "status/0.0"
@@ -63,11 +62,15 @@ def test_block_writes_data_chunks_then_status_and_every_chunk(tmp_path: Path, mo
 def test_writing_a_block_twice_gives_identical_bytes(tmp_path: Path):
     """A task that Dask runs twice (or two drivers) rewrites the same bytes."""
     path = tmp_path / "s.zarr"
-    cfg, plan = _created(path)
+    plan = _created(path)
     block = plan.layout.blocks()[1]
-    store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
+    chunks.write_block(
+        path, simulate_block(plan.spec, plan.grid, block.slices), plan.grid.dims, block
+    )
     first, first_ids = file_bytes(path), file_ids(path)
-    store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
+    chunks.write_block(
+        path, simulate_block(plan.spec, plan.grid, block.slices), plan.grid.dims, block
+    )
     second, second_ids = file_bytes(path), file_ids(path)
     arrays = block_arrays(path, plan.grid.dims) | {"status"}
     rewritten = [k for k in first if block_of(k, 2, arrays) == (1, 0)]
@@ -81,7 +84,7 @@ DIRECT = getattr(os, "O_DIRECT", 0)
 
 @pytest.mark.parametrize("refused", [None, "open", "write"])
 @pytest.mark.parametrize(
-    "size", [store.FLUSHED_BYTES - 1, store.FLUSHED_BYTES + 7, 2 * store.FLUSHED_BYTES]
+    "size", [chunks.FLUSHED_BYTES - 1, chunks.FLUSHED_BYTES + 7, 2 * chunks.FLUSHED_BYTES]
 )
 def test_chunk_file_reads_back_byte_for_byte_whichever_way_it_was_written(
     tmp_path: Path, monkeypatch, size: int, refused: str | None
@@ -109,26 +112,26 @@ def test_chunk_file_reads_back_byte_for_byte_whichever_way_it_was_written(
     monkeypatch.setattr(os, "write", refusing_write)
     data = np.random.default_rng(size).bytes(size)
     target = tmp_path / "0.0"
-    store._replace_file(target, data)
+    chunks._replace_file(target, data)
     assert target.read_bytes() == data
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left
-    assert len(opened_direct) == (1 if DIRECT and size >= store.FLUSHED_BYTES else 0)
+    assert len(opened_direct) == (1 if DIRECT and size >= chunks.FLUSHED_BYTES else 0)
 
 
 def test_an_unencoded_chunk_is_written_as_its_bytes(tmp_path: Path):
     """With compression off a chunk is the array itself, not bytes."""
-    values = np.linspace(0, 1, store.FLUSHED_BYTES // 8 + 3)
+    values = np.linspace(0, 1, chunks.FLUSHED_BYTES // 8 + 3)
     target = tmp_path / "0"
-    store._replace_file(target, values)
+    chunks._replace_file(target, values)
     assert np.array_equal(np.frombuffer(target.read_bytes(), float), values)
 
 
 def test_failed_block_has_status_and_no_data(tmp_path: Path):
     path = tmp_path / "s.zarr"
-    _, plan = _created(path)
+    plan = _created(path)
     block = plan.layout.blocks()[2]
-    store.write_status(path, plan.grid.dims, block, STATUS["failed"])
-    status = store.read_status(path)
+    chunks.write_status(path, plan.grid.dims, block, STATUS["failed"])
+    status = chunks.read_status(path)
     assert (status[block.slices] == STATUS["failed"]).all()
     assert (np.delete(status, np.arange(8, 12), axis=0) == STATUS["pending"]).all()
     assert not (path / "rate" / "2.0.0.0").exists()
@@ -150,28 +153,28 @@ def test_new_store_appears_whole_and_a_killed_creation_leaves_only_a_hidden_sibl
 
     monkeypatch.setattr(local_store, "_put", failing_put)
     with pytest.raises(_Stop):
-        store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+        lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False)
     assert all(c.is_relative_to(tmp_path) and not c.is_relative_to(path) for c in calls)
     assert not path.exists()
     monkeypatch.setattr(local_store, "_put", original)
     # What a SIGKILL would leave (the finally clause cannot run then):
     (tmp_path / ".s.zarr.creating-0123456789ab" / "rate").mkdir(parents=True)
-    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
+    assert lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
-    assert store.root_attrs(path)["fingerprint"] == plan.attrs["fingerprint"]
+    assert lifecycle.root_attrs(path)["fingerprint"] == plan.attrs["fingerprint"]
 
 
 def test_overwrite_replaces_another_config_but_resumes_the_same(tmp_path: Path):
     path = tmp_path / "s.zarr"
-    _, plan = _created(path)
+    plan = _created(path)
     marker = path / "rate" / "marker"
     marker.write_text("from the old store")
-    assert store.prepare(path, plan.full, plan.encodings, plan.attrs, True) == "resumed"
+    assert lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, True) == "resumed"
     assert marker.exists()
     other = plan_run(config(path, "stimulus.amplitude=2"))
-    assert store.prepare(path, other.full, other.encodings, other.attrs, True) == "overwritten"
+    assert lifecycle.prepare(path, other.full, other.encodings, other.attrs, True) == "overwritten"
     assert not marker.exists()
-    assert store.root_attrs(path)["fingerprint"] == other.attrs["fingerprint"]
+    assert lifecycle.root_attrs(path)["fingerprint"] == other.attrs["fingerprint"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
 
 
@@ -180,15 +183,17 @@ def test_point_variables_read_chunk_by_chunk_equal_what_zarr_reads(tmp_path: Pat
     path = tmp_path / "s.zarr"
     cfg = config(path, sweep=("+sweep=nonsymmetric", "store.chunk_points=3"))
     plan = plan_run(cfg)
-    store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+    lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False)
     blocks = plan.layout.blocks()
     edge = [s.stop - s.start for s in blocks[-1].slices] != list(plan.layout.chunks)
     assert len(blocks) >= 3 and edge
     for block in [blocks[0], blocks[-1]]:
-        store.write_block(path, simulate_block(cfg, plan.grid, block.slices), plan.grid.dims, block)
-    store.write_status(path, plan.grid.dims, blocks[1], STATUS["failed"])
+        chunks.write_block(
+            path, simulate_block(plan.spec, plan.grid, block.slices), plan.grid.dims, block
+        )
+    chunks.write_status(path, plan.grid.dims, blocks[1], STATUS["failed"])
     with xr.open_zarr(path, chunks=None) as ds:
-        fast = store.load_point_variables(ds, path)
+        fast = chunks.load_point_variables(ds, path)
         assert np.iscomplexobj(fast["eigenvalues"]) and fast["eigenvalues"].notnull().any()
         assert (fast["status"] == STATUS["pending"]).any()
         for name, var in fast.data_vars.items():
@@ -214,7 +219,7 @@ def test_created_store_is_what_xarray_writes(tmp_path: Path, sweep: str):
     path, reference = tmp_path / "s.zarr", tmp_path / "reference.zarr"
     cfg = config(path, sweep=(f"+sweep={sweep}",))
     plan = plan_run(cfg)
-    store.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+    lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False)
     lazy = plan.full.copy()
     for name, var in plan.full.data_vars.items():
         if set(plan.grid.dims) <= set(var.dims):

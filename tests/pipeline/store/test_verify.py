@@ -11,8 +11,7 @@ import zarr
 from store_helpers import config, copy_of
 
 from pipeline.run.execute import run_sweep
-from pipeline.store import layout as store
-from pipeline.store import lease, verify
+from pipeline.store import lease, lifecycle, verify
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +90,7 @@ def test_array_missing_from_consolidated_metadata_is_found(copy: Path, capsys):
 def test_pending_points_make_a_sound_but_incomplete_store(copy: Path, capsys):
     """As a kill between a block's data and its status leaves it."""
     (copy / "status" / "2.0").unlink()
-    store.mark_incomplete(copy)
+    lifecycle.mark_incomplete(copy)
     code, lines = _verify(copy, capsys)
     assert code == 1
     assert lines[1] == "points: 39 (12 pending, 27 ok, 0 diverged, 0 failed)"

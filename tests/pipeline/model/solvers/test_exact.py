@@ -9,8 +9,10 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.integrate import solve_ivp
 
+from pipeline.model.divergence import first_divergence
 from pipeline.model.networks import pair
-from pipeline.model.solvers.exact import exact_rate, first_divergence
+from pipeline.model.solvers import System
+from pipeline.model.solvers.exact import exact_rate
 from pipeline.model.stimulus import step_inputs
 
 TIMES = np.linspace(0.0, 0.5, 501)
@@ -20,7 +22,7 @@ ONSET, OFFSET = 0.05, 0.25
 def solve(weights, tau, h, times=TIMES):
     """The exact solution for a step input of ``h`` from ONSET to OFFSET."""
     inputs, switch_times = step_inputs(h, ONSET, OFFSET)
-    return exact_rate(weights, tau, inputs, switch_times, times, symmetric=False)
+    return exact_rate(System.of(weights, tau, inputs, switch_times), times)
 
 
 def step_response(lam: float, tau: float, h: float, times: np.ndarray) -> np.ndarray:
@@ -80,9 +82,8 @@ def test_exact_solution_matches_independent_ode_solver(name, weights):
     h = np.linspace(1.0, -0.5, n)
     inputs, switch_times = step_inputs(h[None], ONSET, OFFSET)
     symmetric = bool(np.allclose(weights, weights.T))
-    rate = exact_rate(
-        weights[None], np.array([tau]), inputs, switch_times, TIMES, symmetric=symmetric
-    )
+    system = System.of(weights[None], np.array([tau]), inputs, switch_times, symmetric=symmetric)
+    rate = exact_rate(system, TIMES)
     expected = reference_rate(weights, tau, inputs[0], switch_times, TIMES)
     scale = np.abs(expected).max()
     assert_allclose(rate[0], expected, rtol=1e-6, atol=1e-6 * scale)
@@ -94,9 +95,8 @@ def test_autapse_step_response_matches_closed_form(symmetric):
     lam = np.array([-2.0, -1.0, 0.0, 0.5, 2 / 3, 0.9, 1.0, 1.1])
     tau = np.full(lam.size, 0.05)
     inputs, switch_times = step_inputs(np.ones((lam.size, 1)), ONSET, OFFSET)
-    rate = exact_rate(lam[:, None, None], tau, inputs, switch_times, TIMES, symmetric=symmetric)[
-        ..., 0
-    ]
+    system = System.of(lam[:, None, None], tau, inputs, switch_times, symmetric=symmetric)
+    rate = exact_rate(system, TIMES)[..., 0]
     expected = np.stack([step_response(value, 0.05, 1.0, TIMES) for value in lam])
     assert_allclose(rate, expected, rtol=1e-10, atol=1e-13)
 
@@ -105,7 +105,8 @@ def test_integrator_ramps_with_slope_h_over_tau_and_holds():
     """At lam = 1: v = h (t - onset)/tau while the input is on, constant after."""
     tau, h = 0.04, 2.5
     inputs, switch_times = step_inputs(np.array([[h]]), ONSET, OFFSET)
-    rate = exact_rate(np.ones((1, 1, 1)), np.array([tau]), inputs, switch_times, TIMES)[0, :, 0]
+    system = System.of(np.ones((1, 1, 1)), np.array([tau]), inputs, switch_times)
+    rate = exact_rate(system, TIMES)[0, :, 0]
     expected = h * np.clip(TIMES - ONSET, 0, OFFSET - ONSET) / tau
     assert_allclose(rate, expected, rtol=1e-12, atol=1e-12)
 
@@ -115,7 +116,8 @@ def test_switch_between_samples_is_integrated_exactly():
     weights = np.array([[0.0, 0.6], [0.6, 0.0]])
     tau = 0.01
     inputs, switch_times = step_inputs(np.array([[1.0, 0.3]]), 0.0503, 0.2517)
-    rate = exact_rate(weights[None], np.array([tau]), inputs, switch_times, TIMES, symmetric=True)
+    system = System.of(weights[None], np.array([tau]), inputs, switch_times, symmetric=True)
+    rate = exact_rate(system, TIMES)
     expected = reference_rate(weights, tau, inputs[0], switch_times, TIMES)
     assert_allclose(rate[0], expected, rtol=1e-6, atol=1e-9)
 

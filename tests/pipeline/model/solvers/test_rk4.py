@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from pipeline.model.solvers.exact import SOLVERS, exact_rate, rk4_rate
+from pipeline.model.solvers import SOLVERS, System, solve
+from pipeline.model.solvers.exact import exact_rate
+from pipeline.model.solvers.rk4 import rk4_rate
 from pipeline.model.stimulus import step_inputs
 from pipeline.model.transfer import Transfer
 
@@ -30,8 +32,9 @@ def test_rk4_of_the_linear_model_matches_the_exact_solution():
     rng = np.random.default_rng(1)
     w, tau, h = _random_networks(rng)
     inputs, switches = step_inputs(h, 0.05, 0.25)
-    exact = exact_rate(w, tau, inputs, switches, TIMES)
-    approx = rk4_rate(w, tau, inputs, switches, TIMES, max_step=1e-4)
+    system = System.of(w, tau, inputs, switches)
+    exact = exact_rate(system, TIMES)
+    approx = rk4_rate(system, TIMES, max_step=1e-4)
     assert_allclose(approx, exact, rtol=0, atol=1e-9 * np.abs(exact).max())
 
 
@@ -44,8 +47,9 @@ def test_rk4_steps_end_on_switch_times_off_the_recording_grid():
     rng = np.random.default_rng(2)
     w, tau, h = _random_networks(rng, symmetric=True)
     inputs, switches = step_inputs(h, 0.05037, 0.21111)
-    exact = exact_rate(w, tau, inputs, switches, TIMES, symmetric=True)
-    approx = rk4_rate(w, tau, inputs, switches, TIMES, max_step=2e-4)
+    system = System.of(w, tau, inputs, switches, symmetric=True)
+    exact = exact_rate(system, TIMES)
+    approx = rk4_rate(system, TIMES, max_step=2e-4)
     assert_allclose(approx, exact, rtol=0, atol=1e-9 * np.abs(exact).max())
 
 
@@ -55,7 +59,8 @@ def _saturating_memory(transfer, max_step):
     tau = np.full(4, 0.01)
     inputs, switches = step_inputs(np.array([[2.0], [2.0], [-2.0], [2.0]]), 0.05, 0.07)
     times = np.linspace(0.0, 0.3, 301)
-    return rk4_rate(weights, tau, inputs, switches, times, transfer=transfer, max_step=max_step)
+    system = System.of(weights, tau, inputs, switches, transfer=transfer)
+    return rk4_rate(system, times, max_step=max_step)
 
 
 @pytest.mark.parametrize("name", ["tanh", "clip"])
@@ -75,16 +80,15 @@ def test_rk4_converges_at_fourth_order_on_a_smooth_model():
     assert 12 < errors[0] / errors[1] < 20
 
 
-def test_every_solver_takes_the_same_arguments():
-    """One interface for all: (weights, tau, inputs, switch_times, times, symmetric, transfer,
-    max_step); with a linear transfer every solver gives the same rates."""
+def test_every_solver_solves_the_same_system():
+    """One interface for all: a System, the times and the solver config keys each reads;
+    with a linear transfer every solver gives the same rates."""
     rng = np.random.default_rng(3)
     w, tau, h = _random_networks(rng, n_batch=2)
     inputs, switches = step_inputs(h, 0.05, 0.25)
-    results = [
-        solver(w, tau, inputs, switches, TIMES, symmetric=False, transfer=Transfer(), max_step=1e-4)
-        for solver in SOLVERS.values()
-    ]
+    system = System.of(w, tau, inputs, switches)
+    settings = {"method": None, "divergence_bound": 1e6, "max_step": 1e-4}
+    results = [solve(method, system, TIMES, settings) for method in SOLVERS]
     for rate in results[1:]:
         assert_allclose(rate, results[0], rtol=0, atol=1e-9 * np.abs(results[0]).max())
 
@@ -92,18 +96,20 @@ def test_every_solver_takes_the_same_arguments():
 def test_exact_solver_refuses_a_saturating_transfer():
     with pytest.raises(ValueError, match="rk4"):
         exact_rate(
-            np.zeros((1, 1, 1)),
-            np.ones(1),
-            np.zeros((1, 3, 1)),
-            np.array([0.1, 0.2]),
+            System.of(
+                np.zeros((1, 1, 1)),
+                np.ones(1),
+                np.zeros((1, 3, 1)),
+                np.array([0.1, 0.2]),
+                transfer=Transfer("tanh", 1.0),
+            ),
             TIMES,
-            transfer=Transfer("tanh", 1.0),
         )
 
 
 def test_rk4_overflow_gives_non_finite_rates_without_raising():
     """A linear runaway (lam = 50) overflows: the rates turn inf/NaN quietly, nothing raises."""
     inputs, switches = step_inputs(np.ones((1, 1)), 0.05, 0.25)
-    rate = rk4_rate(np.full((1, 1, 1), 50.0), np.full(1, 0.01), inputs, switches, TIMES)
+    rate = rk4_rate(System.of(np.full((1, 1, 1), 50.0), np.full(1, 0.01), inputs, switches), TIMES)
     assert np.isfinite(rate[0, :60]).all()
     assert not np.isfinite(rate[0, -1]).all()

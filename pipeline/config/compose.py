@@ -1,0 +1,115 @@
+"""Hydra's side of the config: grid resolvers, the schemas in its ConfigStore, composing.
+
+``python -m pipeline`` composes ``conf/config.yaml`` with the chosen
+``+sweep=NAME`` and the command line; :func:`load_config` turns the result
+into the validated dataclasses of :mod:`pipeline.config.schema`, once, at the
+entry point.  :func:`compose_config` does the same without a Hydra app, for
+tests, benchmarks and notebooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from pipeline.config.schema import (
+    AutapseNetwork,
+    AutapsePairNetwork,
+    ClusterConfig,
+    Config,
+    ConfigError,
+    FeedforwardNetwork,
+    MatrixNetwork,
+    NetworkConfig,
+    NonsymmetricNetwork,
+    PairNetwork,
+    SolverConfig,
+    SpectrumNetwork,
+)
+from pipeline.extensions import load_extensions
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+"""The config directory of the checkout, as ``python -m pipeline`` reads it."""
+
+
+def _grid_range(kind: str, start: Any, stop: Any, num: Any) -> list[float]:
+    """Values of a ``${linspace:start,stop,num}`` or ``${geomspace:...}`` grid."""
+    try:
+        start, stop, num = float(start), float(stop), int(num)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"${{{kind}:start,stop,num}} needs two numbers and a whole count, "
+            f"got {kind}:{start},{stop},{num}"
+        ) from err
+    if num < 1:
+        raise ConfigError(f"${{{kind}:...}} needs num >= 1, got num={num}")
+    spacing = np.linspace if kind == "linspace" else np.geomspace
+    return [float(x) for x in spacing(start, stop, num)]
+
+
+def register_resolvers() -> None:
+    """Let YAML and the command line give a grid as ``${linspace:start,stop,num}``."""
+    for kind in ("linspace", "geomspace"):
+        if not OmegaConf.has_resolver(kind):
+            OmegaConf.register_new_resolver(
+                kind, lambda start, stop, num, kind=kind: _grid_range(kind, start, stop, num)
+            )
+
+
+SCHEMAS: dict[tuple[str | None, str], type] = {
+    (None, "base_config"): Config,
+    ("network", "base_network"): NetworkConfig,
+    ("network", "base_autapse"): AutapseNetwork,
+    ("network", "base_pair"): PairNetwork,
+    ("network", "base_autapse_pair"): AutapsePairNetwork,
+    ("network", "base_spectrum"): SpectrumNetwork,
+    ("network", "base_feedforward"): FeedforwardNetwork,
+    ("network", "base_nonsymmetric"): NonsymmetricNetwork,
+    ("network", "base_matrix"): MatrixNetwork,
+    ("solver", "base_solver"): SolverConfig,
+    ("cluster", "base_cluster"): ClusterConfig,
+}
+"""Every schema the YAML files extend, by (config group, name).
+
+``base_network`` has no settings of its own: a network kind that needs none
+(one added by another package, say) extends it with ``kind: NAME``.
+"""
+
+
+def store_schemas() -> None:
+    """Register :data:`SCHEMAS` in Hydra's ConfigStore, after every extension's own."""
+    load_extensions()
+    store = ConfigStore.instance()
+    for (group, name), node in SCHEMAS.items():
+        store.store(group=group, name=name, node=node)
+
+
+def load_config(cfg: DictConfig) -> Config:
+    """Turn Hydra's composed config into validated dataclasses (the only conversion)."""
+    if OmegaConf.is_missing(cfg, "sweep"):
+        raise ConfigError(
+            "no sweep chosen: add +sweep=NAME (for example +sweep=autapse); "
+            "the sweeps are the files in conf/sweep/"
+        )
+    load_extensions()
+    config = OmegaConf.to_object(cfg)
+    assert isinstance(config, Config)
+    return config
+
+
+def compose_config(overrides: Sequence[str] = ()) -> Config:
+    """The validated config that ``python -m pipeline OVERRIDES`` would run.
+
+    For tests, benchmarks and notebooks: no Hydra app, no output directory.
+    """
+    from hydra import compose, initialize_config_dir
+
+    register_resolvers()
+    store_schemas()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return load_config(compose(config_name="config", overrides=list(overrides)))

@@ -1,0 +1,279 @@
+"""A store's life: refused or created, resumed (and repaired), finalized.
+
+- A new store is built in a hidden sibling and renamed into place, so a
+  store at its path always has all its metadata.
+- A block's data chunks are written first and its ``status`` chunk last, and
+  every chunk is written even when it equals the fill value, so a point that
+  reads ``ok`` or ``diverged`` has its data on disk; a point that reads
+  ``failed`` has none (its computation raised), and one that reads
+  ``pending`` was never finished.
+- Writing a block twice writes the same bytes (the computation is
+  deterministic and each chunk file is replaced by an atomic rename), so a
+  task that Dask runs twice, or two drivers of one config, are harmless.
+- Root attributes hold the schema version, the resolved config (the part
+  that determines the results), its fingerprint, the code version,
+  ``run_status`` (``complete`` once every point is ok or diverged),
+  ``point_counts``, ``created`` and a ``history`` of the runs that wrote it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import yaml
+import zarr
+
+from pipeline.grid import Block
+from pipeline.store.chunks import read_status
+from pipeline.store.integrity import Scan, leftover_files
+from pipeline.store.layout import PRODUCER, Layout, block_filled
+from pipeline.store.status import STATUS, run_status, status_counts
+
+
+class StoreError(RuntimeError):
+    """A store that cannot be written as asked; the message says what to do instead."""
+
+
+def root_attrs(path: Path) -> dict[str, Any] | None:
+    """Root attributes of the pipeline store at ``path``; None if it is not one."""
+    try:
+        attrs = dict(zarr.open_group(str(path), mode="r", zarr_format=2).attrs)
+    except (FileNotFoundError, NotADirectoryError, zarr.errors.GroupNotFoundError, ValueError):
+        return None
+    return attrs if attrs.get("producer") == PRODUCER else None
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _code(code: Mapping[str, Any]) -> str:
+    if not code.get("dirty"):
+        return f"commit {code['commit']}"
+    return f"commit {code['commit']} with uncommitted changes {code.get('diff', '')[:12]}"
+
+
+def describe_difference(stored: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """The config keys and code versions in which two fingerprinted runs differ.
+
+    ``stored`` and ``new`` hold ``config`` (a nested mapping) and ``code``
+    (:func:`pipeline.records.provenance.code_version`).
+    """
+    old, cur = _flatten(stored["config"]), _flatten(new["config"])
+    lines = [
+        f"  {key}: {old.get(key, '(absent)')!r} in the store, {cur.get(key, '(absent)')!r} now"
+        for key in sorted(old.keys() | cur.keys())
+        if old.get(key) != cur.get(key)
+    ]
+    if stored["code"] != new["code"]:
+        lines.append(f"  code: {_code(stored['code'])} in the store, {_code(new['code'])} now")
+    return "\n".join(lines)
+
+
+def _occupied(path: Path) -> bool:
+    return path.exists() and not (path.is_dir() and not any(path.iterdir()))
+
+
+def check_path(path: Path, attrs: Mapping[str, Any], overwrite: bool) -> str:
+    """How a run whose root attributes are ``attrs`` may open ``path``, touching nothing.
+
+    Returns ``"create"``, ``"resume"`` (a store of the same fingerprint, even
+    with ``overwrite``: resuming gives the same bytes without discarding
+    work) or ``"overwrite"``.  Raises :class:`StoreError` when ``path`` holds
+    something other than this pipeline's store, or a store of another config
+    and ``overwrite`` is false.
+    """
+    if not _occupied(path):
+        return "create"
+    existing = root_attrs(path)
+    if existing is None:
+        raise StoreError(
+            f"store.path={path} exists and is not a store of this pipeline; "
+            "nothing was written. Choose another store.path."
+        )
+    if existing.get("fingerprint") == attrs["fingerprint"]:
+        return "resume"
+    if not overwrite:
+        stored = {"config": yaml.safe_load(existing["config"]), "code": existing["code"]}
+        new = {"config": yaml.safe_load(attrs["config"]), "code": attrs["code"]}
+        raise StoreError(
+            f"store.path={path} holds a sweep of a different config or code, so it "
+            f"cannot be resumed:\n{describe_difference(stored, new)}\n"
+            "Nothing was written. Run with another store.path=... for a new store, or "
+            "with store.overwrite=true to replace this one."
+        )
+    return "overwrite"
+
+
+def _staging(path: Path, purpose: str) -> Path:
+    """A hidden sibling of ``path`` for a store being created or discarded."""
+    return path.with_name(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
+
+
+def _remove_stale_staging(path: Path) -> None:
+    """Delete what a killed driver left while creating or replacing the store at ``path``."""
+    for purpose in ("creating", "replaced"):
+        for stale in path.parent.glob(f".{path.name}.{purpose}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def prepare(
+    path: Path,
+    full: xr.Dataset,
+    encodings: dict[str, dict],
+    attrs: dict[str, Any],
+    overwrite: bool,
+) -> str:
+    """Create the store, replace it, or check that it can be resumed (hold its lease).
+
+    Returns ``"created"``, ``"overwritten"`` or ``"resumed"``; refuses as
+    :func:`check_path` does.  A new store is built beside ``path`` and
+    renamed into place, so a store at ``path`` always has all its metadata:
+    a driver killed while creating leaves only a hidden sibling, which the
+    next driver deletes.
+    """
+    action = check_path(path, attrs, overwrite)
+    _remove_stale_staging(path)
+    if action == "resume":
+        return "resumed"
+    staged = _staging(path, "creating")
+    try:
+        _create(staged, full, encodings, attrs)
+        if action == "overwrite":
+            retired = _staging(path, "replaced")
+            path.rename(retired)
+            staged.rename(path)
+            shutil.rmtree(retired)
+        else:
+            staged.rename(path)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return "overwritten" if action == "overwrite" else "created"
+
+
+def _create(path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dict) -> None:
+    """Write the metadata of every array of ``full`` and the values of those without sweep dims.
+
+    xarray writes the coordinates and the variables without the sweep
+    dimensions.  The arrays the blocks fill (those with every dimension of
+    ``status``) are created through zarr with the metadata xarray would give
+    them: xarray would need them as lazy Dask arrays, and writing through
+    Dask took twice as long (0.45 s against 0.25 s for the benchmarks' store).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    swept = block_filled(full)
+    fixed = full.drop_vars(swept)
+    fixed.attrs = dict(attrs)
+    # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
+    fixed.to_zarr(
+        str(path),
+        mode="w-",
+        zarr_format=2,
+        consolidated=False,
+        encoding={name: encodings[name] for name in fixed.data_vars},
+        write_empty_chunks=True,
+    )
+    group = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    for name in swept:
+        var, encoding = full.variables[name], encodings[name]
+        group.create_array(
+            str(name),
+            shape=var.shape,
+            chunks=encoding["chunks"],
+            dtype=var.dtype,
+            fill_value=encoding["_FillValue"],
+            compressors=encoding["compressors"],
+            chunk_key_encoding={"name": "v2", "separator": "."},
+            attributes={**_json_attrs(var.attrs), "_ARRAY_DIMENSIONS": list(var.dims)},
+        )
+    zarr.consolidate_metadata(str(path), zarr_format=2)
+
+
+def _json_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes as JSON holds them: numpy arrays as lists, numpy scalars as numbers."""
+    return {
+        key: value.tolist() if isinstance(value, np.ndarray | np.generic) else value
+        for key, value in attrs.items()
+    }
+
+
+def _open_group(path: Path) -> zarr.Group:
+    return zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+
+
+def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
+    """Make a store that is being resumed whole again; return its status after repair.
+
+    Temporary files of interrupted writes are deleted; a block with a
+    damaged chunk loses its ``status`` chunk, so it is pending and is
+    recomputed; an array written at creation that is damaged is written
+    again from ``full``.  Call it holding the store's lease.
+    """
+    for leftover in scan.leftovers:
+        leftover.unlink(missing_ok=True)
+    status = scan.status.copy()
+    status_array = _open_group(path)["status"]
+    for block in scan.damaged_blocks():
+        key = status_array.metadata.encode_chunk_key(block)
+        (path / "status" / key).unlink(missing_ok=True)
+        status[scan.block_slices(block)] = STATUS["pending"]
+    damaged = sorted(scan.damaged_arrays())
+    if damaged:
+        rewrite = full[damaged]
+        rewrite.attrs = {}  # root attributes stay as the store has them
+        rewrite.to_zarr(str(path), mode="r+", zarr_format=2, consolidated=False)
+    return status
+
+
+def pending_blocks(status: np.ndarray, layout: Layout) -> list[Block]:
+    """Blocks that still hold a pending or failed point: a resume computes them."""
+    todo = np.isin(status, (STATUS["pending"], STATUS["failed"]))
+    return [block for block in layout.blocks() if todo[block.slices].any()]
+
+
+def mark_incomplete(path: Path) -> None:
+    """Say in the root attributes (and their consolidated copy) that points are being computed."""
+    group = _open_group(path)
+    group.attrs["run_status"] = "incomplete"
+    zarr.consolidate_metadata(str(path), zarr_format=2)
+
+
+RUN_RECORD_ATTRS = ("created", "history")
+"""Root attributes that record when, where and by which runs a store was written.
+
+They necessarily differ between two runs of one config; every other byte of
+the store is the same (see :func:`pipeline.store.verify.content_digest`).
+"""
+
+
+def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
+    """Record point counts, ``run_status`` and this run in ``history``; consolidate.
+
+    Call it when no task writes any more: it deletes the temporary files that
+    writers killed mid-write left behind.
+    """
+    for leftover in leftover_files(path):
+        leftover.unlink(missing_ok=True)
+    counts = status_counts(read_status(path))
+    group = _open_group(path)
+    group.attrs.update(
+        {
+            "point_counts": counts,
+            "run_status": run_status(counts),
+            "history": [*group.attrs.get("history", []), dict(run)],
+        }
+    )
+    zarr.consolidate_metadata(str(path), zarr_format=2)
+    return counts
