@@ -114,7 +114,7 @@ def cli() -> None:
     """Run :func:`main`; a config that Hydra itself refuses exits with :data:`REFUSED` too."""
     signal.signal(signal.SIGTERM, _terminate)
     # The objects so far are the imported modules', alive until exit: frozen, the
-    # collector never walks them again, here or at exit (a third of a second).
+    # collector never walks them again, here or at exit.
     gc.freeze()
     try:
         main()

@@ -23,13 +23,6 @@ from analysis.checks.verdicts import (
     flag_attrs,
     verdict,
 )
-from analysis.measure import quantities as measures
-from analysis.measure.modes import eigenvector_inverse, mode_activity, mode_input
-from analysis.measure.steady import (
-    epoch_fits,
-    neuron_space,
-    round_off_floor,
-)
 
 DRIVE_TOLERANCE = 1e-9
 """A mode whose input is below this fraction of the largest mode input is not driven."""
@@ -75,9 +68,9 @@ def compare(
     expected: xr.DataArray,
     rtol: float,
     reasons: list[tuple[str, xr.DataArray]],
-    scale: xr.DataArray | None = None,
     *,
     stored: bool = False,
+    scale: xr.DataArray | None = None,
 ) -> Checked:
     """The verdict of ``measured`` against ``expected``: within ``rtol`` of ``|expected|``.
 
@@ -141,36 +134,3 @@ def carried(code: xr.DataArray) -> list[tuple[str, xr.DataArray]]:
     """The reasons ``code`` gives for values it could not measure, to pass on to a derived value."""
     carried = ("not_driven", "no_steady_state", "integrator", "diverged", "not_resolved")
     return [(reason, code == VERDICTS[reason]) for reason in carried]
-
-
-def epoch_responses(ds: xr.Dataset) -> tuple[xr.Dataset, xr.DataArray, xr.DataArray, float]:
-    """Fits of every mode in every input epoch, their steady states in neuron space, and dt."""
-    inverse = eigenvector_inverse(ds)
-    activity = mode_activity(ds["rate"], inverse)
-    fits = epoch_fits(
-        activity, ds["epoch_start"].values, float(ds["offset"]), round_off_floor(ds["rate"])
-    )
-    steady = neuron_space(fits["settled"], ds["eigenvectors"]).transpose(..., "epoch", "neuron")
-    return fits, mode_input(ds["h"], inverse), steady, measures.sample_interval(activity)
-
-
-def mode_input_variable(h_mode: xr.DataArray) -> dict[str, xr.DataArray]:
-    return {
-        "mode_input": h_mode.assign_attrs(long_name="input to the mode, (Phi^-1 h)_a", units="Hz")
-    }
-
-
-def design_eigenvalues(ds: xr.Dataset, rtol: float) -> Checked:
-    """The stored weights' eigenvalues against those the network was built with."""
-    return compare(
-        ds["eigenvalues"],
-        ds["design_eigenvalues"]
-        .copy()
-        .assign_attrs(
-            long_name="eigenvalue the network was built with", units="1", formula="design lam"
-        ),
-        rtol,
-        [],
-        scale=absolute(),
-        stored=True,
-    )

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import xarray as xr
 
-from analysis.checks.base import (
-    Check,
-    checked_dataset,
-    compare,
-    design_eigenvalues,
-    epoch_responses,
-    mode_input_variable,
-)
-from analysis.measure.steady import (
-    linear_map,
-)
+from analysis.checks.base import Check, checked_dataset, compare
+from analysis.checks.epochs import design_eigenvalues, epoch_responses, mode_input_variable
+from analysis.measure.steady import linear_map
 from analysis.theory import linear as theory
 from analysis.theory import scenarios as scenario_theory
 

@@ -5,19 +5,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from analysis.checks.base import (
-    DRIVE_TOLERANCE,
-    Check,
-    checked_dataset,
-    compare,
-    design_eigenvalues,
-    epoch_responses,
-    mode_input_variable,
-)
+from analysis.checks.base import DRIVE_TOLERANCE, Check, checked_dataset, compare
+from analysis.checks.epochs import design_eigenvalues, epoch_responses, mode_input_variable
 from analysis.measure import quantities as measures
-from analysis.measure.steady import (
-    linear_map,
-)
+from analysis.measure.steady import linear_map
 from analysis.theory import linear as theory
 from analysis.theory import scenarios as scenario_theory
 

@@ -12,9 +12,7 @@ from analysis.checks.base import (
 )
 from analysis.checks.linear_modes import QUANTITIES as LINEAR_QUANTITIES
 from analysis.checks.linear_modes import linear_modes
-from analysis.checks.verdicts import (
-    VERDICTS,
-)
+from analysis.checks.verdicts import VERDICTS
 from analysis.measure.modes import eigenvector_inverse, mode_activity
 from analysis.theory import linear as theory
 from analysis.theory import scenarios as scenario_theory

@@ -26,9 +26,7 @@ from analysis.checks.verdicts import (
 from analysis.measure import quantities as measures
 from analysis.measure.fits import geometric_fit
 from analysis.measure.modes import eigenvector_inverse, mode_coordinates
-from analysis.measure.steady import (
-    ROUND_OFF,
-)
+from analysis.measure.steady import ROUND_OFF
 from analysis.theory import linear as theory
 
 QUANTITIES = ("gain", "tau_eff", "persistence", "ramp_slope")

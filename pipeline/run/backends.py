@@ -41,8 +41,8 @@ def _client(cluster: ClusterConfig) -> Iterator[Any]:
 def _local_scheduler(name: str) -> Callable:
     """Dask's scheduler ``synchronous`` or ``processes`` as a function.
 
-    dask.multiprocessing takes a quarter of a second to import, so only a
-    run with processes imports it.
+    dask.multiprocessing is slow to import, so only a run with processes
+    imports it.
     """
     if name == "synchronous":
         return dask.local.get_sync
@@ -61,7 +61,7 @@ def run_tasks(tasks: list, cluster: ClusterConfig, progress: Progress) -> list[d
         if client is None:
             with TaskCallback(progress.block_done):
                 # Schedulers as functions: given a name, dask would import
-                # dask.distributed (a third of a second) to look for a Client.
+                # dask.distributed (slow to import) to look for a Client.
                 if cluster.scheduler == "threads":
                     # A pool of our own: leaving it waits for the running tasks.
                     with ThreadPoolExecutor(cluster.n_workers or os.cpu_count() or 1) as pool:

@@ -5,9 +5,7 @@ mode activity, compressed chunks).  By default glibc's malloc hands memory
 that large back to the kernel when it is freed, and the next block's arrays
 fault in fresh pages, which the kernel must clear (on a virtual machine, the
 host must first provide them).  Kept by malloc instead, the same pages serve
-block after block: in three paired runs of the benchmarks' 200,000-point
-sweep, page faults fell from 100,000-350,000 per run to about 60,000 and
-each run took 0.5 to 2.5 s less, out of about 12.
+block after block (what that saves: ``benchmarks/README.md``).
 """
 
 from __future__ import annotations

@@ -105,9 +105,9 @@ def _fill_value(stored: Any) -> Any:
 def read_array(path: Path, name: str, form: ChunkFormat) -> np.ndarray:
     """The whole array ``name`` of the store at ``path``, read chunk file by chunk file.
 
-    Reading through zarr-python costs about 0.8 ms per chunk, ten times the
-    file read and decode: the summary of a sweep of 100 blocks reads a dozen
-    such arrays.
+    The summary reads a dozen such arrays of every block; read and decoded
+    here, a chunk costs a fraction of a read through zarr-python
+    (``benchmarks/README.md``, "Design measurements").
     """
     values = np.full(form.array_shape, form.fill_value, dtype=form.dtype)
     grid = [
@@ -177,12 +177,11 @@ def _write_to_disk(partial: Path, data: Any) -> None:
     A sweep writes far more than it reads back.  Through the page cache,
     every chunk would first be copied into fresh pages, which the kernel
     must find and clear (on a virtual machine the host must first provide
-    them: measured, about 3.5 ns per byte, more than compressing the chunk),
-    and then written back; and the pages nobody reads would fill memory.
-    With ``O_DIRECT`` the disk reads the chunk from this process's memory
-    instead: copied into an aligned buffer, padded to whole blocks, written,
-    then truncated to its length.  That cut the system time of a 200 000-point
-    sweep from 4.9 s to 3.3 s.  Where ``O_DIRECT`` is refused (tmpfs, for
+    them), and then written back; and the pages nobody reads would fill
+    memory.  With ``O_DIRECT`` the disk reads the chunk from this process's
+    memory instead: copied into an aligned buffer, padded to whole blocks,
+    written, then truncated to its length (what that saves:
+    ``benchmarks/README.md``).  Where ``O_DIRECT`` is refused (tmpfs, for
     instance) or missing (macOS), the file is written through the page cache,
     flushed, and its pages dropped.
     """
@@ -245,9 +244,9 @@ def write_block(
 
     A block is exactly one chunk of every array with the sweep dimensions, so
     each chunk file is written whole, encoded as ``formats`` (from
-    :func:`chunk_formats`; read from the store when not given) says.  Going
-    through zarr-python's ``Array.__setitem__`` would cost about 2 ms of
-    interpreter time per array, more than compressing the chunk.
+    :func:`chunk_formats`; read from the store when not given) says, rather
+    than through zarr-python's ``Array.__setitem__``, whose interpreter time
+    per array exceeded compressing the chunk (``benchmarks/README.md``).
     """
     formats = formats if formats is not None else chunk_formats(path)
     names = [n for n in ds.data_vars if n != "status" and set(dims) <= set(ds.variables[n].dims)]

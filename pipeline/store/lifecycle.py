@@ -170,7 +170,7 @@ def _create(path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dic
     dimensions.  The arrays the blocks fill (those with every dimension of
     ``status``) are created through zarr with the metadata xarray would give
     them: xarray would need them as lazy Dask arrays, and writing through
-    Dask took twice as long (0.45 s against 0.25 s for the benchmarks' store).
+    Dask is slower (``benchmarks/README.md``, "Design measurements").
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     swept = block_filled(full)

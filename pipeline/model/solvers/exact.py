@@ -218,7 +218,7 @@ def _expm_propagators(
     ``expm(s [[A, I/tau], [0, 0]]) = [[P(s), F(s)], [0, I]]`` holds for any
     ``A``, diagonalisable or not.
     """
-    import scipy.linalg  # 0.4 s to import, and only non-diagonalisable networks need it
+    import scipy.linalg  # slow to import, and only non-diagonalisable networks need it
 
     n_batch, n, _ = weights.shape
     a = (weights - np.eye(n)) / tau[:, None, None]

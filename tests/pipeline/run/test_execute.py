@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import math
 import os
-import platform
 import signal
 import subprocess
 import time
@@ -35,7 +34,6 @@ from store_helpers import (
 
 from pipeline.__main__ import STOPPED, TERMINATED, execute
 from pipeline.records import catalog
-from pipeline.run import memory
 from pipeline.run.execute import run_sweep
 from pipeline.store import chunks, integrity, verify
 from pipeline.store.status import STATUS
@@ -394,9 +392,3 @@ def test_sigterm_stops_the_run_cleanly_and_frees_the_store_at_once(tmp_path: Pat
     assert result.blocks_computed == 6 - len(done)
     assert files_of_blocks(path, done) == untouched
     assert verify.content_digest(path) == verify.content_digest(clean)
-
-
-def test_malloc_keeps_freed_memory_where_the_c_library_is_glibc():
-    """The setting that spares each block fresh pages takes where it exists (glibc's mallopt)."""
-    glibc = platform.libc_ver()[0] == "glibc"
-    assert memory.keep_freed_memory() is glibc
