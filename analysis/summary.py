@@ -3,19 +3,33 @@
 Every ``Q_check`` variable next to ``Q`` and ``Q_theory`` is summarised: how
 many points agree and disagree, the worst relative error and where it is, and
 which points could not be measured and why.
+
+The summary is a reduction that streams.  Every block (in the task that
+computes it) or every slab of a store read back is reduced to a
+:class:`Tally`: counts per verdict, the worst error and where, and which
+values of each sweep dimension hold the points of each reason.  Tallies
+combine associatively and commutatively (:meth:`Tally.combine`), so memory
+grows with the number of blocks at most, never with the points, and the
+lines printed do not depend on how the store is cut or in which order its
+blocks finish.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import xarray as xr
 
-from analysis.checks.verdicts import REASONS, VERDICTS, point_verdict, scaled_error
+from analysis.checks.verdicts import REASONS, VERDICTS, reduce_codes, scaled_error
 
 STATUS_VARIABLE = "status"
+
+SLAB_POINTS = 250_000
+"""Points read at once: about 50 MB of per-point results of a 2-neuron sweep."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +40,91 @@ class Summary:
     passed: bool
 
 
+@dataclass(frozen=True)
+class Where:
+    """Which values of each sweep dimension hold some points: a boolean per value and dimension."""
+
+    held: dict[str, np.ndarray]
+
+    @classmethod
+    def of(
+        cls,
+        mask: np.ndarray,
+        dims: Sequence[str],
+        start: Mapping[str, int],
+        sizes: Mapping[str, int],
+    ) -> Where:
+        """Where ``mask`` (dims ``dims``) holds: a part of a store whose sweep dimensions
+        have ``sizes``, beginning at index ``start[dim]`` along each of them."""
+        held = {}
+        for axis, dim in enumerate(dims):
+            local = mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis))
+            held[dim] = np.zeros(sizes[dim], dtype=bool)
+            held[dim][start[dim] : start[dim] + local.size] = local
+        return cls(held)
+
+    def combine(self, other: Where) -> Where:
+        return Where({dim: held | other.held[dim] for dim, held in self.held.items()})
+
+    def describe(self, coords: Mapping[str, np.ndarray]) -> str:
+        """The parameter values involved (``every`` for a whole axis)."""
+        parts = []
+        for dim, held in self.held.items():
+            if held.all():
+                parts.append(f"every {dim}")
+            else:
+                parts.append(f"{dim}={_values(coords[dim][held])}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class QuantityTally:
+    """One checked quantity over some points of a store.
+
+    ``counts[code]`` is the number of points whose verdict (reduced over the
+    dimensions that are not swept) is ``code``; ``worst`` the largest error
+    of a compared value, ``position`` its index in the store (sweep
+    dimensions first, in C order: of equal errors the first is the worst) and
+    ``location`` its coordinates; ``places`` where the points of each verdict
+    code lie.
+    """
+
+    counts: np.ndarray
+    worst: float = -math.inf
+    position: tuple[int, ...] = ()
+    location: str = ""
+    places: dict[int, Where] = field(default_factory=dict)
+
+    def combine(self, other: QuantityTally) -> QuantityTally:
+        """Both tallies as one; the same whichever comes first."""
+        first = (-self.worst, self.position) <= (-other.worst, other.position)
+        worst = self if first else other
+        places = dict(self.places)
+        for code, where in other.places.items():
+            places[code] = places[code].combine(where) if code in places else where
+        return QuantityTally(
+            self.counts + other.counts, worst.worst, worst.position, worst.location, places
+        )
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Points of a store reduced: every checked quantity, and where points diverged."""
+
+    quantities: dict[str, QuantityTally]
+    diverged: Where | None
+
+    def combine(self, other: Tally) -> Tally:
+        """Both tallies as one (associative and commutative: any order of blocks gives one)."""
+        diverged = self.diverged
+        if other.diverged is not None:
+            diverged = other.diverged if diverged is None else diverged.combine(other.diverged)
+        quantities = {
+            name: tally.combine(other.quantities[name]) for name, tally in self.quantities.items()
+        }
+        return Tally(quantities, diverged)
+
+
 def _values(values: np.ndarray) -> str:
     values = np.unique(values)
     if values.size > 6:
@@ -33,27 +132,101 @@ def _values(values: np.ndarray) -> str:
     return ", ".join(f"{v:.4g}" for v in values)
 
 
-def describe_points(mask: xr.DataArray) -> str:
-    """Where ``mask`` holds, as the parameter values involved (``every`` for a whole axis)."""
-    parts = []
-    for dim in mask.dims:
-        held = mask.any([d for d in mask.dims if d != dim]).values
-        values = mask[dim].values
-        if held.all():
-            parts.append(f"every {dim}")
-        else:
-            parts.append(f"{dim}={_values(values[held])}")
-    return ", ".join(parts)
-
-
-def _location(da: xr.DataArray, flat_index: int) -> str:
-    index = np.unravel_index(flat_index, da.shape)
+def _location(dims: Sequence[str], index: tuple[int, ...], coords: Mapping[str, np.ndarray]) -> str:
     return ", ".join(
-        f"{dim}={da[dim].values[i]:.4g}"
-        if np.issubdtype(da[dim].dtype, np.number)
-        else f"{dim}={da[dim].values[i]}"
-        for dim, i in zip(da.dims, index, strict=True)
+        f"{dim}={coords[dim][i]:.4g}"
+        if np.issubdtype(coords[dim].dtype, np.number)
+        else f"{dim}={coords[dim][i]}"
+        for dim, i in zip(dims, index, strict=True)
     )
+
+
+def checked_quantities(ds: xr.Dataset) -> list[str]:
+    """Every quantity ``Q`` with ``Q_check`` in ``ds``, in the order its check lists them."""
+    checked = [
+        str(v)[: -len("_check")]
+        for v in ds.data_vars
+        if str(v).endswith("_check") and str(v)[: -len("_check")] in ds.data_vars
+    ]
+    order = list(ds["check"].attrs.get("quantities", [])) if "check" in ds else []
+    return [q for q in order if q in checked] + [q for q in checked if q not in order]
+
+
+def quantity_tally(
+    part: xr.Dataset,
+    name: str,
+    start: Mapping[str, int],
+    sizes: Mapping[str, int],
+    coords: Mapping[str, np.ndarray],
+) -> QuantityTally:
+    """:class:`QuantityTally` of ``name`` over ``part`` (see :func:`tally`), whose dimensions
+    have the coordinate values ``coords``."""
+    # The store's order of dimensions: sweep dimensions first, then the variable's own.
+    code = part[f"{name}_check"].transpose(*sizes, ...)
+    inner = tuple(range(len(sizes), code.ndim))
+    per_point = reduce_codes(code.values, inner) if inner else code.values
+    counts = np.bincount(per_point.ravel(), minlength=len(VERDICTS))
+    places = {
+        int(value): Where.of(per_point == value, list(sizes), start, sizes)
+        for value in np.flatnonzero(counts)
+    }
+    compared = (code.values == VERDICTS["agrees"]) | (code.values == VERDICTS["disagrees"])
+    if not compared.any():
+        return QuantityTally(counts, places=places)
+    shape = dict(zip(code.dims, code.shape, strict=True))
+
+    def values(variable: str) -> np.ndarray:  # broadcast to the dims of ``code``, in its order
+        return part.variables[variable].set_dims(shape).transpose(*code.dims).values
+
+    theory = values(f"{name}_theory")
+    scale = values(f"{name}_scale") if f"{name}_scale" in part else np.abs(theory)
+    error = np.where(compared, scaled_error(values(name), theory, scale), np.nan)
+    if np.isnan(error).all():  # compared, but no error is a number (a NaN measured)
+        return QuantityTally(counts, places=places)
+    index = np.unravel_index(int(np.nanargmax(error)), error.shape)
+    position = tuple(int(i) + start.get(dim, 0) for dim, i in zip(code.dims, index, strict=True))
+    location = _location(code.dims, index, coords)
+    return QuantityTally(counts, float(error[index]), position, location, places)
+
+
+def tally(part: xr.Dataset, start: Mapping[str, int], sizes: Mapping[str, int]) -> Tally:
+    """The :class:`Tally` of ``part``: the points of a store whose sweep dimensions have
+    ``sizes`` from index ``start[dim]`` along each (a block, or a slab of blocks)."""
+    coords = {dim: part[dim].values for dim in part.dims if dim in part.coords}
+    status = part[STATUS_VARIABLE].transpose(*sizes)
+    codes = dict(
+        zip(status.attrs["flag_meanings"].split(), status.attrs["flag_values"], strict=True)
+    )
+    diverged = status.values == codes["diverged"]
+    return Tally(
+        {q: quantity_tally(part, q, start, sizes, coords) for q in checked_quantities(part)},
+        Where.of(diverged, list(sizes), start, sizes) if diverged.any() else None,
+    )
+
+
+def store_tally(ds: xr.Dataset, points: int = SLAB_POINTS) -> Tally:
+    """The :class:`Tally` of every point of ``ds``, read in slabs of about ``points`` points.
+
+    A slab is a run of whole chunks along the first sweep dimension, so
+    memory grows with ``points``, never with the store.
+    """
+    status = ds[STATUS_VARIABLE]
+    sizes = dict(zip(status.dims, status.shape, strict=True))
+    first = status.dims[0]
+    names = [STATUS_VARIABLE, *(["check"] if "check" in ds else [])] + [
+        f"{q}{suffix}"
+        for q in checked_quantities(ds)
+        for suffix in ("_check", "", "_theory", "_scale")
+        if f"{q}{suffix}" in ds
+    ]
+    chunk = (status.encoding.get("chunks") or (1,))[0]
+    rows = max(chunk, points // max(status.size // sizes[first], 1) // chunk * chunk)
+    start = dict.fromkeys(sizes, 0)
+    parts = (
+        tally(ds[names].isel({first: slice(i, i + rows)}).load(), {**start, first: i}, sizes)
+        for i in range(0, sizes[first], rows)
+    )
+    return functools.reduce(Tally.combine, parts)
 
 
 def _label(ds: xr.Dataset, name: str) -> str:
@@ -61,35 +234,28 @@ def _label(ds: xr.Dataset, name: str) -> str:
 
 
 def quantity_lines(
-    ds: xr.Dataset, name: str, sweep_dims: tuple[str, ...], width: int = 36
+    ds: xr.Dataset, name: str, tally: QuantityTally, width: int = 36
 ) -> tuple[list[str], int]:
-    """Summary lines of one checked quantity, and how many points disagree."""
-    code = ds[f"{name}_check"].load()
-    per_point = point_verdict(code, [d for d in code.dims if d not in sweep_dims])
-    if (per_point == VERDICTS["not_applicable"]).all():
+    """Summary lines of one checked quantity from its ``tally``, and how many points disagree."""
+    counts = tally.counts
+    if counts[VERDICTS["not_applicable"]] == counts.sum():
         return [f"  {_label(ds, name):<{width}} not applicable at any point"], 0
-    agree = int((per_point == VERDICTS["agrees"]).sum())
-    disagree = int((per_point == VERDICTS["disagrees"]).sum())
+    agree, disagree = int(counts[VERDICTS["agrees"]]), int(counts[VERDICTS["disagrees"]])
     line = f"  {_label(ds, name):<{width}} {agree} agree, {disagree} disagree"
-    compared = (code == VERDICTS["agrees"]) | (code == VERDICTS["disagrees"])
-    if compared.any():
-        measured, theory = ds[name].load(), ds[f"{name}_theory"].load()
-        scaled = f"{name}_scale" in ds
-        scale = ds[f"{name}_scale"].load() if scaled else abs(theory)
-        error = scaled_error(measured, theory, scale).where(compared).transpose(*code.dims)
-        worst = int(np.nanargmax(error.values))
-        kind = "error relative to its scale" if scaled else "relative error"
-        line += f"; worst {kind} {error.values.flat[worst]:.2g} ({_location(error, worst)})"
+    if tally.worst > -math.inf:
+        kind = "error relative to its scale" if f"{name}_scale" in ds else "relative error"
+        line += f"; worst {kind} {tally.worst:.2g} ({tally.location})"
     lines = [line]
+    coords = {dim: ds[dim].values for dim in ds[STATUS_VARIABLE].dims}
     for reason, text in REASONS.items():
-        mask = per_point == VERDICTS[reason]
-        count = int(mask.sum())
+        count = int(counts[VERDICTS[reason]])
         if not count:
             continue
         if reason == "not_applicable":
             lines.append(f"  {'':<{width}} {count} not applicable")
         else:
-            lines.append(f"  {'':<{width}} {count} not measurable, {text}: {describe_points(mask)}")
+            where = tally.places[VERDICTS[reason]].describe(coords)
+            lines.append(f"  {'':<{width}} {count} not measurable, {text}: {where}")
     return lines, disagree
 
 
@@ -102,45 +268,46 @@ def _scenario_line(ds: xr.Dataset) -> str:
     )
 
 
-def summarize(ds: xr.Dataset, counts: Mapping[str, int]) -> Summary:
+def summarize(
+    ds: xr.Dataset,
+    counts: Mapping[str, int],
+    total: Tally | None = None,
+    points: int = SLAB_POINTS,
+) -> Summary:
     """Summarise every theory check of ``ds`` and its ``counts`` of points by status.
 
-    ``counts`` are those the store records (``point_counts``), counted once
-    by :func:`pipeline.store.status.status_counts`.
+    ``total`` is the :class:`Tally` of every point, combined from its blocks'
+    by the run that computed them; without it ``ds`` is read ``points``
+    points at a time (:func:`store_tally`), so it may be a store opened
+    lazily (``xr.open_zarr(path, chunks=None)``).  ``counts`` are those the
+    store records (``point_counts``), counted once by
+    :func:`pipeline.store.status.status_counts`.
     """
     status = ds[STATUS_VARIABLE]
-    sweep_dims = tuple(status.dims)
     lines = [
         _scenario_line(ds),
         f"points: {status.size} ("
         + ", ".join(f"{count} {name}" for name, count in counts.items() if count)
         + ")",
     ]
-    checked = [
-        str(v)[: -len("_check")]
-        for v in ds.data_vars
-        if str(v).endswith("_check") and str(v)[: -len("_check")] in ds.data_vars
-    ]
-    order = list(ds["check"].attrs.get("quantities", [])) if "check" in ds else []
-    quantities = [q for q in order if q in checked] + [q for q in checked if q not in order]
+    quantities = checked_quantities(ds)
     rtols = {ds[f"{q}_check"].attrs.get("rtol") for q in quantities}
     lines.append(
         "theory check"
         + (f" (relative tolerance {rtols.pop():g})" if len(rtols) == 1 else "")
         + ", points per quantity:"
     )
+    total = total if total is not None else store_tally(ds, points)
     disagreeing = 0
     width = max([36, *(len(_label(ds, name)) for name in quantities)])
     for name in quantities:
-        quantity, disagree = quantity_lines(ds, name, sweep_dims, width)
+        quantity, disagree = quantity_lines(ds, name, total.quantities[name], width)
         lines.extend(quantity)
         disagreeing += disagree
     passed = disagreeing == 0 and counts.get("failed", 0) == 0 and counts.get("pending", 0) == 0
-    if counts.get("diverged"):
-        meanings = status.attrs["flag_meanings"].split()
-        codes = dict(zip(meanings, status.attrs["flag_values"], strict=True))
-        diverged = status.load() == codes["diverged"]
-        lines.append(f"diverged (passed solver.divergence_bound): {describe_points(diverged)}")
+    if total.diverged is not None:
+        where = total.diverged.describe({dim: ds[dim].values for dim in status.dims})
+        lines.append(f"diverged (passed solver.divergence_bound): {where}")
     lines.append(
         f"verdict ({ds.attrs.get('sweep', '?')}): "
         + (

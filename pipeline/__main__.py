@@ -42,7 +42,6 @@ from pipeline.config.compose import load_config, register_resolvers, store_schem
 from pipeline.config.schema import ConfigError
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
-from pipeline.store.chunks import load_point_variables
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
 
@@ -73,9 +72,9 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         return multirun.Outcome(REFUSED, [], [f"error: {err}"])
     except RunStopped as err:
         return multirun.Outcome(STOPPED, [], [f"error: {err}"])
-    # No Dask: the summary reads whole variables; a task per chunk only adds overhead.
+    # No Dask: the summary reads the store slab by slab; a task per chunk only adds overhead.
     with xr.open_zarr(result.path, chunks=None) as ds:
-        summary = summarize(load_point_variables(ds, Path(result.path)), result.counts)
+        summary = summarize(ds, result.counts, result.tally)
         run_status = ds.attrs["run_status"]
     lines = [
         f"store: {Path(result.path).resolve()} ({run_status}, {result.opened}; "

@@ -146,16 +146,15 @@ def verdict_names(codes: np.ndarray) -> np.ndarray:
     return names[np.asarray(codes, dtype=int)]
 
 
-def scaled_error(
-    measured: xr.DataArray, theory: xr.DataArray, scale: xr.DataArray | float
-) -> xr.DataArray:
+def scaled_error(measured: np.ndarray, theory: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``|measured - theory| / scale``: 0 where they are equal, infinite where ``scale`` is 0.
 
     With ``scale = |theory|`` this is the relative error that :func:`verdict`
     compares with ``rtol``; quantities whose theory can be zero give another
-    scale (their ``Q_scale`` variable).
+    scale (their ``Q_scale`` variable).  Arrays broadcast against each other.
     """
-    scale = xr.DataArray(scale) if not isinstance(scale, xr.DataArray) else scale
-    difference = abs(measured - theory)
-    exact = xr.where(difference > 0, np.inf, 0.0)
-    return xr.where(scale > 0, difference / scale.where(scale > 0), exact)
+    difference = np.abs(measured - theory)
+    positive = scale > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = difference / np.where(positive, scale, 1.0)
+    return np.where(positive, relative, np.where(difference > 0, np.inf, 0.0))

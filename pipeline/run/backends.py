@@ -83,7 +83,7 @@ def run_tasks(tasks: list, cluster: ClusterConfig, progress: Progress) -> list[d
         try:
             for future in as_completed(futures):
                 results.append(future.result())
-                progress.block_done()
+                progress.block_done(results[-1])
         except BaseException:
             client.cancel(futures)
             raise

@@ -18,6 +18,7 @@ the point counts and this run in the store's ``history``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -32,6 +33,7 @@ import dask
 import numpy as np
 import yaml
 
+from analysis.summary import Tally, tally
 from pipeline.block import BlockSpec, simulate_block
 from pipeline.config.schema import Config
 from pipeline.extensions import load_extensions
@@ -62,6 +64,8 @@ class RunResult:
     failures: list[str]
     run_id: int
     catalog: Path
+    tally: Tally | None = None
+    """The summary's reduction of every point, where this run computed every block."""
 
 
 def compute_block(
@@ -72,7 +76,7 @@ def compute_block(
     token: str,
     formats: dict[str, chunks.ChunkFormat],
 ) -> dict[str, Any]:
-    """Simulate, check and write one block; return its status counts.
+    """Simulate, check and write one block; return its status counts and its summary's tally.
 
     A block whose computation raises is marked ``failed`` (its data are not
     written) and the sweep goes on.  An error while writing propagates and
@@ -91,10 +95,17 @@ def compute_block(
         return {
             "counts": {"failed": math.prod(block.shape)},
             "failure": f"block {block.index}: {message}",
+            "tally": None,
         }
     lease.check(path, token)
     chunks.write_block(path, ds, grid.dims, block, formats)
-    return {"counts": status_counts(ds["status"].values), "failure": None}
+    start = {dim: part.start for dim, part in zip(grid.dims, block.slices, strict=True)}
+    return {
+        "counts": status_counts(ds["status"].values),
+        "failure": None,
+        # Reduced here, where the block is in memory: the driver never reads it back.
+        "tally": tally(ds, start, dict(zip(grid.dims, grid.shape, strict=True))),
+    }
 
 
 def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Block]]:
@@ -114,14 +125,19 @@ def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Bloc
     return opened, todo
 
 
-def _compute(
-    config: Config, plan: Plan, path: Path, held: lease.Lease
-) -> tuple[str, int, list[str]]:
-    """Open the store under the lease ``held`` and compute what it lacks.
+@dataclass(frozen=True)
+class Computed:
+    """How the store was opened, how many blocks were computed, the failure of each block
+    whose computation raised, and the tally of every point where this run computed them all."""
 
-    Returns how the store was opened, how many blocks were computed and the
-    failure of each block whose computation raised.
-    """
+    opened: str
+    blocks: int
+    failures: list[str]
+    tally: Tally | None
+
+
+def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Computed:
+    """Open the store under the lease ``held`` and compute what it lacks."""
     opened, todo = _open_store(path, plan, config.store.overwrite)
     log.info(
         "%s store %s: %d points in %d blocks of up to %d, %d blocks to compute",
@@ -153,10 +169,13 @@ def _compute(
         )
         for i, block in enumerate(todo)
     ]
-    progress = Progress(len(todo), int(np.prod(plan.layout.chunks)))
+    progress = Progress(len(todo), sum(math.prod(block.shape) for block in todo))
     results = run_tasks(tasks, config.cluster, progress)
     lease.check(path, held.token)
-    return opened, len(todo), [r["failure"] for r in results if r["failure"]]
+    failures = [r["failure"] for r in results if r["failure"]]
+    whole = len(todo) == len(plan.layout.blocks()) and not failures
+    total = functools.reduce(Tally.combine, (r["tally"] for r in results)) if whole else None
+    return Computed(opened, len(todo), failures, total)
 
 
 def run_sweep(config: Config) -> RunResult:
@@ -206,7 +225,8 @@ def _recorded_run(
             "to the store. Choose another catalog.path, or free the disk."
         ) from err
     try:
-        opened, blocks_computed, failures = _compute(config, plan, path, held)
+        computed = _compute(config, plan, path, held)
+        opened, blocks_computed, failures = computed.opened, computed.blocks, computed.failures
         counts = lifecycle.finalize(
             path,
             {
@@ -242,7 +262,9 @@ def _recorded_run(
         path,
         counts,
     )
-    return RunResult(path, opened, blocks_computed, counts, failures, run_id, catalog_file)
+    return RunResult(
+        path, opened, blocks_computed, counts, failures, run_id, catalog_file, computed.tally
+    )
 
 
 def _end_record(

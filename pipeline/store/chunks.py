@@ -1,4 +1,4 @@
-"""Chunk files of a store: their format, and durable, atomic writes and fast reads of them.
+"""Chunk files of a store: their format, and durable, atomic writes of them.
 
 A block is exactly one chunk of every array with the sweep dimensions, so
 each chunk file is written whole: encoded as the array's ``.zarray`` says,
@@ -9,7 +9,6 @@ trajectories) are on disk before they are renamed.
 from __future__ import annotations
 
 import errno
-import itertools
 import json
 import os
 import uuid
@@ -24,7 +23,6 @@ import xarray as xr
 import zarr
 
 from pipeline.grid import Block
-from pipeline.store.layout import block_filled
 
 
 @dataclass(frozen=True)
@@ -37,9 +35,6 @@ class ChunkFormat:
     order: str
     codecs: tuple[numcodecs.abc.Codec, ...]
     separator: str
-    array_shape: tuple[int, ...]
-    fill_value: Any
-    """What a chunk that was never written reads as."""
 
     def encode(self, values: np.ndarray, dims: Sequence[str]) -> bytes:
         """The chunk file of ``values`` (dims ``dims``): transposed, padded, cast and encoded."""
@@ -53,12 +48,6 @@ class ChunkFormat:
         for codec in self.codecs:
             encoded = codec.encode(encoded)
         return encoded
-
-    def decode(self, data: bytes) -> np.ndarray:
-        """The chunk array of a chunk file: the inverse of :meth:`encode`, padding included."""
-        for codec in reversed(self.codecs):
-            data = codec.decode(data)
-        return np.frombuffer(data, self.dtype).reshape(self.shape, order=self.order)
 
     def key(self, sweep_dims: Sequence[str], block: Block) -> str:
         """The chunk key of ``block`` (index 0 along the dimensions that are not swept)."""
@@ -87,59 +76,8 @@ def chunk_formats(path: Path) -> dict[str, ChunkFormat]:
                 if config is not None
             ),
             separator=meta.get("dimension_separator", "."),
-            array_shape=tuple(meta["shape"]),
-            fill_value=_fill_value(meta["fill_value"]),
         )
     return formats
-
-
-def _fill_value(stored: Any) -> Any:
-    """A ``.zarray`` fill value as a number (JSON spells NaN as a string, complex as a pair)."""
-    if stored is None:
-        return 0  # zarr-python reads unwritten chunks of an array without a fill value as 0
-    if isinstance(stored, list):
-        return complex(*(_fill_value(part) for part in stored))
-    return float(stored) if isinstance(stored, str) else stored
-
-
-def read_array(path: Path, name: str, form: ChunkFormat) -> np.ndarray:
-    """The whole array ``name`` of the store at ``path``, read chunk file by chunk file.
-
-    The summary reads a dozen such arrays of every block; read and decoded
-    here, a chunk costs a fraction of a read through zarr-python
-    (``benchmarks/README.md``, "Design measurements").
-    """
-    values = np.full(form.array_shape, form.fill_value, dtype=form.dtype)
-    grid = [
-        range(-(-size // chunk)) for size, chunk in zip(form.array_shape, form.shape, strict=True)
-    ]
-    for index in itertools.product(*grid):
-        try:
-            data = (path / name / form.separator.join(map(str, index))).read_bytes()
-        except FileNotFoundError:
-            continue
-        region = tuple(
-            slice(i * chunk, min((i + 1) * chunk, size))
-            for i, chunk, size in zip(index, form.shape, form.array_shape, strict=True)
-        )
-        values[region] = form.decode(data)[tuple(slice(0, r.stop - r.start) for r in region)]
-    return values
-
-
-def load_point_variables(ds: xr.Dataset, path: Path) -> xr.Dataset:
-    """``ds``, opened from ``path``, with every variable of one value per point in memory.
-
-    That is every variable with all the sweep dimensions (those of
-    ``status``) but the trajectories (``time``), read by :func:`read_array`.
-    """
-    formats = chunk_formats(path)
-    return ds.assign(
-        {
-            name: ds[name].copy(data=read_array(path, name, formats[name]))
-            for name in block_filled(ds)
-            if "time" not in ds[name].dims
-        }
-    )
 
 
 def _replace_file(path: Path, data: Any) -> None:

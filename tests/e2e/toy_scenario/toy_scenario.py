@@ -41,7 +41,11 @@ def response(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
     )
     theory = response_theory(
         sweep_coordinate(ds, "leak"), sweep_coordinate(ds, "tau"), onset, offset
-    ).assign_attrs(long_name="response at the end of the step, theory", units="s")
+    ).assign_attrs(
+        long_name="response at the end of the step, theory",
+        units="s",
+        formula="(1-exp(-leak T/tau))/leak",
+    )
     quantities = {
         "response": compare(measured, theory, rtol, [("diverged", ds["diverged_at"].notnull())])
     }

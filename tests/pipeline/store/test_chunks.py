@@ -127,26 +127,3 @@ def test_failed_block_has_status_and_no_data(tmp_path: Path):
     assert (status[block.slices] == STATUS["failed"]).all()
     assert (np.delete(status, np.arange(8, 12), axis=0) == STATUS["pending"]).all()
     assert not (path / "rate" / "2.0.0.0").exists()
-
-
-def test_point_variables_read_chunk_by_chunk_equal_what_zarr_reads(tmp_path: Path):
-    """Written, failed and never-written blocks, an edge block and complex values alike."""
-    path = tmp_path / "s.zarr"
-    cfg = config(path, sweep=("+sweep=nonsymmetric", "store.chunk_points=3"))
-    plan = plan_run(cfg)
-    lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False)
-    blocks = plan.layout.blocks()
-    edge = [s.stop - s.start for s in blocks[-1].slices] != list(plan.layout.chunks)
-    assert len(blocks) >= 3 and edge
-    for block in [blocks[0], blocks[-1]]:
-        chunks.write_block(
-            path, simulate_block(plan.spec, plan.grid, block.slices), plan.grid.dims, block
-        )
-    chunks.write_status(path, plan.grid.dims, blocks[1], STATUS["failed"])
-    with xr.open_zarr(path, chunks=None) as ds:
-        fast = chunks.load_point_variables(ds, path)
-        assert np.iscomplexobj(fast["eigenvalues"]) and fast["eigenvalues"].notnull().any()
-        assert (fast["status"] == STATUS["pending"]).any()
-        for name, var in fast.data_vars.items():
-            if "time" not in var.dims:
-                xr.testing.assert_identical(var, ds[name].load())
