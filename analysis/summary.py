@@ -32,12 +32,27 @@ SLAB_POINTS = 250_000
 """Points read at once: about 50 MB of per-point results of a 2-neuron sweep."""
 
 
+VERDICT_WORDS = ("PASS", "FAIL", "INCONCLUSIVE")
+"""The overall verdict of a run (:class:`Summary`)."""
+
+
 @dataclass(frozen=True)
 class Summary:
-    """The lines to print, and whether the sweep is complete with nothing disagreeing."""
+    """The lines to print, and the overall verdict.
+
+    ``PASS``: the sweep is complete, nothing disagrees, and every quantity
+    that applies anywhere was measured at some point.  ``FAIL``: something
+    disagrees, or points failed or are pending.  ``INCONCLUSIVE``: nothing
+    disagrees, but a quantity that applies was measured at no point (every
+    point diverged, say, or was not resolved): no evidence, so no pass.
+    """
 
     lines: list[str]
-    passed: bool
+    verdict: str
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == "PASS"
 
 
 @dataclass(frozen=True)
@@ -233,6 +248,13 @@ def _label(ds: xr.Dataset, name: str) -> str:
     return name + " vs " + ds[f"{name}_theory"].attrs.get("formula", "theory")
 
 
+def measured_nowhere(tally: QuantityTally) -> bool:
+    """The quantity applies at some point but was compared with theory at none."""
+    counts = tally.counts
+    applies = counts[VERDICTS["not_applicable"]] < counts.sum()
+    return bool(applies and counts[VERDICTS["agrees"]] + counts[VERDICTS["disagrees"]] == 0)
+
+
 def quantity_lines(
     ds: xr.Dataset, name: str, tally: QuantityTally, width: int = 36
 ) -> tuple[list[str], int]:
@@ -242,6 +264,8 @@ def quantity_lines(
         return [f"  {_label(ds, name):<{width}} not applicable at any point"], 0
     agree, disagree = int(counts[VERDICTS["agrees"]]), int(counts[VERDICTS["disagrees"]])
     line = f"  {_label(ds, name):<{width}} {agree} agree, {disagree} disagree"
+    if measured_nowhere(tally):
+        line += "; measured at no point"
     if tally.worst > -math.inf:
         kind = "error relative to its scale" if f"{name}_scale" in ds else "relative error"
         line += f"; worst {kind} {tally.worst:.2g} ({tally.location})"
@@ -304,25 +328,24 @@ def summarize(
         quantity, disagree = quantity_lines(ds, name, total.quantities[name], width)
         lines.extend(quantity)
         disagreeing += disagree
-    passed = disagreeing == 0 and counts.get("failed", 0) == 0 and counts.get("pending", 0) == 0
     if total.diverged is not None:
         where = total.diverged.describe({dim: ds[dim].values for dim in status.dims})
         lines.append(f"diverged (passed solver.divergence_bound): {where}")
-    lines.append(
-        f"verdict ({ds.attrs.get('sweep', '?')}): "
-        + (
-            "PASS, every measurable quantity agrees with theory"
-            if passed
-            else "FAIL, "
-            + "; ".join(
-                part
-                for part in (
-                    f"{disagreeing} point-quantities disagree with theory" if disagreeing else "",
-                    f"{counts.get('failed', 0)} points failed" if counts.get("failed") else "",
-                    f"{counts.get('pending', 0)} points pending" if counts.get("pending") else "",
-                )
-                if part
-            )
+    faults = [
+        f"{disagreeing} point-quantities disagree with theory" if disagreeing else "",
+        f"{counts.get('failed', 0)} points failed" if counts.get("failed") else "",
+        f"{counts.get('pending', 0)} points pending" if counts.get("pending") else "",
+    ]
+    unmeasured = [name for name in quantities if measured_nowhere(total.quantities[name])]
+    if any(faults):
+        verdict, why = "FAIL", "; ".join(fault for fault in faults if fault)
+    elif unmeasured:
+        verdict = "INCONCLUSIVE"
+        why = (
+            f"{', '.join(unmeasured)} measured at no point (see why above), "
+            "so the run is no evidence for their theory"
         )
-    )
-    return Summary(lines=lines, passed=passed)
+    else:
+        verdict, why = "PASS", "every measurable quantity agrees with theory"
+    lines.append(f"verdict ({ds.attrs.get('sweep', '?')}): {verdict}, {why}")
+    return Summary(lines=lines, verdict=verdict)

@@ -11,6 +11,8 @@ here, the sweep runs, and a summary of the store is printed.  Exit codes:
 - 3: the run stopped after it started writing (a full disk, a lost lease,
   workers that keep dying); the store keeps every block written so far and
   the same command resumes it;
+- 4: the sweep ran and nothing disagrees, but a quantity that applies was
+  measured at no point (INCONCLUSIVE: no evidence, so no pass);
 - 143 and 130: stopped by SIGTERM (as a batch system does on preemption)
   or Ctrl-C; the run is recorded as interrupted and its lease released, so
   the same command resumes at once.
@@ -47,6 +49,8 @@ from pipeline.store.lifecycle import StoreError
 
 log = logging.getLogger("pipeline")
 
+VERDICT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 4}
+"""Exit code of a run that ended with each overall verdict (:class:`analysis.summary.Summary`)."""
 REFUSED = 2
 """Exit code of a run refused before it wrote anything."""
 STOPPED = 3
@@ -82,7 +86,7 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         *summary.lines,
     ]
     errors = [f"failed: {failure}" for failure in result.failures]
-    return multirun.Outcome(0 if summary.passed else 1, lines, errors)
+    return multirun.Outcome(VERDICT_CODES[summary.verdict], lines, errors)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
