@@ -40,7 +40,12 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from analysis.summary import summarize
-from pipeline.config.compose import load_config, register_resolvers, store_schemas
+from pipeline.config.compose import (
+    compact_lists,
+    load_config,
+    register_resolvers,
+    store_schemas,
+)
 from pipeline.config.schema import ConfigError
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
@@ -116,6 +121,7 @@ def _terminate(signum: int, frame: object) -> None:
 def cli() -> None:
     """Run :func:`main`; a config that Hydra itself refuses exits with :data:`REFUSED` too."""
     signal.signal(signal.SIGTERM, _terminate)
+    sys.argv[1:] = compact_lists(sys.argv[1:])
     # The objects so far are the imported modules', alive until exit: frozen, the
     # collector never walks them again, here or at exit.
     gc.freeze()
