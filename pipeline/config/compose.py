@@ -103,23 +103,27 @@ def compact_lists(overrides: Sequence[str]) -> list[str]:
     return compacted
 
 
-SCHEMAS: dict[tuple[str | None, str], type] = {
-    (None, "base_config"): Config,
-    ("network", "base_network"): NetworkConfig,
-    ("network", "base_autapse"): AutapseNetwork,
-    ("network", "base_pair"): PairNetwork,
-    ("network", "base_autapse_pair"): AutapsePairNetwork,
-    ("network", "base_spectrum"): SpectrumNetwork,
-    ("network", "base_feedforward"): FeedforwardNetwork,
-    ("network", "base_nonsymmetric"): NonsymmetricNetwork,
-    ("network", "base_matrix"): MatrixNetwork,
-    ("solver", "base_solver"): SolverConfig,
-    ("cluster", "base_cluster"): ClusterConfig,
+SCHEMAS: dict[str, type] = {
+    "base_config": Config,
+    "schema_network": NetworkConfig,
+    "schema_network_autapse": AutapseNetwork,
+    "schema_network_pair": PairNetwork,
+    "schema_network_autapse_pair": AutapsePairNetwork,
+    "schema_network_spectrum": SpectrumNetwork,
+    "schema_network_feedforward": FeedforwardNetwork,
+    "schema_network_nonsymmetric": NonsymmetricNetwork,
+    "schema_network_matrix": MatrixNetwork,
+    "schema_solver": SolverConfig,
+    "schema_cluster": ClusterConfig,
 }
-"""Every schema the YAML files extend, by (config group, name).
+"""Every schema the YAML files extend, by name.
 
-``base_network`` has no settings of its own: a network kind that needs none
-(one added by another package, say) extends it with ``kind: NAME``.
+They are stored outside every config group, so that neither ``--help`` nor
+Hydra's suggestions offer them as choices (``network=schema_network`` is no
+network): a file in ``conf/network/`` extends one by its absolute path,
+``defaults: [/schema_network_pair@_here_]``.  ``schema_network`` has no
+settings of its own: a network kind that needs none (one added by another
+package, say) extends it with ``kind: NAME``.
 """
 
 
@@ -127,8 +131,8 @@ def store_schemas() -> None:
     """Register :data:`SCHEMAS` in Hydra's ConfigStore, after every extension's own."""
     load_extensions()
     store = ConfigStore.instance()
-    for (group, name), node in SCHEMAS.items():
-        store.store(group=group, name=name, node=node)
+    for name, node in SCHEMAS.items():
+        store.store(name=name, node=node)
 
 
 def load_config(cfg: DictConfig) -> Config:

@@ -47,3 +47,16 @@ def test_ten_thousand_values_on_the_command_line_start_at_once(tmp_path):
     assert done.returncode == 0, done.stderr
     lam = OmegaConf.create(done.stdout).sweep.grid.lam
     assert len(lam) == 10001 and lam[1] == 0.0001 and lam[-1] == 1.0
+
+
+def test_schemas_are_no_choices_in_help_or_on_the_command_line(run_cli):
+    """The typed schemas the YAML files extend are not offered, and not accepted, as options."""
+    shown = run_cli("--help")
+    assert shown.returncode == 0
+    groups = shown.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
+    assert "cluster: distributed, processes, threads" in groups
+    assert "solver: exact, rk4" in groups
+    assert "schema" not in groups and "base_" not in groups
+    refused = run_cli("+sweep=autapse", "cluster=schema_cluster")
+    assert refused.returncode == 2
+    assert "Could not find 'cluster/schema_cluster'" in refused.stderr
