@@ -81,15 +81,21 @@ class Where:
     def combine(self, other: Where) -> Where:
         return Where({dim: held | other.held[dim] for dim, held in self.held.items()})
 
-    def describe(self, coords: Mapping[str, np.ndarray]) -> str:
-        """The parameter values involved (``every`` for a whole axis)."""
+    def describe(self, coords: Mapping[str, np.ndarray], count: int) -> str:
+        """The parameter values involved (``every`` for a whole axis), for ``count`` points.
+
+        Where fewer points hold than every combination of those values, says
+        how many of the combinations they are, so the list never over-states.
+        """
         parts = []
         for dim, held in self.held.items():
             if held.all():
                 parts.append(f"every {dim}")
             else:
-                parts.append(f"{dim}={_values(coords[dim][held])}")
-        return ", ".join(parts)
+                parts.append(f"{dim}={_values(coords[dim], held)}")
+        combinations = math.prod(int(held.sum()) for held in self.held.values())
+        exact = "" if count >= combinations else f" ({count} of these {combinations} points)"
+        return ", ".join(parts) + exact
 
 
 @dataclass(frozen=True)
@@ -140,20 +146,29 @@ class Tally:
         return Tally(quantities, diverged)
 
 
-def _values(values: np.ndarray) -> str:
-    values = np.unique(values)
-    if values.size > 6:
-        return f"{values.size} values from {values[0]:.4g} to {values[-1]:.4g}"
-    return ", ".join(f"{v:.4g}" for v in values)
+def _labels(values: np.ndarray) -> list[str]:
+    """Each value to 4 significant digits, or to as many more as tell all of them apart."""
+    if not np.issubdtype(values.dtype, np.number):
+        return [str(value) for value in values]
+    distinct = len(np.unique(values))
+    for digits in range(4, 18):
+        labels = [f"{value:.{digits}g}" for value in values]
+        if len(set(labels)) == distinct:
+            return labels
+    return [repr(value) for value in values]
+
+
+def _values(values: np.ndarray, held: np.ndarray) -> str:
+    """The ``held`` values of a coordinate, ascending, labelled as :func:`_labels` says."""
+    labels = _labels(values)
+    chosen = sorted(np.flatnonzero(held), key=lambda i: values[i])
+    if len(chosen) > 6:
+        return f"{len(chosen)} values from {labels[chosen[0]]} to {labels[chosen[-1]]}"
+    return ", ".join(labels[i] for i in chosen)
 
 
 def _location(dims: Sequence[str], index: tuple[int, ...], coords: Mapping[str, np.ndarray]) -> str:
-    return ", ".join(
-        f"{dim}={coords[dim][i]:.4g}"
-        if np.issubdtype(coords[dim].dtype, np.number)
-        else f"{dim}={coords[dim][i]}"
-        for dim, i in zip(dims, index, strict=True)
-    )
+    return ", ".join(f"{dim}={_labels(coords[dim])[i]}" for dim, i in zip(dims, index, strict=True))
 
 
 def checked_quantities(ds: xr.Dataset) -> list[str]:
@@ -278,7 +293,7 @@ def quantity_lines(
         if reason == "not_applicable":
             lines.append(f"  {'':<{width}} {count} not applicable")
         else:
-            where = tally.places[VERDICTS[reason]].describe(coords)
+            where = tally.places[VERDICTS[reason]].describe(coords, count)
             lines.append(f"  {'':<{width}} {count} not measurable, {text}: {where}")
     return lines, disagree
 
@@ -329,7 +344,9 @@ def summarize(
         lines.extend(quantity)
         disagreeing += disagree
     if total.diverged is not None:
-        where = total.diverged.describe({dim: ds[dim].values for dim in status.dims})
+        where = total.diverged.describe(
+            {dim: ds[dim].values for dim in status.dims}, counts.get("diverged", 0)
+        )
         lines.append(f"diverged (passed solver.divergence_bound): {where}")
     faults = [
         f"{disagreeing} point-quantities disagree with theory" if disagreeing else "",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import numpy as np
 import pytest
 import xarray as xr
 from store_helpers import config
 from sweeps import PAIR
 
-from analysis.summary import Tally, summarize, tally
+from analysis.summary import Tally, Where, _values, summarize, tally
 from pipeline.run.execute import run_sweep
 
 
@@ -65,3 +66,21 @@ def test_tallies_combine_in_any_order_to_the_same_tally(tmp_path: Path):
             summarize(ds, result.counts, functools.reduce(Tally.combine, o)).lines for o in orders
         ]
     assert lines[0] == lines[1] == lines[2]
+
+
+def test_values_are_printed_to_the_digits_that_tell_them_apart():
+    """0.9999, 1 and 1.0001 at 4 digits would all read 1; 5 digits tell them apart."""
+    values = np.array([1.0001, 0.9999, 1.0, 2.0])
+    assert _values(values, np.array([True, True, True, False])) == "0.9999, 1, 1.0001"
+    assert _values(np.array([0.5, 0.25]), np.array([True, True])) == "0.25, 0.5"
+
+
+def test_a_list_of_points_that_is_not_every_combination_says_how_many_it_is():
+    """Diverged at (w=2, tau=0.1) and (w=3, tau=0.2) only: 2 of the 4 combinations named."""
+    coords = {"w": np.array([1.0, 2.0, 3.0]), "tau": np.array([0.1, 0.2])}
+    mask = np.array([[False, False], [True, False], [False, True]])
+    where = Where.of(mask, ["w", "tau"], {"w": 0, "tau": 0}, {"w": 3, "tau": 2})
+    assert where.describe(coords, count=2) == "w=2, 3, every tau (2 of these 4 points)"
+    rows = np.array([[True, True], [False, False], [True, True]])  # every combination it names
+    product = Where.of(rows, ["w", "tau"], {"w": 0, "tau": 0}, {"w": 3, "tau": 2})
+    assert product.describe(coords, count=4) == "w=1, 3, every tau"
