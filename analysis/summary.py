@@ -32,10 +32,6 @@ SLAB_POINTS = 250_000
 """Points read at once: about 50 MB of per-point results of a 2-neuron sweep."""
 
 
-VERDICT_WORDS = ("PASS", "FAIL", "INCONCLUSIVE")
-"""The overall verdict of a run (:class:`Summary`)."""
-
-
 @dataclass(frozen=True)
 class Summary:
     """The lines to print, and the overall verdict.
@@ -49,10 +45,6 @@ class Summary:
 
     lines: list[str]
     verdict: str
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "PASS"
 
 
 @dataclass(frozen=True)
