@@ -49,9 +49,8 @@ class BlockSpec:
     solver : str
         The solver method (a key of :data:`pipeline.model.solvers.SOLVERS`).
     solver_settings : mapping
-        The solver config (``solver.*``); the solver takes the keys it reads.
-    divergence_bound : float
-        A point whose ``|v|`` passes this (Hz) is diverged from then on.
+        The solver config (``solver.*``); the solver takes the keys it reads, and
+        a point whose ``|v|`` passes ``divergence_bound`` (Hz) is diverged from then on.
     check : str
         The theory check (a key of :data:`analysis.checks.CHECKS`).
     analysis : mapping
@@ -69,7 +68,6 @@ class BlockSpec:
     times: np.ndarray
     solver: str
     solver_settings: Mapping[str, Any]
-    divergence_bound: float
     check: str
     analysis: Mapping[str, Any]
     rate_dtype: str = "float64"
@@ -90,7 +88,7 @@ def simulate_block(spec: BlockSpec, grid: Grid, slices: Sequence[slice]) -> xr.D
     eigenvalues, eigenvectors = modes.values, modes.vectors
     system = System(circuit.weights, points["tau"], inputs, switch_times, modes, transfer)
     rate = solve(spec.solver, system, times, spec.solver_settings)
-    diverged_at = first_divergence(rate, times, spec.divergence_bound)
+    diverged_at = first_divergence(rate, times, spec.solver_settings["divergence_bound"])
     diverged = np.flatnonzero(np.isfinite(diverged_at))
     rate[diverged] = np.where(
         times[:, None] >= diverged_at[diverged, None, None], np.nan, rate[diverged]

@@ -58,7 +58,6 @@ def block_spec(config: Config) -> BlockSpec:
         times=config.record.times(),
         solver=config.solver.method,
         solver_settings=dataclasses.asdict(config.solver),
-        divergence_bound=config.solver.divergence_bound,
         check=config.check_name,
         analysis=dataclasses.asdict(config.analysis),
         rate_dtype=config.store.rate_dtype,
