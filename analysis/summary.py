@@ -339,7 +339,7 @@ def summarize(
         where = total.diverged.describe(
             {dim: ds[dim].values for dim in status.dims}, counts.get("diverged", 0)
         )
-        lines.append(f"diverged (passed solver.divergence_bound): {where}")
+        lines.append(f"diverged (|rate| passed solver.divergence_factor x its input): {where}")
     faults = [
         f"{disagreeing} point-quantities disagree with theory" if disagreeing else "",
         f"{counts.get('failed', 0)} points failed" if counts.get("failed") else "",

@@ -32,14 +32,12 @@ import traceback
 from pathlib import Path
 
 import hydra
-import xarray as xr
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from analysis.summary import summarize
 from pipeline.config.compose import (
     compact_lists,
     load_config,
@@ -51,6 +49,7 @@ from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
+from pipeline.store.status import run_status
 
 log = logging.getLogger("pipeline")
 
@@ -81,12 +80,9 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         return multirun.Outcome(REFUSED, [], [f"error: {err}"])
     except RunStopped as err:
         return multirun.Outcome(STOPPED, [], [f"error: {err}"])
-    # No Dask: the summary reads the store slab by slab; a task per chunk only adds overhead.
-    with xr.open_zarr(result.path, chunks=None) as ds:
-        summary = summarize(ds, result.counts, result.tally)
-        run_status = ds.attrs["run_status"]
+    summary = result.summary
     lines = [
-        f"store: {Path(result.path).resolve()} ({run_status}, {result.opened}; "
+        f"store: {Path(result.path).resolve()} ({run_status(result.counts)}, {result.opened}; "
         f"run {result.run_id} in {result.catalog})",
         *summary.lines,
     ]

@@ -19,7 +19,7 @@ import xarray as xr
 
 from analysis.checks import run_check
 from pipeline.grid import Grid
-from pipeline.model.divergence import first_divergence
+from pipeline.model.divergence import divergence_bound, first_divergence
 from pipeline.model.modes import eigenmodes
 from pipeline.model.networks import NETWORKS
 from pipeline.model.solvers import System, solve
@@ -50,7 +50,8 @@ class BlockSpec:
         The solver method (a key of :data:`pipeline.model.solvers.SOLVERS`).
     solver_settings : mapping
         The solver config (``solver.*``); the solver takes the keys it reads, and
-        a point whose ``|v|`` passes ``divergence_bound`` (Hz) is diverged from then on.
+        a point whose ``|v|`` passes ``divergence_factor`` times its own scale is
+        diverged from then on (:mod:`pipeline.model.divergence`).
     check : str
         The theory check (a key of :data:`analysis.checks.CHECKS`).
     analysis : mapping
@@ -88,7 +89,8 @@ def simulate_block(spec: BlockSpec, grid: Grid, slices: Sequence[slice]) -> xr.D
     eigenvalues, eigenvectors = modes.values, modes.vectors
     system = System(circuit.weights, points["tau"], inputs, switch_times, modes, transfer)
     rate = solve(spec.solver, system, times, spec.solver_settings)
-    diverged_at = first_divergence(rate, times, spec.solver_settings["divergence_bound"])
+    bound = divergence_bound(inputs, transfer.ceiling, spec.solver_settings["divergence_factor"])
+    diverged_at = first_divergence(rate, times, bound)
     diverged = np.flatnonzero(np.isfinite(diverged_at))
     rate[diverged] = np.where(
         times[:, None] >= diverged_at[diverged, None, None], np.nan, rate[diverged]
@@ -124,7 +126,11 @@ def simulate_block(spec: BlockSpec, grid: Grid, slices: Sequence[slice]) -> xr.D
         "diverged_at": var(
             (),
             diverged_at,
-            {"long_name": "time |rate| first exceeded solver.divergence_bound", "units": "s"},
+            {
+                "long_name": "time |rate| first exceeded solver.divergence_factor "
+                "times the point's largest input (or ceiling)",
+                "units": "s",
+            },
         ),
         "status": var((), status, STATUS_ATTRS),
         "onset": xr.Variable(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from analysis.checks import (
@@ -47,10 +48,14 @@ def run_check(name: str, ds: xr.Dataset, settings: Mapping[str, Any]) -> xr.Data
     """The check ``name`` on ``ds``, given the ``analysis.*`` ``settings`` it reads.
 
     Its overall verdict records the check's name; a check whose result does
-    not verdict the quantities it declares is refused.
+    not verdict the quantities it declares is refused.  Floating-point
+    overflow and invalid operations raise no warning here: every value they
+    spoil is non-finite, and its verdict gives the reason
+    (:func:`analysis.checks.verdicts.verdict_codes`).
     """
     check = CHECKS[name]
-    result = check.function(ds, **{key: settings[key] for key in check.reads})
+    with np.errstate(all="ignore"):
+        result = check.function(ds, **{key: settings[key] for key in check.reads})
     produced = tuple(result["check"].attrs["quantities"])
     if produced != check.quantities:
         raise ValueError(

@@ -27,6 +27,11 @@ from analysis.checks.verdicts import (
 DRIVE_TOLERANCE = 1e-9
 """A mode whose input is below this fraction of the largest mode input is not driven."""
 
+PRECISION = 0.1
+"""A value is compared with theory only where its own error bound (round-off of
+the samples it is read from) is below this fraction of the tolerance; elsewhere
+the recording does not resolve it, which is no disagreement."""
+
 
 @dataclass(frozen=True)
 class Check:
@@ -132,5 +137,13 @@ def checked_dataset(
 
 def carried(code: xr.DataArray) -> list[tuple[str, xr.DataArray]]:
     """The reasons ``code`` gives for values it could not measure, to pass on to a derived value."""
-    carried = ("not_driven", "no_steady_state", "integrator", "diverged", "not_resolved")
+    carried = (
+        "not_driven",
+        "no_steady_state",
+        "integrator",
+        "diverged",
+        "not_resolved",
+        "not_settled",
+        "out_of_range",
+    )
     return [(reason, code == VERDICTS[reason]) for reason in carried]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from analysis.checks.base import DRIVE_TOLERANCE, Check
+from analysis.checks.base import DRIVE_TOLERANCE, PRECISION, Check
 from analysis.checks.verdicts import (
     VERDICTS,
     flag_attrs,
@@ -24,9 +24,9 @@ from analysis.checks.verdicts import (
     verdict_codes,
 )
 from analysis.measure import quantities as measures
-from analysis.measure.fits import geometric_fit
+from analysis.measure.fits import decay_log_ratio, geometric_fit, ratio_spread
 from analysis.measure.modes import eigenvector_inverse, mode_coordinates
-from analysis.measure.steady import ROUND_OFF
+from analysis.measure.steady import NOISE, ROUND_OFF
 from analysis.theory import linear as theory
 
 QUANTITIES = ("gain", "tau_eff", "persistence", "ramp_slope")
@@ -174,6 +174,8 @@ def linear_mode_arrays(
     # (fmax/fmin skip NaN after a divergence and need no temporary |rate| array.)
     peak = np.fmax(np.fmax.reduce(rate, axis=(-2, -1)), -np.fmin.reduce(rate, axis=(-2, -1)))
     floor = ROUND_OFF * peak[..., None]
+    # Round-off of one sample of each mode: that of the rates, through Phi^-1.
+    noise = NOISE * peak[..., None] * abs(inverse).sum(axis=-1)
     diverged = ~np.isnan(diverged_at)
     integrator = theory.is_integrator(eigenvalues)
     unstable = np.real(eigenvalues) >= 1 - theory.UNIT_TOLERANCE
@@ -183,11 +185,35 @@ def linear_mode_arrays(
         return per_point & ~np.isfinite(measured)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        rise = _fit(activity[..., start : stop + 1])
-        decay = _fit(activity[..., stop:])
-        gain = measures.gain(rise, h_mode)
-        tau_eff = measures.time_constant(
-            np.stack([rise["ratio"], decay["ratio"]], axis=-1), times[1] - times[0]
+        rising = activity[..., start : stop + 1]
+        rise = _fit(rising)
+        # The rise's asymptote is extrapolated by d r / (1 - r): near r = 1 the
+        # round-off of r is amplified by 1/(1 - r)^2, and the bound says when
+        # that passes the tolerance.  A rise that has stopped changing is its
+        # own asymptote (tau far below the recording step).
+        spread = ratio_spread(rising, rise["ratio"], noise)
+        last_step = abs(rising[..., -1] - rising[..., -2])
+        settled = last_step == 0
+        asymptote = np.where(settled, rising[..., -1], rise["asymptote"])
+        asymptote_error = last_step * spread / abs(1 - rise["ratio"]) ** 2
+        rise_measured = settled | (
+            rise["resolved"] & (asymptote_error <= PRECISION * rtol * abs(asymptote))
+        )
+        gain = measures.gain({"asymptote": asymptote}, h_mode)
+        # The decay's asymptote is 0 (no input), so its ratio comes from the
+        # samples themselves, which keeps its precision near lam = 1.
+        decay_log, decay_spread = decay_log_ratio(activity[..., stop:], floor, noise)
+        rise_log = np.log(abs(rise["ratio"]))
+        if not np.iscomplexobj(rise["ratio"]):
+            rise_log = np.where(rise["ratio"] > 0, rise_log, np.nan)
+        tau_eff = measures.log_time_constant(
+            np.stack([rise_log, decay_log], axis=-1), times[1] - times[0]
+        )
+        relative_spread = np.stack(
+            [spread / abs(rise["ratio"]) / abs(rise_log), decay_spread / abs(decay_log)], axis=-1
+        )
+        per_phase = np.stack([rise["resolved"], np.isfinite(decay_log)], axis=-1) & (
+            relative_spread <= PRECISION * rtol
         )
         persistence = measures.persistence_ratio(activity[..., stop], activity[..., later])
         ramp_slope = measures.slope(activity[..., start], activity[..., stop], offset - onset)
@@ -204,13 +230,12 @@ def linear_mode_arrays(
             integrator, theory.ramp_slope_theory(np.real(h_mode), tau), np.nan
         ),
     }
-    per_phase = np.stack([rise["resolved"], decay["resolved"]], axis=-1)
     reasons = {
         "gain": [
             ("not_driven", ~driven),
             ("no_steady_state", unstable),
             ("diverged", unmeasured(gain)),
-            ("not_resolved", ~rise["resolved"]),
+            ("not_resolved", ~rise_measured),
         ],
         "tau_eff": [
             ("not_driven", ~driven[..., None]),

@@ -23,7 +23,7 @@ def runaway(ds: xr.Dataset, *, rtol: float, persistence_delay: float) -> xr.Data
     Besides :func:`linear_modes`, ``growth_rate``: ``-1/tau_eff`` of each
     unstable mode, from the exponential fit while the input is on and after
     it stops (per ``phase``), on the samples recorded before the point
-    passed ``solver.divergence_bound``; against ``(lam - 1)/tau``.
+    passed ``solver.divergence_factor`` times its input; against ``(lam - 1)/tau``.
     """
     modes = linear_modes(ds, rtol=rtol, persistence_delay=persistence_delay)
     grows = np.real(ds["eigenvalues"]) > 1 + theory.UNIT_TOLERANCE

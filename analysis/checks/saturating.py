@@ -6,12 +6,14 @@ import numpy as np
 import xarray as xr
 
 from analysis.checks.base import (
+    PRECISION,
     Check,
     absolute,
     checked_dataset,
     compare,
     sweep_coordinate,
 )
+from analysis.measure.steady import still_to_go
 from analysis.theory import linear as theory
 from analysis.theory import scenarios as scenario_theory
 
@@ -22,7 +24,10 @@ def saturating(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
     - ``fixed_point``: the rate at the end of the recording, against the
       stable solution of ``v* = f(lam v*)`` on the side of the input
       (:func:`analysis.theory.scenarios.fixed_point_theory`), within ``rtol``
-      of the ceiling;
+      of the ceiling, where the rate has settled: near ``lam = 1`` the
+      approach slows (its time constant grows as ``tau / |1 - lam f'(0)|``),
+      and a rate still moving by more than a tenth of the tolerance
+      (:func:`analysis.measure.steady.still_to_go`) is ``not_settled``;
     - ``memory``: the sign of that rate (0 within ``rtol`` of the ceiling
       from 0), against the sign of the past input where ``lam > 1`` and 0
       where ``lam < 1``.
@@ -41,6 +46,7 @@ def saturating(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
         ("integrator", theory.is_integrator(lam)),
         ("diverged", ds["diverged_at"].notnull() & ~np.isfinite(final)),
         ("not_applicable", ~np.isfinite(expected)),
+        ("not_settled", still_to_go(ds["rate"]).max("neuron") > PRECISION * rtol * size),
     ]
     remembered = (
         xr.where(abs(final) > rtol * size, np.sign(final), 0.0)

@@ -26,6 +26,8 @@ VERDICTS: dict[str, int] = {
     "diverged": 7,
     "not_applicable": 8,
     "degenerate": 9,
+    "not_settled": 10,
+    "out_of_range": 11,
 }
 """Code of each verdict; 0 is the fill value of a chunk that was never written."""
 
@@ -37,6 +39,8 @@ REASONS: dict[str, str] = {
     "diverged": "the activity diverged before it could be measured",
     "not_applicable": "the quantity does not apply here",
     "degenerate": "equal eigenvalues, so any basis of their eigenspace is an eigenbasis",
+    "not_settled": "still changing at the end of the recording (record longer)",
+    "out_of_range": "a value beyond double precision (overflow)",
     "not_computed": "not computed yet",
 }
 """Why a value is not measurable, in words for the run summary."""
@@ -64,12 +68,18 @@ def verdict_codes(
     ``scale`` is ``|theory|`` unless given (for quantities whose theory can
     be zero).  ``reasons`` are ``(verdict name, mask)`` pairs that override
     the comparison where their mask holds; the first that holds wins.
+    A value that no reason explains and that is not finite (measured, theory
+    or scale: an overflow) is ``out_of_range``, never a disagreement.
     Arrays broadcast against each other.
     """
     scale = abs(theory) if scale is None else scale
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         close = abs(measured - theory) <= rtol * scale
-    code = np.where(close, VERDICTS["agrees"], VERDICTS["disagrees"])
+        finite = np.isfinite(measured) & np.isfinite(theory) & np.isfinite(scale)
+    # Finite first: an infinite scale would let anything agree.
+    code = np.where(
+        finite, np.where(close, VERDICTS["agrees"], VERDICTS["disagrees"]), VERDICTS["out_of_range"]
+    )
     for name, mask in reversed(reasons):
         code = np.where(mask, VERDICTS[name], code)
     return code.astype(np.int8)

@@ -94,3 +94,73 @@ def _lag_sums(d0: np.ndarray, d1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     numerator = np.einsum("...k,...k->...", d1, conj_d0)
     denominator = np.einsum("...k,...k->...", d0, conj_d0)
     return numerator, denominator.real
+
+
+def ratio_spread(x: np.ndarray, ratio: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Standard error of the fitted ``r`` of :func:`geometric_fit`, round-off included.
+
+    The least-squares ratio of ``d_{k+1} = r d_k`` has the standard error
+
+        sigma_r = sigma_e / sqrt(sum_k |d_k|^2),
+        sigma_e^2 = sum_k |d_{k+1} - r d_k|^2 / (m - 1) + (2 noise)^2,
+
+    where the residuals measure how far the samples are from geometric, and
+    ``noise`` (the round-off of one sample, per row) keeps the bound honest
+    where the residuals vanish by chance.  ``r`` itself is a float near 1, so
+    the spread is never below one rounding of 1.  Non-finite differences are
+    left out, as in the fit.
+    """
+    d = np.diff(x, axis=-1)
+    d0, d1 = d[..., :-1], d[..., 1:]
+    residual = d1 - np.asarray(ratio)[..., None] * d0
+    valid = np.isfinite(residual) & np.isfinite(d0)
+    count = np.maximum(valid.sum(axis=-1) - 1, 1)
+    squared = np.where(valid, np.abs(residual) ** 2, 0.0).sum(axis=-1) / count
+    power = np.where(valid, np.abs(d0) ** 2, 0.0).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        spread = np.sqrt(squared + (2 * noise) ** 2) / np.sqrt(power)
+    return np.maximum(spread, np.finfo(float).eps)
+
+
+DECAY_SPAN = 1e-3
+""":func:`decay_log_ratio` reads a decay down to this fraction of its first sample."""
+
+
+def decay_log_ratio(x: np.ndarray, floor: np.ndarray, noise: np.ndarray):
+    """``ln |r|`` of ``x_k = x_0 r^k`` (asymptote 0), from the ends of the signal, and its spread.
+
+    With the asymptote known, the ratio needs no differences:
+
+        ln |r| = (ln |x_m| - ln |x_0|) / m,   spread = (noise/|x_0| + noise/|x_m|) / m,
+
+    where ``x_m`` is the last finite sample above ``floor`` and above
+    :data:`DECAY_SPAN` of ``|x_0|`` (further down, a sample's relative
+    round-off grows and adds nothing).  Near ``r = 1`` this keeps the
+    precision of the samples themselves, where a fit of differences (each a
+    cancellation of two nearly equal samples) loses it.
+
+    Parameters
+    ----------
+    x : (..., n_sample) ndarray, real or complex
+    floor, noise : (...) ndarray
+        Smallest sample still read, and the round-off of one sample.
+
+    Returns
+    -------
+    log_ratio, spread : (...) ndarray
+        NaN where fewer than three samples stand above ``floor`` from the first on.
+    """
+    magnitude = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        lowest = np.maximum(floor, DECAY_SPAN * magnitude[..., 0])
+        above = np.isfinite(magnitude) & (magnitude > lowest[..., None])
+    # The run of samples above the floor from the first on: the first sample below ends it.
+    run = np.cumprod(above, axis=-1).sum(axis=-1)
+    last = np.maximum(run - 1, 0)
+    end = np.take_along_axis(magnitude, last[..., None], axis=-1)[..., 0]
+    start = magnitude[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        steps = np.where(last >= 2, last, np.nan)
+        log_ratio = (np.log(end) - np.log(start)) / steps
+        spread = (noise / start + noise / end) / steps
+    return log_ratio, spread

@@ -76,7 +76,13 @@ def time_constant(ratio: Values, dt: float) -> Values:
         measurable = ratio > 0
     with np.errstate(divide="ignore"):
         log_ratio = np.log(xr.where(measurable, ratio, np.nan))
-        return -dt / np.real(log_ratio)
+        return log_time_constant(np.real(log_ratio), dt)
+
+
+def log_time_constant(log_ratio: Values, dt: float) -> Values:
+    """Time constant ``-dt / ln |r|`` from ``ln |r|`` itself (negative: growth)."""
+    with np.errstate(divide="ignore"):
+        return -dt / log_ratio
 
 
 def persistence_ratio(stop: Values, later: Values) -> Values:

@@ -25,6 +25,10 @@ from analysis.measure.quantities import window
 ROUND_OFF = 1e-10
 """A signal that changes by less than this fraction of the point's largest rate is round-off."""
 
+NOISE = 8 * np.finfo(float).eps
+"""Round-off of one recorded rate, as a fraction of the point's largest rate: the
+few roundings of the solver's last steps (an error bound, not a floor of what is read)."""
+
 
 def round_off_floor(rate: xr.DataArray) -> xr.DataArray:
     """Smallest change of a signal that the recorded ``rate`` of each point resolves."""
@@ -45,6 +49,24 @@ def resolved_fit(signal: xr.DataArray, floor: xr.DataArray) -> xr.Dataset:
     resolved = fit["resolved"] & (first_step > floor)
     settled = xr.where(resolved, fit["asymptote"], signal.isel(time=-1, drop=True))
     return fit.assign(resolved=resolved, settled=settled)
+
+
+def still_to_go(signal: xr.DataArray) -> xr.DataArray:
+    """How far ``signal`` has yet to move after its last sample, from its last three.
+
+    With the last two steps ``d1, d2`` and their ratio ``r = d2 / d1``, a
+    geometric approach has ``|d2| |r| / (1 - |r|)`` left to go; a signal
+    whose last step is round-off (within :data:`ROUND_OFF` of its size) has
+    settled (0 to go), and one whose steps do not shrink (``|r| >= 1``) has
+    an unbounded way to go (``inf``).
+    """
+    last = signal.isel(time=slice(-3, None))
+    d1 = abs(last.isel(time=1, drop=True) - last.isel(time=0, drop=True))
+    d2 = abs(last.isel(time=2, drop=True) - last.isel(time=1, drop=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = d2 / d1
+        left = xr.where(ratio < 1, d2 * ratio / (1 - ratio), np.inf)
+    return xr.where(d2 <= ROUND_OFF * abs(last).max("time"), 0.0, left)
 
 
 def epoch_fits(

@@ -290,12 +290,15 @@ class RecordConfig:
 class SolverConfig:
     """How trajectories are computed (``conf/solver/``): the method and what it reads.
 
-    ``divergence_bound`` applies to every method; ``max_step`` is read only
+    ``divergence_factor`` applies to every method: a point is diverged once
+    ``|v|`` passes it times the point's own scale (its largest input ``|h|``,
+    or the transfer's ceiling where that is larger; see
+    :func:`pipeline.model.divergence.divergence_bound`).  ``max_step`` is read only
     by the methods that take steps (see :data:`pipeline.model.solvers.SOLVERS`).
     """
 
     method: str = "exact"
-    divergence_bound: float = 1.0e6
+    divergence_factor: float = 1.0e6
     max_step: float = 1.0e-4
 
     def __post_init__(self) -> None:
@@ -305,8 +308,9 @@ class SolverConfig:
             f"got solver.method={self.method!r}",
         )
         _require(
-            self.divergence_bound > 0,
-            f"solver.divergence_bound must be > 0, got {self.divergence_bound}",
+            self.divergence_factor > 0,
+            "solver.divergence_factor must be > 0, "
+            f"got solver.divergence_factor={self.divergence_factor}",
         )
         _require(
             math.isfinite(self.max_step) and self.max_step > 0,

@@ -4,7 +4,9 @@ A run is recorded when its driver has taken the store's lease, before it
 writes anything, with status ``running``; it ends ``complete`` (every point
 ok or diverged), ``incomplete`` (points pending or failed remain), ``error``
 (it stopped on an error such as a full disk) or ``interrupted`` (its driver
-died: the next driver to take the store's lease marks it).  Runs refused
+died: the next driver to take the store's lease marks it).  Its ``verdict``
+is the theory check's over the whole store once the run is summarised
+(PASS, FAIL or INCONCLUSIVE, as the run printed it).  Runs refused
 before they start (a bad config, a store of another config, a store held by
 another driver) write nothing and are not recorded.
 
@@ -56,6 +58,7 @@ _COLUMNS = {
     "finished": "TEXT",
     "opened": "TEXT",
     "blocks_computed": "INTEGER",
+    "verdict": "TEXT",
     **{column: "INTEGER" for column in COUNT_COLUMNS.values()},
     "host": "TEXT",
     "pid": "INTEGER",
@@ -66,6 +69,7 @@ _COLUMNS = {
 LIST_COLUMNS = (
     "sweep",
     "status",
+    "verdict",
     *COUNT_COLUMNS.values(),
     "started",
     "finished",
@@ -92,6 +96,11 @@ def _connect(path: Path, create: bool) -> Iterator[sqlite3.Connection]:
         if create:
             columns = ", ".join(f"{name} {kind}" for name, kind in _COLUMNS.items())
             connection.execute(f"CREATE TABLE IF NOT EXISTS runs ({columns})")
+            # A catalog written by an older version lacks the columns added since.
+            present = {row["name"] for row in connection.execute("PRAGMA table_info(runs)")}
+            for name, kind in _COLUMNS.items():
+                if name not in present:
+                    connection.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         with connection:  # one transaction: committed on success, rolled back on error
             yield connection
 

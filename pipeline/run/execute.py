@@ -31,9 +31,10 @@ from typing import Any
 
 import dask
 import numpy as np
+import xarray as xr
 import yaml
 
-from analysis.summary import Tally, tally
+from analysis.summary import Summary, Tally, summarize, tally
 from pipeline.block import BlockSpec, simulate_block
 from pipeline.config.schema import Config
 from pipeline.extensions import load_extensions
@@ -43,6 +44,7 @@ from pipeline.run import memory
 from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
+from pipeline.run.resources import check_resources
 from pipeline.store import chunks, integrity, lease, lifecycle
 from pipeline.store.status import STATUS, run_status, status_counts
 
@@ -64,6 +66,8 @@ class RunResult:
     failures: list[str]
     run_id: int
     catalog: Path
+    summary: Summary
+    """The run summary of the whole store, its verdict included."""
     tally: Tally | None = None
     """The summary's reduction of every point, where this run computed every block."""
 
@@ -187,6 +191,8 @@ def run_sweep(config: Config) -> RunResult:
     (a full disk, a lost lease, workers that keep dying): the store keeps
     every block written so far, and running the same config again resumes.
     """
+    # Before the probe of plan_run, which allocates one point's trajectories.
+    check_resources(config, Grid.from_config(config.sweep.grid))
     plan = plan_run(config)
     path = Path(config.store.path)
     lifecycle.check_path(path, plan.attrs, config.store.overwrite)
@@ -240,6 +246,12 @@ def _recorded_run(
                 "execution": plan.execution,
             },
         )
+        # The verdict belongs to the store as much as its counts: recorded
+        # under the same lease, so a resumed and a clean run of one config agree.
+        # No Dask: the summary reads the store slab by slab; a task per chunk only adds overhead.
+        with xr.open_zarr(path, chunks=None) as ds:
+            summary = summarize(ds, counts, computed.tally)
+        lifecycle.record_verdict(path, summary.verdict)
     except Exception as err:
         message = f"{type(err).__name__}: {err}"
         _end_record(catalog_file, run_id, {"status": "error", "message": message}, path)
@@ -255,6 +267,7 @@ def _recorded_run(
         run_id,
         {
             "status": run_status(counts),
+            "verdict": summary.verdict,
             "opened": opened,
             "blocks_computed": blocks_computed,
             "message": f"{len(failures)} blocks failed" if failures else None,
@@ -263,7 +276,15 @@ def _recorded_run(
         counts,
     )
     return RunResult(
-        path, opened, blocks_computed, counts, failures, run_id, catalog_file, computed.tally
+        path,
+        opened,
+        blocks_computed,
+        counts,
+        failures,
+        run_id,
+        catalog_file,
+        summary,
+        computed.tally,
     )
 
 

@@ -258,6 +258,13 @@ the store is the same (see :func:`pipeline.store.verify.content_digest`).
 """
 
 
+def record_verdict(path: Path, verdict: str) -> None:
+    """Write the store's overall verdict into the attributes of ``check`` (and their copy)."""
+    group = zarr.open_group(str(path), mode="r+", use_consolidated=False)
+    group["check"].attrs["verdict"] = verdict
+    zarr.consolidate_metadata(str(path))
+
+
 def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
     """Record point counts, ``run_status`` and this run in ``history``; consolidate.
 

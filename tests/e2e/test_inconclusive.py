@@ -5,18 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import xarray as xr
 from store_helpers import hydra_config
 
+from analysis.checks.verdicts import VERDICTS
 from pipeline.__main__ import VERDICT_CODES, execute
+from pipeline.records.catalog import runs
 
 
 @pytest.mark.parametrize(
     ("overrides", "unmeasured"),
     [
-        # tau far below the recording step: nothing is resolved at any point.
-        (("sweep.grid.tau=[1e-300]",), "gain, tau_eff, persistence, ramp_slope"),
-        # A loud input drives every point past the divergence bound: no gain is measured.
-        (("stimulus.amplitude=1e7",), "gain, persistence, ramp_slope"),
+        # tau far below the recording step: the flat steady state gives the gain
+        # exactly, but no time constant, persistence or ramp is resolved.
+        (("sweep.grid.tau=[1e-300]",), "tau_eff, persistence, ramp_slope"),
+        # Only unstable eigenvalues: no steady state anywhere, so no gain is measured.
+        (("sweep.grid.lam=[1.5,2]", "stimulus.amplitude=1e7"), "gain"),
     ],
 )
 def test_a_quantity_measured_at_no_point_makes_the_run_inconclusive(
@@ -30,6 +34,33 @@ def test_a_quantity_measured_at_no_point_makes_the_run_inconclusive(
     )
     named = [line for line in outcome.lines if line.endswith("; measured at no point")]
     assert [line.split()[0] for line in named] == unmeasured.split(", ")
+    # The store and the catalog say what the run printed.
+    with xr.open_zarr(tmp_path / "s.zarr") as ds:
+        assert ds["check"].attrs["verdict"] == "INCONCLUSIVE"
+    assert runs(tmp_path / "catalog.sqlite")["verdict"].tolist() == ["INCONCLUSIVE"]
+
+
+def test_a_loud_input_does_not_make_a_stable_network_diverge(tmp_path: Path):
+    """Divergence is relative to the input: amplitude 1e7 diverges only lam > 1, and PASSes.
+
+    The stable points' gains are measured and agree with 1/(1-lam) (the
+    relative tolerance, 1e-3, is the check's); every diverged point has an
+    eigenvalue above 1.
+    """
+    path = tmp_path / "loud.zarr"
+    outcome = execute(hydra_config(path, "stimulus.amplitude=1e7", sweep=("+sweep=autapse",)))
+    assert outcome.code == 0
+    assert outcome.lines[-1].startswith("verdict (autapse): PASS")
+    assert runs(tmp_path / "catalog.sqlite")["verdict"].tolist() == ["PASS"]
+    with xr.open_zarr(path) as ds:
+        assert ds["check"].attrs["verdict"] == "PASS"
+        diverged = ds["diverged_at"].notnull().any("tau")
+        assert (ds["lam"][diverged.values] > 1).all()
+        assert not diverged.sel(lam=slice(None, 1.0)).any()
+        stable = ds.sel(lam=ds["lam"] < 1)
+        assert int((stable["gain_check"] == VERDICTS["agrees"]).sum()) == stable["gain"].size
+        relative = abs(stable["gain"] - 1 / (1 - stable["lam"])) * (1 - stable["lam"])
+        assert float(relative.max()) < 1e-9
 
 
 def test_a_quantity_that_applies_nowhere_does_not_withhold_the_pass(tmp_path: Path):

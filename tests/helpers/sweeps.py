@@ -33,7 +33,7 @@ PAIR = [
     # pi/4 and 3 pi/4 lie along the eigenvectors: one mode is not driven.
     "+sweep.grid.input_angle=[0,0.3,0.7853981633974483,2.0,2.356194490192345]",
     "sweep.grid.tau=[0.02,0.05,0.1]",
-    "solver.divergence_bound=50",
+    "solver.divergence_factor=50",
 ]
 """A pair sweep with integrator, runaway and undriven modes, for tests of blocks."""
 

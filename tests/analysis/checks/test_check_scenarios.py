@@ -213,7 +213,9 @@ def test_runaway_summary_counts_diverged_points_and_passes():
     summary = summarize(ds, status_counts(ds["status"].values))
     assert "points: 24 (12 ok, 12 diverged)" in summary.lines
     assert any(
-        line.startswith("diverged (passed solver.divergence_bound): coupling=1.5, 2, 3, 50")
+        line.startswith(
+            "diverged (|rate| passed solver.divergence_factor x its input): coupling=1.5, 2, 3, 50"
+        )
         for line in summary.lines
     )
     assert summary.verdict == "PASS"

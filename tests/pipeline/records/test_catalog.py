@@ -86,6 +86,7 @@ def test_list_and_show_commands(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert listed[0].split() == [
         "sweep",
         "status",
+        "verdict",
         "pending",
         "ok",
         "diverged",
@@ -113,3 +114,27 @@ def test_commands_report_a_missing_catalog_or_run(
     _start(path, "/r/a.zarr")
     assert catalog.main(["--catalog", str(path), "show", "7"]) == 1
     assert "no run 7" in capsys.readouterr().err
+
+
+def test_a_catalog_of_an_older_version_gains_the_new_columns_and_keeps_its_runs(tmp_path: Path):
+    """A catalog written before runs had a verdict: its rows stay, and new runs record one."""
+    import sqlite3
+
+    path = tmp_path / "catalog.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, sweep TEXT NOT NULL, "
+            "status TEXT NOT NULL, store TEXT NOT NULL, fingerprint TEXT NOT NULL, "
+            "code_version TEXT NOT NULL, started TEXT NOT NULL)"
+        )
+        db.execute(
+            "INSERT INTO runs (sweep, status, store, fingerprint, code_version, started) "
+            "VALUES ('pair', 'complete', '/old.zarr', 'f', 'c', '2026-01-01T00:00:00+00:00')"
+        )
+    db.close()
+    new = _start(path, "/new.zarr")
+    catalog.update_run(path, new, {"verdict": "PASS"})
+    table = catalog.runs(path)
+    assert table["store"].tolist() == ["/old.zarr", "/new.zarr"]
+    assert table["verdict"].isna().tolist() == [True, False]
+    assert table.loc[new, "verdict"] == "PASS"

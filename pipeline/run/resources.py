@@ -1,0 +1,155 @@
+"""What a run needs of the machine, estimated from the config before anything is computed.
+
+A block holds its points' trajectories, ``n_samples x n_neuron`` float64
+values each, and while it is computed and checked about
+:data:`WORKING_COPIES` arrays of that size (the solver's states, the mode
+activity, the rates as stored, the compressed chunk).  ``store.chunk_mb`` is
+the budget of one block's trajectories: blocks hold as many points as fit in
+it, and a point that alone exceeds it is refused, as is a run whose blocks
+cannot fit in the memory this machine has free, or whose recording cannot
+fit on the disk at ``store.path``.  Each refusal (:class:`ResourceError`,
+exit 2) names the key to change and a value that would fit, and comes
+before the probe of the sweep allocates a single trajectory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config.schema import Config, ConfigError
+from pipeline.grid import Grid, points_per_block
+from pipeline.model.networks import NETWORKS
+
+WORKING_COPIES = 8
+"""Peak memory of a block over its float64 trajectories (6.1 measured for the
+autapse, 5.1 for the pair: ``benchmarks/README.md``), with room for the chunk written."""
+
+COMPRESSED_FRACTION = 0.4
+"""Smallest fraction of its size a recording takes on disk (lz4 kept 0.44 to 0.83
+of the default scenarios' trajectories): a recording that needs more than the
+free space even so is refused."""
+
+
+class ResourceError(ConfigError):
+    """A config whose run cannot fit in this machine's memory or disk."""
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Bytes a run needs: one block in memory, all blocks at once, and the recording."""
+
+    point: int
+    block_points: int
+    concurrent: int
+    recording: int
+
+    @property
+    def block(self) -> int:
+        return self.block_points * self.point * WORKING_COPIES
+
+
+def needs(config: Config, grid: Grid) -> Needs:
+    """What ``config``'s run needs, from its shape alone (one network is built, nothing solved)."""
+    first = grid.points(tuple(slice(0, 1) for _ in grid.dims))
+    n_neuron = NETWORKS[config.network.kind].build(first, config.network).weights.shape[-1]
+    samples = config.record.n_samples
+    point = samples * n_neuron * 8
+    block_points = points_per_block(
+        grid.size, point, config.store.chunk_mb, config.store.chunk_points
+    )
+    cluster = config.cluster
+    local = cluster.scheduler in ("threads", "processes", "synchronous")
+    concurrent = (cluster.n_workers or os.cpu_count() or 1) if local else 1
+    if cluster.scheduler == "synchronous":
+        concurrent = 1
+    itemsize = 4 if config.store.rate_dtype == "float32" else 8
+    recording = grid.size * samples * n_neuron * itemsize
+    return Needs(
+        point, block_points, min(concurrent, math.ceil(grid.size / block_points)), recording
+    )
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new process (``MemAvailable``, else all memory)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def free_disk(path: Path) -> int:
+    """Bytes free on the filesystem that ``path`` (or its nearest existing parent) is on."""
+    existing = path.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    return shutil.disk_usage(existing).free
+
+
+def check_resources(
+    config: Config, grid: Grid, memory: int | None = None, disk: int | None = None
+) -> Needs:
+    """Refuse ``config`` if one of its blocks cannot fit in ``memory`` or its recording on ``disk``.
+
+    ``memory`` and ``disk`` default to what this machine has free now (the
+    disk at ``store.path``, a local path).  Returns the estimate.
+    """
+    need = needs(config, grid)
+    memory = available_memory() if memory is None else memory
+    record = config.record
+    budget = config.store.chunk_mb * 2**20
+    if need.point > budget and config.store.chunk_points is None:
+        per_sample = need.point // record.n_samples
+        fits = int(budget // per_sample)
+        raise ResourceError(
+            f"record.dt={record.dt} with record.duration={record.duration} records "
+            f"{record.n_samples:,} samples per point, {_size(need.point)} of trajectories, "
+            f"more than a block may hold (store.chunk_mb={config.store.chunk_mb}); "
+            f"{fits:,} samples fit (record.dt >= {record.duration / max(fits - 1, 1):.3g}), "
+            f"or raise store.chunk_mb to {math.ceil(need.point / 2**20)} if "
+            f"{_size(need.point * WORKING_COPIES)} of memory per block is free"
+        )
+    if need.point * WORKING_COPIES > memory:
+        fits = memory // (WORKING_COPIES * need.point // record.n_samples)
+        raise ResourceError(
+            f"record.dt={record.dt} with record.duration={record.duration} records "
+            f"{record.n_samples:,} samples per point: one point needs about "
+            f"{_size(need.point * WORKING_COPIES)} of memory and {_size(memory)} is free; "
+            f"at most {fits:,} samples fit (record.dt >= {record.duration / max(fits - 1, 1):.3g})"
+        )
+    if need.block * need.concurrent > memory:
+        fits = max(1, memory // (need.concurrent * need.point * WORKING_COPIES))
+        raise ResourceError(
+            f"store.chunk_mb={config.store.chunk_mb} (store.chunk_points="
+            f"{config.store.chunk_points}) makes blocks of {need.block_points:,} points: "
+            f"{need.concurrent} at once need about {_size(need.block * need.concurrent)} "
+            f"of memory and {_size(memory)} is free; blocks of at most {fits:,} points fit "
+            f"(store.chunk_points={fits}, or fewer cluster.n_workers)"
+        )
+    disk = free_disk(Path(config.store.path)) if disk is None else disk
+    if need.recording * COMPRESSED_FRACTION > disk:
+        raise ResourceError(
+            f"store.path={config.store.path}: the recording of {grid.size:,} points x "
+            f"{record.n_samples:,} samples takes {_size(need.recording)} "
+            f"(at least {_size(int(need.recording * COMPRESSED_FRACTION))} compressed) and "
+            f"{_size(disk)} is free there; choose another store.path, a shorter "
+            "record.duration, a larger record.dt, fewer sweep.grid values or "
+            "store.rate_dtype=float32"
+        )
+    return need
+
+
+def _size(n: float) -> str:
+    """Bytes in words, to three digits."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.3g} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")

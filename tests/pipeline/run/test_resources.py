@@ -1,0 +1,77 @@
+"""Runs that cannot fit are refused from the config alone, before anything is written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from store_helpers import config
+
+from pipeline.grid import Grid
+from pipeline.run.resources import WORKING_COPIES, ResourceError, check_resources, needs
+
+
+def _grid(cfg):
+    return Grid.from_config(cfg.sweep.grid)
+
+
+def test_needs_count_the_trajectories_of_a_point_a_block_and_the_run(tmp_path: Path):
+    """Autapse, 0.5 s at 1 ms: 501 samples of one neuron, 8 bytes each, 39 points."""
+    cfg = config(tmp_path / "s.zarr", "cluster.n_workers=2", sweep=("+sweep=autapse",))
+    need = needs(cfg, _grid(cfg))
+    assert need.point == 501 * 1 * 8
+    assert need.block_points == 39  # all 39 fit in 32 MB
+    assert need.concurrent == 1  # one block: only one can run at a time
+    assert need.recording == 39 * 501 * 8
+    assert need.block == 39 * 501 * 8 * WORKING_COPIES
+
+
+def test_a_block_larger_than_free_memory_is_refused_naming_the_chunk_size(tmp_path: Path):
+    cfg = config(
+        tmp_path / "s.zarr",
+        "store.chunk_points=13",
+        "cluster.n_workers=2",
+        sweep=("+sweep=autapse",),
+    )
+    need = needs(cfg, _grid(cfg))
+    # Two blocks of 13 points at once need 2 x 13 x 4008 x 8 bytes; give one byte less.
+    with pytest.raises(ResourceError, match=r"store.chunk_mb=32.0 \(store.chunk_points=13\)"):
+        check_resources(cfg, _grid(cfg), memory=2 * need.block - 1, disk=2**40)
+    assert check_resources(cfg, _grid(cfg), memory=2 * need.block, disk=2**40) == need
+
+
+def test_a_recording_larger_than_the_free_disk_is_refused_naming_the_store_path(tmp_path: Path):
+    cfg = config(tmp_path / "s.zarr", sweep=("+sweep=autapse",))
+    need = needs(cfg, _grid(cfg))
+    with pytest.raises(ResourceError, match=f"store.path={tmp_path / 's.zarr'}: the recording"):
+        check_resources(cfg, _grid(cfg), memory=2**40, disk=int(need.recording * 0.39))
+    check_resources(cfg, _grid(cfg), memory=2**40, disk=need.recording)
+
+
+@pytest.mark.slow
+def test_a_sample_interval_too_fine_for_a_block_is_refused_by_the_cli(tmp_path: Path):
+    """record.dt=1e-8: exit 2 naming record.dt and a value that fits; no store, no probe."""
+    path = tmp_path / "fine.zarr"
+    command = [sys.executable, "-m", "pipeline", "+sweep=autapse", "record.dt=1e-8"]
+    command.append(f"store.path={path}")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "+sweep=autapse",
+            "record.dt=1e-8",
+            f"store.path={path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "record.dt=1e-08 with record.duration=0.5 records 50,000,001 samples" in result.stderr
+    assert "(record.dt >= 1.19e-07)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not path.exists()
