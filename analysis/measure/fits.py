@@ -131,13 +131,17 @@ def decay_log_ratio(x: np.ndarray, floor: np.ndarray, noise: np.ndarray):
 
     With the asymptote known, the ratio needs no differences:
 
-        ln |r| = (ln |x_m| - ln |x_0|) / m,   spread = (noise/|x_0| + noise/|x_m|) / m,
+        ln |r| = (ln |x_m| - ln |x_0|) / m,
+        spread = (noise/|x_0| + noise/|x_m|) / m + eps,
 
     where ``x_m`` is the last finite sample above ``floor`` and above
     :data:`DECAY_SPAN` of ``|x_0|`` (further down, a sample's relative
     round-off grows and adds nothing).  Near ``r = 1`` this keeps the
     precision of the samples themselves, where a fit of differences (each a
-    cancellation of two nearly equal samples) loses it.
+    cancellation of two nearly equal samples) loses it.  The ``eps`` (one
+    rounding of 1) is the precision of the ratio by which any solver steps
+    from one sample to the next: a trajectory computed that way determines
+    ``ln |r|`` to no better than that, however many samples it spans.
 
     Parameters
     ----------
@@ -162,5 +166,5 @@ def decay_log_ratio(x: np.ndarray, floor: np.ndarray, noise: np.ndarray):
     with np.errstate(divide="ignore", invalid="ignore"):
         steps = np.where(last >= 2, last, np.nan)
         log_ratio = (np.log(end) - np.log(start)) / steps
-        spread = (noise / start + noise / end) / steps
+        spread = (noise / start + noise / end) / steps + np.finfo(float).eps
     return log_ratio, spread
