@@ -1,14 +1,15 @@
-"""Shared fixtures: the config schemas registered with Hydra, and running the CLI."""
+"""Shared fixtures: the config schemas registered with Hydra, running the CLI, a real SLURM."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from slurm_cluster import Slurm, local_slurm
 
 from pipeline.config.compose import register_resolvers, store_schemas
 
@@ -36,3 +37,17 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def _slurm_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slurm]:
+    with local_slurm(tmp_path_factory.mktemp("slurm")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def slurm(_slurm_session: Slurm) -> Path:
+    """A real one-node SLURM's config (``$SLURM_CONF`` is set); skipped, saying why, without."""
+    if _slurm_session.conf is None:
+        pytest.skip(f"no SLURM here: {_slurm_session.reason}")
+    return _slurm_session.conf
