@@ -162,7 +162,8 @@ def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Compu
             shared["spec"],
             shared["grid"],
             block,
-            path,
+            # Workers elsewhere (SLURM jobs, a cluster of their own) have another cwd.
+            path.absolute(),
             held.token,
             shared["formats"],
             dask_key_name=f"compute_block-{i}",
