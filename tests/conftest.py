@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -40,9 +42,15 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
 
 
 @pytest.fixture(scope="session")
-def _slurm_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slurm]:
-    with local_slurm(tmp_path_factory.mktemp("slurm")) as cluster:
-        yield cluster
+def _slurm_session() -> Iterator[Slurm]:
+    # A folder of its own, not pytest's: pytest deletes old numbered folders of
+    # other sessions of the same user, and the daemons keep their state here.
+    directory = Path(tempfile.mkdtemp(prefix="rate-sweeps-slurm-"))
+    try:
+        with local_slurm(directory) as cluster:
+            yield cluster
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -473,9 +473,15 @@ class SlurmCluster(ClusterConfig):
     job_script_prologue: list[str] = field(default_factory=list)
     local_directory: str | None = None
     log_directory: str = "dask-logs"
+    array_tasks: int | None = None
+    """Tasks of the array of ``python -m pipeline.submit``; ``python -m pipeline`` ignores it."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        _require(
+            self.array_tasks is None or self.array_tasks >= 1,
+            f"cluster.array_tasks must be >= 1, got cluster.array_tasks={self.array_tasks}",
+        )
         _require(
             self.n_workers is None,
             f"cluster.n_workers={self.n_workers} does not apply to cluster=slurm: the workers "

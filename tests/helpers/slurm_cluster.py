@@ -66,25 +66,31 @@ def local_slurm(directory: Path) -> Iterator[Slurm]:
         subprocess.run(["bash", str(STOP), str(directory)], capture_output=True, timeout=120)
 
 
-def job_pids(job_id: str) -> list[int]:
-    """The processes of SLURM job ``job_id`` on this host (its batch script and what it started)."""
+def job_pids(job_id: str, task: int | None = None) -> list[int]:
+    """Processes of SLURM job ``job_id`` on this host (its script and what it started).
+
+    With ``task``, those of task ``task`` of the array ``job_id``.
+    """
+    if task is None:
+        markers = {f"SLURM_JOB_ID={job_id}".encode()}
+    else:
+        markers = {f"SLURM_ARRAY_JOB_ID={job_id}".encode(), f"SLURM_ARRAY_TASK_ID={task}".encode()}
     pids = []
-    marker = f"SLURM_JOB_ID={job_id}".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
+            environ = set((entry / "environ").read_bytes().split(b"\0"))
         except OSError:
             continue
-        if marker in environ:
+        if markers <= environ:
             pids.append(int(entry.name))
     return pids
 
 
-def signal_job(job_id: str, signum: signal.Signals) -> None:
+def signal_job(job_id: str, signum: signal.Signals, task: int | None = None) -> None:
     """Send ``signum`` to every process of job ``job_id`` (SIGSTOP holds it mid-sweep)."""
-    for pid in job_pids(job_id):
+    for pid in job_pids(job_id, task):
         try:
             os.kill(pid, signum)
         except ProcessLookupError:
