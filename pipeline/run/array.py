@@ -34,6 +34,7 @@ from pipeline.run.backends import run_tasks
 from pipeline.run.execute import block_tasks, run_fields
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
+from pipeline.run.slurm import test_only
 from pipeline.store import chunks, lease, lifecycle
 from pipeline.store.status import run_status, status_counts
 
@@ -222,19 +223,22 @@ def submit(config: Config, overrides: Sequence[str]) -> list[str]:
     """Create the store, submit the array and its finishing job; the lines to print."""
     cluster = array_settings(config)
     plan = plan_run(config)
-    opened = prepare_store(config, plan)
     logs = Path(cluster.log_directory).absolute()
-    logs.mkdir(parents=True, exist_ok=True)
     python = shlex.quote(cluster.python or sys.executable)
     args = " ".join(shlex.quote(o) for o in overrides)
     name = f"rate-sweeps-{config.sweep.name}"
-    array = logs / "array.sbatch"
-    array.write_text(job_script(
+    tasks = job_script(
         cluster,
         [f"--job-name={name}", f"--array=0-{cluster.array_tasks - 1}", "--requeue",
          f"--output={logs}/array-%A_%a.out"],
         [f"exec {python} -m pipeline.submit --task {args}"],
-    ))  # fmt: skip
+    )  # fmt: skip
+    lifecycle.check_path(Path(config.store.path), plan.attrs, config.store.overwrite)
+    test_only(tasks, "the array's tasks")
+    opened = prepare_store(config, plan)
+    logs.mkdir(parents=True, exist_ok=True)
+    array = logs / "array.sbatch"
+    array.write_text(tasks)
     array_id = _sbatch(array)
     finish = logs / "finish.sbatch"
     finishing = " ".join(shlex.quote(o) for o in without_cluster(overrides))

@@ -128,6 +128,14 @@ def _client(cluster: ClusterConfig) -> Iterator[Any]:
         yield stack.enter_context(CLIENTS[cluster.scheduler](cluster))
 
 
+def check(cluster: ClusterConfig) -> None:
+    """Refuse, before anything is written, a cluster its resource manager would refuse."""
+    if cluster.scheduler == "slurm":
+        from pipeline.run.slurm import check_submission
+
+        check_submission(cluster)  # type: ignore[arg-type]
+
+
 def _local_scheduler(name: str) -> Callable:
     """Dask's scheduler ``synchronous`` or ``processes`` as a function.
 

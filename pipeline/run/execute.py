@@ -39,7 +39,7 @@ from pipeline.config.schema import Config
 from pipeline.extensions import load_extensions
 from pipeline.grid import Block, Grid
 from pipeline.records import catalog, provenance
-from pipeline.run import memory, shares
+from pipeline.run import backends, memory, shares
 from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
@@ -201,6 +201,7 @@ def run_sweep(config: Config) -> RunResult:
     plan = plan_run(config)
     path = Path(config.store.path)
     lifecycle.check_path(path, plan.attrs, config.store.overwrite)
+    backends.check(config.cluster)
     catalog_file = catalog.catalog_path(path, config.catalog.path)
     with ExitStack() as stack:
         try:

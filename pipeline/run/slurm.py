@@ -8,13 +8,14 @@ this checkout must be on a filesystem the nodes share.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.config.schema import SlurmCluster
+from pipeline.config.schema import ConfigError, SlurmCluster
 
 
 def job_options(cluster: SlurmCluster) -> dict[str, Any]:
@@ -35,6 +36,35 @@ def job_options(cluster: SlurmCluster) -> dict[str, Any]:
         # No dashboard: on a shared login node its port is often taken, and nobody looks.
         "scheduler_options": {"dashboard_address": None},
     }
+
+
+def check_submission(cluster: SlurmCluster) -> None:
+    """Refuse, writing nothing, worker jobs that SLURM would not take (a partition or an
+    account it does not know, a walltime above the partition's limit, a bad directive).
+
+    ``sbatch --test-only`` checks the worker job's script without submitting it.
+    """
+    from dask_jobqueue.slurm import SLURMJob
+
+    options = job_options(cluster)
+    options.pop("scheduler_options")
+    options["log_directory"] = None  # the job would create it; --test-only reads no path
+    script = SLURMJob(scheduler="tcp://127.0.0.1:1", name="check", **options).job_script()
+    test_only(script, "the worker jobs of cluster=slurm")
+
+
+def test_only(script: str, what: str) -> None:
+    """Raise :class:`ConfigError` with sbatch's reason if it would refuse ``script``."""
+    try:
+        done = subprocess.run(
+            ["sbatch", "--test-only"], input=script, capture_output=True, text=True, timeout=60
+        )
+    except FileNotFoundError as err:
+        raise ConfigError(f"{what} need SLURM's sbatch, which is not on PATH here") from err
+    if done.returncode != 0:
+        lines = (line.strip().removeprefix("sbatch: error: ") for line in done.stderr.splitlines())
+        reason = "; ".join(line for line in lines if line)
+        raise ConfigError(f"SLURM refuses {what}: {reason}; nothing was written")
 
 
 @contextmanager

@@ -128,3 +128,16 @@ def test_a_sweep_as_a_slurm_array_with_a_task_cancelled_equals_the_local_run(
     assert "stopped (SystemExit: 143)" in task0[0] or "ended without recording" in task0[0]
     assert finishing["blocks_computed"] == 2, messages  # the share task 0 did not write
     assert np.all(chunks.read_status(path) == STATUS["ok"])
+
+
+def test_an_array_slurm_would_refuse_is_refused_before_anything_is_written(
+    slurm: Path, tmp_path: Path
+):
+    done = run_driver(*SWEEP, *ARRAY, "cluster.partition=nosuch", "store.path=s.zarr",
+                      cwd=tmp_path, script=("-m", "pipeline.submit"))  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        2,
+        "error: SLURM refuses the array's tasks: invalid partition specified: nosuch; "
+        "allocation failure: Invalid partition name specified; nothing was written\n",
+    )
+    assert list(tmp_path.iterdir()) == []

@@ -71,3 +71,16 @@ def test_a_worker_job_cancelled_mid_sweep_still_gives_the_identical_store(
     assert verify.inspect(path).exit_code == 0, log
     assert verify.content_digest(path) == verify.content_digest(clean)
     assert "Remove worker" in (logs / "dask.log").read_text()
+
+
+def test_a_partition_slurm_does_not_know_is_refused_before_anything_is_written(
+    slurm: Path, tmp_path: Path
+):
+    done = run_driver(*SWEEP, "cluster=slurm", "cluster.partition=nosuch", "store.path=s.zarr",
+                      cwd=tmp_path)  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        2,
+        "error: SLURM refuses the worker jobs of cluster=slurm: invalid partition specified: "
+        "nosuch; allocation failure: Invalid partition name specified; nothing was written\n",
+    )
+    assert list(tmp_path.iterdir()) == []
