@@ -66,6 +66,11 @@ def engine_logs(directory: Path) -> Iterator[Path]:
         written.close()
 
 
+HTTP_PORT = ":0"
+"""Where a scheduler of ours serves HTTP: a free port.  It serves its HTTP routes even
+without a dashboard, by default on 8787, which another cluster on the host may hold
+(then Dask warns, and moves to another port)."""
+
 TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
 """The ``-W`` filter that keeps multiprocessing's resource tracker from warning at exit."""
 
@@ -95,7 +100,7 @@ def _distributed_client(cluster: DistributedCluster) -> Iterator[Any]:
     n_workers = cluster.n_workers or os.cpu_count() or 1
     with (
         LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=HTTP_PORT
         ) as local,
         Client(local) as client,
     ):
@@ -105,7 +110,7 @@ def _distributed_client(cluster: DistributedCluster) -> Iterator[Any]:
 def _slurm_client(cluster: Any) -> Any:
     from pipeline.run.slurm import slurm_client
 
-    return slurm_client(cluster)
+    return slurm_client(cluster, HTTP_PORT)
 
 
 CLIENTS: dict[str, Callable[[Any], Any]] = {

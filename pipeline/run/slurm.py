@@ -33,8 +33,6 @@ def job_options(cluster: SlurmCluster) -> dict[str, Any]:
         "local_directory": cluster.local_directory,
         "log_directory": str(Path(cluster.log_directory).absolute()),
         "job_name": "rate-sweeps-worker",
-        # No dashboard: on a shared login node its port is often taken, and nobody looks.
-        "scheduler_options": {"dashboard_address": None},
     }
 
 
@@ -47,7 +45,6 @@ def check_submission(cluster: SlurmCluster) -> None:
     from dask_jobqueue.slurm import SLURMJob
 
     options = job_options(cluster)
-    options.pop("scheduler_options")
     options["log_directory"] = None  # the job would create it; --test-only reads no path
     script = SLURMJob(scheduler="tcp://127.0.0.1:1", name="check", **options).job_script()
     test_only(script, "the worker jobs of cluster=slurm")
@@ -68,12 +65,14 @@ def test_only(script: str, what: str) -> None:
 
 
 @contextmanager
-def slurm_client(cluster: SlurmCluster) -> Iterator[Any]:
-    """A Client of a scheduler here whose workers are SLURM jobs, scaled as ``cluster`` says."""
+def slurm_client(cluster: SlurmCluster, http: str) -> Iterator[Any]:
+    """A Client of a scheduler here, serving HTTP at ``http``, whose workers are SLURM jobs
+    scaled as ``cluster`` says."""
     from dask_jobqueue import SLURMCluster
     from distributed import Client
 
-    with SLURMCluster(**job_options(cluster)) as jobs:
+    options = {**job_options(cluster), "scheduler_options": {"dashboard_address": http}}
+    with SLURMCluster(**options) as jobs:
         if cluster.adaptive_maximum_jobs is not None:
             jobs.adapt(
                 minimum_jobs=cluster.adaptive_minimum_jobs,
