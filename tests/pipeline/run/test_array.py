@@ -141,3 +141,36 @@ def test_an_array_slurm_would_refuse_is_refused_before_anything_is_written(
         "allocation failure: Invalid partition name specified; nothing was written\n",
     )
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path, tmp_path: Path):
+    """Preemption: task 1, which wrote one of its blocks before, is killed and requeued by
+    SLURM; run again, it computes only its other block, and the finishing job nothing."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    cfg = config(path, *ARRAY, "store.lease_seconds=3", sweep=SWEEP)
+    plan = plan_run(cfg)
+    array.prepare_store(cfg, plan)
+    array.run_share(cfg, 1, 3, "earlier")  # the task's earlier run: both its blocks ...
+    _, second = sorted(b.index for b in array.share_of(plan, 1, 3))
+    block = next(b for b in plan.layout.blocks() if b.index == second)
+    chunks.write_status(path, plan.grid.dims, block, STATUS["pending"])  # ... one not yet
+    done = run_driver(*SWEEP, *ARRAY, "store.lease_seconds=3", f"store.path={path}",
+                      cwd=tmp_path, script=("-m", "pipeline.submit"))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    array_id, finish_id = re.search(r"array (\d+) .* finishing job (\d+)", done.stdout).groups()
+    wait_until(lambda: job_pids(array_id, 1), 60, "task 1 to start", 0.002)
+    signal_job(array_id, signal.SIGSTOP, 1)
+    subprocess.run(["scontrol", "requeue", f"{array_id}_1"], check=True)
+    # SLURM holds a requeued job back for a while (BeginTime); release it now.
+    wait_until(lambda: squeue("-j", f"{array_id}_1", "-o", "%T") == ["PENDING"], 60, "requeue")
+    subprocess.run(["scontrol", "update", f"JobId={array_id}_1", "StartTime=now"], check=True)
+    deadline = time.monotonic() + 150
+    while squeue("-j", f"{array_id},{finish_id}") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    catalog = runs(tmp_path / "catalog.sqlite")
+    messages = catalog["message"].fillna("").tolist()
+    assert f"SLURM array {array_id} task 1 of 3: its share done, 1 blocks computed" in messages
+    assert catalog.iloc[-1]["opened"] == "resumed" and catalog.iloc[-1]["blocks_computed"] == 0
