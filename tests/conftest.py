@@ -1,14 +1,17 @@
-"""Shared fixtures: the config schemas registered with Hydra, and running the CLI."""
+"""Shared fixtures: the config schemas registered with Hydra, running the CLI, a real SLURM."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from slurm_cluster import Slurm, local_slurm
 
 from pipeline.config.compose import register_resolvers, store_schemas
 
@@ -36,3 +39,23 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return run
+
+
+@pytest.fixture(scope="session")
+def _slurm_session() -> Iterator[Slurm]:
+    # A folder of its own, not pytest's: pytest deletes old numbered folders of
+    # other sessions of the same user, and the daemons keep their state here.
+    directory = Path(tempfile.mkdtemp(prefix="rate-sweeps-slurm-"))
+    try:
+        with local_slurm(directory) as cluster:
+            yield cluster
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def slurm(_slurm_session: Slurm) -> Path:
+    """A real one-node SLURM's config (``$SLURM_CONF`` is set); skipped, saying why, without."""
+    if _slurm_session.conf is None:
+        pytest.skip(f"no SLURM here: {_slurm_session.reason}")
+    return _slurm_session.conf

@@ -24,11 +24,13 @@ from pipeline.config.schema import (
     ClusterConfig,
     Config,
     ConfigError,
+    DistributedCluster,
     FeedforwardNetwork,
     MatrixNetwork,
     NetworkConfig,
     NonsymmetricNetwork,
     PairNetwork,
+    SlurmCluster,
     SolverConfig,
     SpectrumNetwork,
 )
@@ -115,6 +117,8 @@ SCHEMAS: dict[str, type] = {
     "schema_network_matrix": MatrixNetwork,
     "schema_solver": SolverConfig,
     "schema_cluster": ClusterConfig,
+    "schema_cluster_distributed": DistributedCluster,
+    "schema_cluster_slurm": SlurmCluster,
 }
 """Every schema the YAML files extend, by name.
 

@@ -16,6 +16,7 @@ could override them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -399,13 +400,140 @@ class ClusterConfig:
             f"cluster.scheduler must be one of {sorted(SCHEDULERS)}, "
             f"got cluster.scheduler={self.scheduler!r}",
         )
+        needs = {"distributed": DistributedCluster, "slurm": SlurmCluster}.get(self.scheduler)
+        _require(
+            needs is None or isinstance(self, needs),
+            f"cluster.scheduler={self.scheduler!r} needs its settings: "
+            f"choose cluster={self.scheduler} instead",
+        )
         _require(
             self.n_workers is None or self.n_workers >= 1,
             f"cluster.n_workers must be >= 1, got cluster.n_workers={self.n_workers}",
         )
 
 
-SCHEDULERS = {"threads", "processes", "synchronous", "distributed"}
+SCHEDULERS = {"threads", "processes", "synchronous", "distributed", "slurm"}
+
+
+@dataclass
+class DistributedCluster(ClusterConfig):
+    """A ``dask.distributed`` cluster: a local one, or one that runs already (``address``)."""
+
+    scheduler: str = "distributed"
+    address: str | None = None
+    scheduler_file: str | None = None
+    log_directory: str = "dask-logs"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(
+            self.address is None or "://" in self.address,
+            "cluster.address must be a scheduler's address with its protocol "
+            f"(tcp://host:8786), got cluster.address={self.address!r}",
+        )
+        _require(
+            self.address is None or self.scheduler_file is None,
+            "give cluster.address or cluster.scheduler_file, not both: got "
+            f"cluster.address={self.address!r} and cluster.scheduler_file={self.scheduler_file!r}",
+        )
+        _require(
+            self.n_workers is None or not self.attached,
+            f"cluster.n_workers={self.n_workers} sizes a local cluster; the cluster at "
+            f"{self.address or self.scheduler_file} has its own workers: leave cluster.n_workers "
+            "unset",
+        )
+
+    @property
+    def attached(self) -> bool:
+        """Whether the run uses a scheduler that runs already rather than a local cluster."""
+        return self.address is not None or self.scheduler_file is not None
+
+
+_WALLTIME = re.compile(r"^(\d+-\d{1,2}(:\d{2}){0,2}|\d+(:\d{2}){0,2})$")
+"""SLURM's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S."""
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*([kKMGT]i?B)$")
+"""A memory size as Dask writes one: 1GB, 512MiB, 1.5 GB."""
+
+
+@dataclass
+class SlurmCluster(ClusterConfig):
+    """Dask workers started as SLURM jobs by ``dask_jobqueue.SLURMCluster``; the driver stays here.
+
+    Each field's SLURM name is given in ``conf/cluster/slurm.yaml``.
+    """
+
+    scheduler: str = "slurm"
+    partition: str | None = None
+    account: str | None = None
+    walltime: str = "01:00:00"
+    cores: int = 1
+    memory: str = "2GB"
+    processes: int = 1
+    jobs: int = 2
+    adaptive_minimum_jobs: int | None = None
+    adaptive_maximum_jobs: int | None = None
+    job_extra_directives: list[str] = field(default_factory=list)
+    python: str | None = None
+    job_script_prologue: list[str] = field(default_factory=list)
+    local_directory: str | None = None
+    log_directory: str = "dask-logs"
+    array_tasks: int | None = None
+    """Tasks of the array of ``python -m pipeline.submit``; ``python -m pipeline`` ignores it."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _require(
+            self.array_tasks is None or self.array_tasks >= 1,
+            f"cluster.array_tasks must be >= 1, got cluster.array_tasks={self.array_tasks}",
+        )
+        _require(
+            self.n_workers is None,
+            f"cluster.n_workers={self.n_workers} does not apply to cluster=slurm: the workers "
+            "are cluster.jobs x cluster.processes",
+        )
+        for key in ("partition", "account", "python", "local_directory"):
+            value = getattr(self, key)
+            _require(
+                value is None or (value.strip() != "" and not value.startswith("-")),
+                f"cluster.{key} must be a name or null, got cluster.{key}={value!r}",
+            )
+        _require(
+            bool(_WALLTIME.match(self.walltime)),
+            "cluster.walltime must be a SLURM time (HH:MM:SS, or D-HH:MM:SS), "
+            f"got cluster.walltime={self.walltime!r}",
+        )
+        _require(
+            bool(_MEMORY.match(self.memory)),
+            f"cluster.memory must be a size such as 4GB, got cluster.memory={self.memory!r}",
+        )
+        for key in ("cores", "processes", "jobs"):
+            _require(
+                getattr(self, key) >= 1,
+                f"cluster.{key} must be >= 1, got cluster.{key}={getattr(self, key)}",
+            )
+        _require(
+            self.processes <= self.cores,
+            f"cluster.processes={self.processes} must not exceed cluster.cores={self.cores}: "
+            "each worker process needs a core",
+        )
+        low, high = self.adaptive_minimum_jobs, self.adaptive_maximum_jobs
+        _require(
+            (low is None) == (high is None),
+            "adaptive scaling needs both cluster.adaptive_minimum_jobs and "
+            f"cluster.adaptive_maximum_jobs, got {low} and {high}",
+        )
+        _require(
+            low is None or (0 <= low <= high and high >= 1),  # type: ignore[operator]
+            "cluster.adaptive_minimum_jobs must lie in 0..cluster.adaptive_maximum_jobs and the "
+            f"maximum be >= 1, got cluster.adaptive_minimum_jobs={low}, "
+            f"cluster.adaptive_maximum_jobs={high}",
+        )
+        for directive in self.job_extra_directives:
+            _require(
+                directive.startswith("-"),
+                "each of cluster.job_extra_directives is an sbatch option such as --qos=high, "
+                f"got cluster.job_extra_directives={self.job_extra_directives}",
+            )
 
 
 @dataclass

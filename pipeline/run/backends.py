@@ -1,41 +1,144 @@
 """Where the tasks of a run execute: Dask's local schedulers, or a ``dask.distributed`` cluster.
 
 ``cluster.scheduler`` (``conf/cluster/``) chooses; :func:`run_tasks` is all the
-rest of the run stage sees of it.
+rest of the run stage sees of it.  A distributed cluster is a local one, one
+that runs already (``cluster.address``), or Dask workers started as SLURM jobs
+(:mod:`pipeline.run.slurm`); for all of them Dask's own log goes to
+``dask.log`` in ``cluster.log_directory``, not to the terminal.
 """
 
 from __future__ import annotations
 
+import logging
+import logging.handlers
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import dask
 import dask.local
 import dask.threaded
 
-from pipeline.config.schema import ClusterConfig
+from pipeline.config.schema import ClusterConfig, DistributedCluster
 from pipeline.run.progress import Progress, TaskCallback
+
+log = logging.getLogger(__name__)
+
+ENGINE_LOGGERS = ("distributed", "dask_jobqueue", "tornado", "bokeh")
+"""Loggers of the engines, sent to ``dask.log`` rather than to the terminal."""
+ENGINE_LOG = "dask.log"
 
 
 @contextmanager
-def _client(cluster: ClusterConfig) -> Iterator[Any]:
-    """A distributed Client on a local cluster, or None for Dask's local schedulers."""
-    if cluster.scheduler != "distributed":
-        yield None
-        return
+def engine_logs(directory: Path) -> Iterator[Path]:
+    """While inside, the engines' log records go to ``directory/dask.log`` and nowhere else.
+
+    On a cluster their chatter grows with the workers (one "Registering Worker
+    plugin" per worker, and so on): the terminal keeps the pipeline's progress
+    and summary.  Yields the log file's path.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    file = directory / ENGINE_LOG
+    written = logging.FileHandler(file)
+    written.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    # Handed on through a handler that is no StreamHandler: a Dask cluster sets every
+    # StreamHandler of "distributed" (a FileHandler is one) to WARNING while it runs.
+    handler = logging.handlers.MemoryHandler(1, target=written)
+    saved = []
+    for name in ENGINE_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.propagate, logger.level))
+        logger.handlers[:] = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+    try:
+        yield file
+    finally:
+        for logger, handlers, propagate, level in saved:
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+            logger.setLevel(level)
+        handler.close()
+        written.close()
+
+
+HTTP_PORT = ":0"
+"""Where a scheduler of ours serves HTTP: a free port.  It serves its HTTP routes even
+without a dashboard, by default on 8787, which another cluster on the host may hold
+(then Dask warns, and moves to another port)."""
+
+TRACKER_WARNING = "ignore:resource_tracker:UserWarning"
+"""The ``-W`` filter that keeps multiprocessing's resource tracker from warning at exit."""
+
+
+def quiet_resource_tracker() -> None:
+    """Keep the resource tracker's "leaked semaphore objects" warning off the terminal.
+
+    A worker process killed mid-sweep (SIGKILL, a lost node) cannot release its
+    semaphores; the tracker process releases them at exit, as it should, and
+    then warns.  The tracker takes its warning filters from ``sys.warnoptions``
+    when it starts (at the first worker process), so the filter goes there.
+    """
+    if TRACKER_WARNING not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_WARNING)
+
+
+@contextmanager
+def _distributed_client(cluster: DistributedCluster) -> Iterator[Any]:
+    """A Client of the scheduler at ``cluster.address`` (or its file), else of a local cluster."""
     from distributed import Client, LocalCluster
 
+    if cluster.attached:
+        with Client(cluster.address, scheduler_file=cluster.scheduler_file) as client:
+            yield client
+        return
+    quiet_resource_tracker()
     n_workers = cluster.n_workers or os.cpu_count() or 1
     with (
         LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=HTTP_PORT
         ) as local,
         Client(local) as client,
     ):
         yield client
+
+
+def _slurm_client(cluster: Any) -> Any:
+    from pipeline.run.slurm import slurm_client
+
+    return slurm_client(cluster, HTTP_PORT)
+
+
+CLIENTS: dict[str, Callable[[Any], Any]] = {
+    "distributed": _distributed_client,
+    "slurm": _slurm_client,
+}
+"""Back ends that run the tasks on ``dask.distributed`` workers, by ``cluster.scheduler``."""
+
+
+@contextmanager
+def _client(cluster: ClusterConfig) -> Iterator[Any]:
+    """A distributed Client for ``cluster``, or None for Dask's local schedulers."""
+    if cluster.scheduler not in CLIENTS:
+        yield None
+        return
+    with ExitStack() as stack:
+        directory = Path(cluster.log_directory).absolute()  # type: ignore[attr-defined]
+        file = stack.enter_context(engine_logs(directory))
+        log.info("Dask's log: %s", file)
+        yield stack.enter_context(CLIENTS[cluster.scheduler](cluster))
+
+
+def check(cluster: ClusterConfig) -> None:
+    """Refuse, before anything is written, a cluster its resource manager would refuse."""
+    if cluster.scheduler == "slurm":
+        from pipeline.run.slurm import check_submission
+
+        check_submission(cluster)  # type: ignore[arg-type]
 
 
 def _local_scheduler(name: str) -> Callable:

@@ -40,7 +40,7 @@ from pipeline.config.schema import Config
 from pipeline.extensions import load_extensions
 from pipeline.grid import Block, Grid
 from pipeline.records import catalog, provenance
-from pipeline.run import memory
+from pipeline.run import backends, memory, shares
 from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
@@ -79,14 +79,16 @@ def compute_block(
     path: Path,
     token: str,
     formats: dict[str, chunks.ChunkFormat],
+    leased: Path | None = None,
 ) -> dict[str, Any]:
     """Simulate, check and write one block; return its status counts and its summary's tally.
 
     A block whose computation raises is marked ``failed`` (its data are not
     written) and the sweep goes on.  An error while writing propagates and
     stops the run, so nothing is marked done without its data.  Nothing is
-    written once the lease with ``token`` is lost.  ``formats`` are the
-    store's chunk formats (:func:`chunks.chunk_formats`).
+    written once the lease with ``token`` is lost: the store's, or that of
+    ``leased`` (a share of an array, :mod:`pipeline.run.shares`).  ``formats``
+    are the store's chunk formats (:func:`chunks.chunk_formats`).
     """
     memory.keep_freed_memory()
     load_extensions()
@@ -94,14 +96,14 @@ def compute_block(
         ds = simulate_block(spec, grid, block.slices)
     except Exception:  # a numerical failure of one block must not stop the sweep
         message = traceback.format_exc(limit=3)
-        lease.check(path, token)
+        lease.check(leased or path, token)
         chunks.write_status(path, grid.dims, block, STATUS["failed"], formats)
         return {
             "counts": {"failed": math.prod(block.shape)},
             "failure": f"block {block.index}: {message}",
             "tally": None,
         }
-    lease.check(path, token)
+    lease.check(leased or path, token)
     chunks.write_block(path, ds, grid.dims, block, formats)
     start = {dim: part.start for dim, part in zip(grid.dims, block.slices, strict=True)}
     return {
@@ -129,6 +131,35 @@ def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Bloc
     return opened, todo
 
 
+def block_tasks(
+    plan: Plan, path: Path, token: str, todo: list[Block], leased: Path | None = None
+) -> list:
+    """One Dask task per block of ``todo``, writing into the store at ``path`` under a lease."""
+    formats = chunks.chunk_formats(path)
+    # Each shared argument enters the graph once, as a key: passed as is, it
+    # would be searched for Dask collections in every task (seconds per 100
+    # blocks) and, on a distributed cluster, sent with every task.
+    shared = {
+        name: dask.delayed(value, name=f"{name}-{token}", traverse=False)
+        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("formats", formats))
+    }
+    task = dask.delayed(compute_block, pure=False)
+    return [
+        task(
+            shared["spec"],
+            shared["grid"],
+            block,
+            # Workers elsewhere (SLURM jobs, a cluster of their own) have another cwd.
+            path.absolute(),
+            token,
+            shared["formats"],
+            leased,
+            dask_key_name=f"compute_block-{i}",
+        )
+        for i, block in enumerate(todo)
+    ]
+
+
 @dataclass(frozen=True)
 class Computed:
     """How the store was opened, how many blocks were computed, the failure of each block
@@ -152,27 +183,7 @@ def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Compu
         int(np.prod(plan.layout.chunks)),
         len(todo),
     )
-    formats = chunks.chunk_formats(path)
-    # Each shared argument enters the graph once, as a key: passed as is, it
-    # would be searched for Dask collections in every task (seconds per 100
-    # blocks) and, on a distributed cluster, sent with every task.
-    shared = {
-        name: dask.delayed(value, name=f"{name}-{held.token}", traverse=False)
-        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("formats", formats))
-    }
-    task = dask.delayed(compute_block, pure=False)
-    tasks = [
-        task(
-            shared["spec"],
-            shared["grid"],
-            block,
-            path,
-            held.token,
-            shared["formats"],
-            dask_key_name=f"compute_block-{i}",
-        )
-        for i, block in enumerate(todo)
-    ]
+    tasks = block_tasks(plan, path, held.token, todo)
     progress = Progress(len(todo), sum(math.prod(block.shape) for block in todo))
     results = run_tasks(tasks, config.cluster, progress)
     lease.check(path, held.token)
@@ -196,35 +207,39 @@ def run_sweep(config: Config) -> RunResult:
     plan = plan_run(config)
     path = Path(config.store.path)
     lifecycle.check_path(path, plan.attrs, config.store.overwrite)
+    backends.check(config.cluster)
     catalog_file = catalog.catalog_path(path, config.catalog.path)
     with ExitStack() as stack:
         try:
             held = stack.enter_context(lease.held(path, config.store.lease_seconds))
         except OSError as err:
             raise lifecycle.StoreError(f"store.path={path} cannot be written: {err}") from err
+        shares.refuse_if_shared(path)
         return _recorded_run(config, plan, path, held, catalog_file)
+
+
+def run_fields(config: Config, plan: Plan, path: Path, started: str) -> dict[str, Any]:
+    """The catalog's record of a run of ``config`` on the store at ``path``, as it starts."""
+    code = plan.attrs["code"]
+    return {
+        "sweep": config.sweep.name,
+        "store": str(path.resolve()),
+        "fingerprint": plan.attrs["fingerprint"],
+        "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
+        "started": started,
+        "host": provenance.environment()["host"],
+        "pid": os.getpid(),
+        "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
+    }
 
 
 def _recorded_run(
     config: Config, plan: Plan, path: Path, held: lease.Lease, catalog_file: Path
 ) -> RunResult:
     started = provenance.now()
-    code = plan.attrs["code"]
     environment = provenance.environment()
     try:
-        run_id = catalog.start_run(
-            catalog_file,
-            {
-                "sweep": config.sweep.name,
-                "store": str(path.resolve()),
-                "fingerprint": plan.attrs["fingerprint"],
-                "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
-                "started": started,
-                "host": environment["host"],
-                "pid": os.getpid(),
-                "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
-            },
-        )
+        run_id = catalog.start_run(catalog_file, run_fields(config, plan, path, started))
     except (sqlite3.Error, OSError) as err:
         raise lifecycle.StoreError(
             f"the run catalog {catalog_file} cannot be written ({err}); nothing was written "

@@ -134,6 +134,73 @@ BAD_INPUTS = {
         SMALL,
         "store.lease_seconds must be > 0 s, got store.lease_seconds=0.0",
     ),
+    "slurm walltime": (
+        ["cluster=slurm", "cluster.walltime=1h"],
+        SMALL,
+        "cluster.walltime must be a SLURM time (HH:MM:SS, or D-HH:MM:SS), "
+        "got cluster.walltime='1h'",
+    ),
+    "slurm memory": (
+        ["cluster=slurm", "cluster.memory=4"],
+        SMALL,
+        "cluster.memory must be a size such as 4GB, got cluster.memory='4'",
+    ),
+    "slurm processes beyond cores": (
+        ["cluster=slurm", "cluster.cores=2", "cluster.processes=4"],
+        SMALL,
+        "cluster.processes=4 must not exceed cluster.cores=2: each worker process needs a core",
+    ),
+    "slurm jobs": (
+        ["cluster=slurm", "cluster.jobs=0"],
+        SMALL,
+        "cluster.jobs must be >= 1, got cluster.jobs=0",
+    ),
+    "slurm adaptive half given": (
+        ["cluster=slurm", "cluster.adaptive_maximum_jobs=4"],
+        SMALL,
+        "adaptive scaling needs both cluster.adaptive_minimum_jobs and "
+        "cluster.adaptive_maximum_jobs, got None and 4",
+    ),
+    "slurm adaptive minimum above maximum": (
+        ["cluster=slurm", "cluster.adaptive_minimum_jobs=5", "cluster.adaptive_maximum_jobs=4"],
+        SMALL,
+        "cluster.adaptive_minimum_jobs must lie in 0..cluster.adaptive_maximum_jobs and the "
+        "maximum be >= 1, got cluster.adaptive_minimum_jobs=5, cluster.adaptive_maximum_jobs=4",
+    ),
+    "slurm directive without its dashes": (
+        ["cluster=slurm", "cluster.job_extra_directives=['qos=high']"],
+        SMALL,
+        "each of cluster.job_extra_directives is an sbatch option such as --qos=high, "
+        "got cluster.job_extra_directives=['qos=high']",
+    ),
+    "slurm partition that is an option": (
+        ["cluster=slurm", "cluster.partition=-p"],
+        SMALL,
+        "cluster.partition must be a name or null, got cluster.partition='-p'",
+    ),
+    "slurm n_workers": (
+        ["cluster=slurm", "cluster.n_workers=4"],
+        SMALL,
+        "cluster.n_workers=4 does not apply to cluster=slurm: the workers are "
+        "cluster.jobs x cluster.processes",
+    ),
+    "slurm scheduler without its settings": (
+        ["cluster.scheduler=slurm"],
+        SMALL,
+        "cluster.scheduler='slurm' needs its settings: choose cluster=slurm instead",
+    ),
+    "scheduler address without protocol": (
+        ["cluster=distributed", "cluster.address=localhost:8786"],
+        SMALL,
+        "cluster.address must be a scheduler's address with its protocol (tcp://host:8786), "
+        "got cluster.address='localhost:8786'",
+    ),
+    "scheduler address and workers": (
+        ["cluster=distributed", "cluster.address=tcp://127.0.0.1:8786", "cluster.n_workers=2"],
+        SMALL,
+        "cluster.n_workers=2 sizes a local cluster; the cluster at tcp://127.0.0.1:8786 has "
+        "its own workers: leave cluster.n_workers unset",
+    ),
 }
 
 

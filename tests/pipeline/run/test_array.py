@@ -1,0 +1,176 @@
+"""One sweep as a SLURM array: disjoint shares, each resumed from the point status; a finishing
+run completes the store to the local run's bytes; shares and a whole driver exclude each other."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from slurm_cluster import PARTITION, job_pids, signal_job, squeue
+from store_helpers import SWEEP, clean_store, config, files_of_blocks, run_driver, wait_until
+
+from pipeline.catalog import runs
+from pipeline.run import array, shares
+from pipeline.run.execute import run_sweep
+from pipeline.run.plan import plan_run
+from pipeline.store import chunks, lease, verify
+from pipeline.store.status import STATUS
+
+ARRAY = ("cluster=slurm", f"cluster.partition={PARTITION}", "cluster.memory=1GB",
+         "cluster.array_tasks=3")  # fmt: skip
+"""Three one-core tasks of 1 GB; SWEEP's 6 blocks make shares of 2 blocks each."""
+
+
+def _blocks(path: Path, plan, task: int) -> set[tuple[int, ...]]:
+    return {block.index for block in array.share_of(plan, task, 3)}
+
+
+def test_tasks_compute_their_own_shares_and_resume_them_and_the_finish_completes_the_store(
+    tmp_path: Path,
+):
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    cfg = config(path, *ARRAY, sweep=SWEEP)
+    plan = plan_run(cfg)
+    assert array.prepare_store(cfg, plan) == "created"
+    shares_ = [_blocks(path, plan, k) for k in range(3)]
+    assert [len(s) for s in shares_] == [2, 2, 2] and set.union(*shares_) == {
+        b.index for b in plan.layout.blocks()
+    }
+    assert array.run_share(cfg, 1, 3, "7") == 2
+    status = chunks.read_status(path)
+    done = {b.index for b in plan.layout.blocks() if (status[b.slices] == STATUS["ok"]).all()}
+    assert done == shares_[1]  # its share, and nothing else
+    # A task preempted after its first block: run again, it computes only its second.
+    assert array.run_share(cfg, 0, 3, "7") == 2
+    first, second = sorted(shares_[0])
+    block = next(b for b in plan.layout.blocks() if b.index == second)
+    chunks.write_status(path, plan.grid.dims, block, STATUS["pending"])
+    kept = files_of_blocks(path, {first})
+    assert array.run_share(cfg, 0, 3, "7") == 1
+    assert files_of_blocks(path, {first}) == kept
+    # Share 2 was lost: the finishing run (python -m pipeline) computes it and ends the store.
+    result = run_sweep(config(path, sweep=SWEEP))
+    assert result.blocks_computed == 2 and result.counts["ok"] == 12
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    catalog = runs(tmp_path / "catalog.sqlite")
+    assert catalog["message"].tolist()[:3] == [
+        "SLURM array 7 task 1 of 3: its share done, 2 blocks computed",
+        "SLURM array 7 task 0 of 3: its share done, 2 blocks computed",
+        "SLURM array 7 task 0 of 3: its share done, 1 blocks computed",
+    ]
+    assert catalog["status"].tolist() == ["incomplete"] * 3 + ["complete"]
+
+
+def test_a_share_and_a_whole_driver_exclude_each_other(tmp_path: Path):
+    path = tmp_path / "s.zarr"
+    cfg = config(path, *ARRAY, sweep=SWEEP)
+    array.prepare_store(cfg, plan_run(cfg))
+    before = {p.name: p.stat().st_mtime_ns for p in path.rglob("*")}
+    with shares.held_share(path, 2, 60), pytest.raises(lease.LeaseHeld, match="task 2 \\(process"):
+        run_sweep(config(path, sweep=SWEEP))
+    with lease.held(path, 60), pytest.raises(lease.LeaseHeld, match="share 0 of the array"):
+        array.run_share(cfg, 0, 3, "7")
+    assert {p.name: p.stat().st_mtime_ns for p in path.rglob("*")} == before
+    assert not (tmp_path / "catalog.sqlite").exists()  # refused runs are not recorded
+
+
+def test_submit_refuses_without_an_array_before_writing(tmp_path: Path):
+    done = run_driver(*SWEEP, "store.path=s.zarr", cwd=tmp_path, script=("-m", "pipeline.submit"))
+    assert done.returncode == 2
+    assert done.stderr == (
+        "error: python -m pipeline.submit runs a sweep as a SLURM array: give cluster=slurm "
+        "and cluster.array_tasks=N (got cluster=threads)\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_sweep_as_a_slurm_array_with_a_task_cancelled_equals_the_local_run(
+    slurm: Path, tmp_path: Path
+):
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    done = run_driver(*SWEEP, *ARRAY, "store.lease_seconds=3", f"store.path={path}",
+                      cwd=tmp_path, script=("-m", "pipeline.submit"))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = re.search(r"SLURM array (\d+) \(3 tasks\) and its finishing job (\d+)", done.stdout)
+    assert found, done.stdout
+    array_id, finish_id = found.groups()
+    wait_until(lambda: job_pids(array_id, 0), 60, "task 0 to start", 0.002)
+    signal_job(array_id, signal.SIGSTOP, 0)  # hold it, however fast its blocks are
+    assert squeue("-j", f"{array_id}_0", "-o", "%T") == ["RUNNING"]
+    subprocess.run(["scancel", f"{array_id}_0"], check=True)
+    deadline = time.monotonic() + 150
+    while squeue("-j", f"{array_id},{finish_id}") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    logs = tmp_path / "s.zarr.logs"
+    finish_log = (logs / f"finish-{finish_id}.out").read_text()
+    assert "(complete, resumed;" in finish_log and "PASS" in finish_log, finish_log
+    assert verify.inspect(path).exit_code == 0
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    catalog = runs(tmp_path / "catalog.sqlite")
+    messages = catalog["message"].fillna("").tolist()
+    for task in (1, 2):
+        assert f"SLURM array {array_id} task {task} of 3: its share done, 2 blocks computed" in (
+            messages
+        ), messages
+    # What task 0 did not write, the finishing run computed.
+    finishing = catalog.iloc[-1]
+    assert finishing["opened"] == "resumed" and finishing["status"] == "complete"
+    task0 = [m for m in messages if m.startswith(f"SLURM array {array_id} task 0 of 3: ")]
+    assert len(task0) == 1, messages
+    assert "stopped (SystemExit: 143)" in task0[0] or "ended without recording" in task0[0]
+    assert finishing["blocks_computed"] == 2, messages  # the share task 0 did not write
+    assert np.all(chunks.read_status(path) == STATUS["ok"])
+
+
+def test_an_array_slurm_would_refuse_is_refused_before_anything_is_written(
+    slurm: Path, tmp_path: Path
+):
+    done = run_driver(*SWEEP, *ARRAY, "cluster.partition=nosuch", "store.path=s.zarr",
+                      cwd=tmp_path, script=("-m", "pipeline.submit"))  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        2,
+        "error: SLURM refuses the array's tasks: invalid partition specified: nosuch; "
+        "allocation failure: Invalid partition name specified; nothing was written\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path, tmp_path: Path):
+    """Preemption: task 1, which wrote one of its blocks before, is killed and requeued by
+    SLURM; run again, it computes only its other block, and the finishing job nothing."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    cfg = config(path, *ARRAY, "store.lease_seconds=3", sweep=SWEEP)
+    plan = plan_run(cfg)
+    array.prepare_store(cfg, plan)
+    array.run_share(cfg, 1, 3, "earlier")  # the task's earlier run: both its blocks ...
+    _, second = sorted(b.index for b in array.share_of(plan, 1, 3))
+    block = next(b for b in plan.layout.blocks() if b.index == second)
+    chunks.write_status(path, plan.grid.dims, block, STATUS["pending"])  # ... one not yet
+    done = run_driver(*SWEEP, *ARRAY, "store.lease_seconds=3", f"store.path={path}",
+                      cwd=tmp_path, script=("-m", "pipeline.submit"))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    array_id, finish_id = re.search(r"array (\d+) .* finishing job (\d+)", done.stdout).groups()
+    wait_until(lambda: job_pids(array_id, 1), 60, "task 1 to start", 0.002)
+    signal_job(array_id, signal.SIGSTOP, 1)
+    subprocess.run(["scontrol", "requeue", f"{array_id}_1"], check=True)
+    # SLURM holds a requeued job back for a while (BeginTime); release it now.
+    wait_until(lambda: squeue("-j", f"{array_id}_1", "-o", "%T") == ["PENDING"], 60, "requeue")
+    subprocess.run(["scontrol", "update", f"JobId={array_id}_1", "StartTime=now"], check=True)
+    deadline = time.monotonic() + 150
+    while squeue("-j", f"{array_id},{finish_id}") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    catalog = runs(tmp_path / "catalog.sqlite")
+    messages = catalog["message"].fillna("").tolist()
+    assert f"SLURM array {array_id} task 1 of 3: its share done, 1 blocks computed" in messages
+    assert catalog.iloc[-1]["opened"] == "resumed" and catalog.iloc[-1]["blocks_computed"] == 0
