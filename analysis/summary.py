@@ -20,6 +20,7 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -41,10 +42,13 @@ class Summary:
     disagrees, or points failed or are pending.  ``INCONCLUSIVE``: nothing
     disagrees, but a quantity that applies was measured at no point (every
     point diverged, say, or was not resolved): no evidence, so no pass.
+    ``figures`` hold, per checked quantity, what its line says as numbers
+    (:func:`quantity_figures`), for the run catalog.
     """
 
     lines: list[str]
     verdict: str
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -290,6 +294,23 @@ def quantity_lines(
     return lines, disagree
 
 
+def quantity_figures(tally: QuantityTally) -> dict[str, Any]:
+    """One quantity's summary as numbers: points that agree, disagree, could not be
+    measured or to which it does not apply, and the worst error and where it is."""
+    counts = tally.counts
+    agree, disagree = int(counts[VERDICTS["agrees"]]), int(counts[VERDICTS["disagrees"]])
+    not_applicable = int(counts[VERDICTS["not_applicable"]])
+    measured = tally.worst > -math.inf
+    return {
+        "agree": agree,
+        "disagree": disagree,
+        "not_measurable": int(counts.sum()) - agree - disagree - not_applicable,
+        "not_applicable": not_applicable,
+        "worst_error": float(tally.worst) if measured else None,
+        "worst_at": tally.location if measured else None,
+    }
+
+
 def _scenario_line(ds: xr.Dataset) -> str:
     """Which sweep this is, on which network, checked how."""
     check = ds["check"].attrs.get("check", "?") if "check" in ds else "none"
@@ -357,4 +378,5 @@ def summarize(
     else:
         verdict, why = "PASS", "every measurable quantity agrees with theory"
     lines.append(f"verdict ({ds.attrs.get('sweep', '?')}): {verdict}, {why}")
-    return Summary(lines=lines, verdict=verdict)
+    figures = {name: quantity_figures(total.quantities[name]) for name in quantities}
+    return Summary(lines=lines, verdict=verdict, figures=figures)

@@ -45,6 +45,7 @@ from pipeline.config.compose import (
     store_schemas,
 )
 from pipeline.config.schema import ConfigError
+from pipeline.records import tracking
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
 from pipeline.store.lease import LeaseHeld
@@ -71,7 +72,9 @@ store_schemas()
 def execute(cfg: DictConfig) -> multirun.Outcome:
     """Validate ``cfg``, run its sweep and summarise the store; never exits."""
     try:
-        result = run_sweep(load_config(cfg))
+        app = HydraConfig.get() if HydraConfig.initialized() else None
+        config = load_config(cfg)
+        result = run_sweep(config, list(app.overrides.task) if app else [])
     except MissingMandatoryValue as err:
         return multirun.Outcome(
             REFUSED, [], [f"error: {err.full_key} is missing: give it a value ({err.full_key}=...)"]
@@ -87,6 +90,10 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         *summary.lines,
     ]
     errors = [f"failed: {failure}" for failure in result.failures]
+    sweep_dir = app.sweep.dir if app and app.mode == RunMode.MULTIRUN else None
+    untracked = tracking.track(config, result, sweep_dir)
+    if untracked:
+        errors.append(f"warning: {untracked}")
     return multirun.Outcome(VERDICT_CODES[summary.verdict], lines, errors)
 
 

@@ -227,7 +227,9 @@ def linear_mode_arrays(
         "persistence_theory": theory.persistence_theory(eigenvalues, tau, delay),
         "ramp_slope": np.where(integrator, ramp_slope, np.nan),
         "ramp_slope_theory": np.where(
-            integrator, theory.ramp_slope_theory(np.real(h_mode), tau), np.nan
+            integrator,
+            theory.ramp_slope_theory(np.real(h_mode), tau, eigenvalues, offset - onset),
+            np.nan,
         ),
     }
     reasons = {

@@ -89,6 +89,20 @@ def persistence_theory(eigenvalues: Values, tau: Values, delay: float) -> Values
     return labelled(ratio, ATTRS["persistence"])
 
 
-def ramp_slope_theory(mode_input: Values, tau: Values) -> Values:
-    """Slope ``h_a / tau`` at which an integrator mode ramps while the input is on."""
-    return labelled(mode_input / tau, ATTRS["ramp_slope"])
+def ramp_slope_theory(
+    mode_input: Values, tau: Values, eigenvalue: Values = 1.0, duration: float = 0.0
+) -> Values:
+    """Mean slope of a mode from rest over ``duration`` s of input: ``h_a / tau`` at ``lam = 1``.
+
+    From ``c(t) = h_a (1 - exp(-x t / T)) / (1 - lam)`` with ``x = (1 - lam) T / tau``,
+
+        (c(T) - c(0)) / T = (h_a / tau) (1 - exp(-x)) / x,
+
+    which is ``h_a / tau`` for an integrator (``x = 0``) and stays exact for
+    an eigenvalue within :data:`UNIT_TOLERANCE` of 1 over a long input,
+    where ``x`` need not be small.
+    """
+    x = (1 - np.real(eigenvalue)) * duration / tau
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(x == 0, 1.0, -np.expm1(-x) / np.where(x == 0, 1.0, x))
+    return labelled(mode_input / tau * factor, ATTRS["ramp_slope"])

@@ -33,6 +33,7 @@ from pipeline.config.schema import (
     SlurmCluster,
     SolverConfig,
     SpectrumNetwork,
+    TrackingConfig,
 )
 from pipeline.extensions import load_extensions
 
@@ -119,6 +120,7 @@ SCHEMAS: dict[str, type] = {
     "schema_cluster": ClusterConfig,
     "schema_cluster_distributed": DistributedCluster,
     "schema_cluster_slurm": SlurmCluster,
+    "schema_tracking": TrackingConfig,
 }
 """Every schema the YAML files extend, by name.
 

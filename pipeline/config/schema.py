@@ -541,7 +541,28 @@ class CatalogConfig:
     """The SQLite run catalog: one row per run of any sweep."""
 
     path: str | None = None
-    """None: ``catalog.sqlite`` in the directory of ``store.path``."""
+    """None: the file ``$RATE_SWEEPS_CATALOG`` names, else ``catalog.sqlite`` in the
+    directory of ``store.path``."""
+
+
+@dataclass
+class TrackingConfig:
+    """Where runs are tracked besides the run catalog (see ``conf/tracking/``)."""
+
+    backend: str = "none"
+    uri: str | None = None
+    experiment: str = "rate-sweeps"
+
+    def __post_init__(self) -> None:
+        _require(
+            self.backend in TRACKING_BACKENDS,
+            f"tracking.backend must be one of {list(TRACKING_BACKENDS)}, "
+            f"got tracking.backend={self.backend!r}",
+        )
+        _require(bool(self.experiment), "tracking.experiment must not be empty")
+
+
+TRACKING_BACKENDS = ("none", "mlflow")
 
 
 @dataclass
@@ -557,6 +578,9 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    tags: list[str] | None = None
+    """Labels of the run in the catalog (``+tags=[baseline,tanh]``); they change no result."""
 
     def __post_init__(self) -> None:
         if self.sweep is MISSING or self.network is MISSING:

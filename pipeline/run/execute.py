@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
 import math
 import os
 import sqlite3
+import time
 import traceback
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +48,7 @@ from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
 from pipeline.run.resources import check_resources
-from pipeline.store import chunks, integrity, lease, lifecycle
+from pipeline.store import chunks, integrity, lease, lifecycle, verify
 from pipeline.store.status import STATUS, run_status, status_counts
 
 log = logging.getLogger(__name__)
@@ -193,7 +196,7 @@ def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Compu
     return Computed(opened, len(todo), failures, total)
 
 
-def run_sweep(config: Config) -> RunResult:
+def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     """Create or resume the store of ``config`` and compute every block it lacks.
 
     Raises :class:`lifecycle.StoreError` or :class:`lease.LeaseHeld` before
@@ -201,6 +204,7 @@ def run_sweep(config: Config) -> RunResult:
     :class:`RunStopped` when the run stops after it has started writing
     (a full disk, a lost lease, workers that keep dying): the store keeps
     every block written so far, and running the same config again resumes.
+    ``overrides``, the command line's, are recorded in the run catalog.
     """
     # Before the probe of plan_run, which allocates one point's trajectories.
     check_resources(config, Grid.from_config(config.sweep.grid))
@@ -215,13 +219,17 @@ def run_sweep(config: Config) -> RunResult:
         except OSError as err:
             raise lifecycle.StoreError(f"store.path={path} cannot be written: {err}") from err
         shares.refuse_if_shared(path)
-        return _recorded_run(config, plan, path, held, catalog_file)
+        return _recorded_run(config, plan, path, held, catalog_file, overrides)
 
 
-def run_fields(config: Config, plan: Plan, path: Path, started: str) -> dict[str, Any]:
+def run_fields(
+    config: Config, plan: Plan, path: Path, started: str, overrides: Sequence[str] = ()
+) -> dict[str, Any]:
     """The catalog's record of a run of ``config`` on the store at ``path``, as it starts."""
     code = plan.attrs["code"]
     return {
+        "overrides": json.dumps(list(overrides)),
+        "tags": json.dumps(list(config.tags or [])),
         "sweep": config.sweep.name,
         "store": str(path.resolve()),
         "fingerprint": plan.attrs["fingerprint"],
@@ -234,12 +242,18 @@ def run_fields(config: Config, plan: Plan, path: Path, started: str) -> dict[str
 
 
 def _recorded_run(
-    config: Config, plan: Plan, path: Path, held: lease.Lease, catalog_file: Path
+    config: Config,
+    plan: Plan,
+    path: Path,
+    held: lease.Lease,
+    catalog_file: Path,
+    overrides: Sequence[str],
 ) -> RunResult:
     started = provenance.now()
+    clock = time.monotonic()
     environment = provenance.environment()
     try:
-        run_id = catalog.start_run(catalog_file, run_fields(config, plan, path, started))
+        run_id = catalog.start_run(catalog_file, run_fields(config, plan, path, started, overrides))
     except (sqlite3.Error, OSError) as err:
         raise lifecycle.StoreError(
             f"the run catalog {catalog_file} cannot be written ({err}); nothing was written "
@@ -267,6 +281,7 @@ def _recorded_run(
         with xr.open_zarr(path, chunks=None) as ds:
             summary = summarize(ds, counts, computed.tally)
         lifecycle.record_verdict(path, summary.verdict)
+        digest = verify.content_digest(path)
     except Exception as err:
         message = f"{type(err).__name__}: {err}"
         _end_record(catalog_file, run_id, {"status": "error", "message": message}, path)
@@ -285,10 +300,13 @@ def _recorded_run(
             "verdict": summary.verdict,
             "opened": opened,
             "blocks_computed": blocks_computed,
-            "message": f"{len(failures)} blocks failed" if failures else None,
+            "message": _end_message(opened, blocks_computed, failures),
+            "duration_s": round(time.monotonic() - clock, 3),
+            "digest": digest,
         },
         path,
         counts,
+        summary.figures,
     )
     return RunResult(
         path,
@@ -303,12 +321,21 @@ def _recorded_run(
     )
 
 
+def _end_message(opened: str, blocks_computed: int, failures: list[str]) -> str | None:
+    if failures:
+        return f"{len(failures)} blocks failed"
+    if opened == "resumed" and blocks_computed == 0:
+        return "no-op: the store was already complete"
+    return None
+
+
 def _end_record(
     catalog_file: Path,
     run_id: int,
     fields: dict[str, Any],
     path: Path,
     counts: dict[str, int] | None = None,
+    figures: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Record how run ``run_id`` ended; a catalog that cannot be written does not hide it.
 
@@ -324,5 +351,7 @@ def _end_record(
         catalog.update_run(
             catalog_file, run_id, {"finished": provenance.now(), **counted, **fields}
         )
+        if figures:
+            catalog.record_results(catalog_file, run_id, figures)
     except Exception as err:  # sqlite3 or OS errors: the store already says what happened
         log.error("could not record the end of run %d in %s: %s", run_id, catalog_file, err)

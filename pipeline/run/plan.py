@@ -28,6 +28,8 @@ EXECUTION_ONLY = {
     ("store", "lease_seconds"),
     ("cluster",),
     ("catalog",),
+    ("tags",),
+    ("tracking",),
 }
 """Config keys that do not change the results, left out of the fingerprint."""
 

@@ -92,7 +92,9 @@ def test_list_and_show_commands(tmp_path: Path, capsys: pytest.CaptureFixture[st
         "diverged",
         "failed",
         "started",
-        "finished",
+        "duration_s",
+        "blocks",
+        "tags",
         "store",
     ]
     assert listed[-1].split()[:3] == [str(run_id), "autapse", "running"]
