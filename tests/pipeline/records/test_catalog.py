@@ -124,10 +124,14 @@ def test_a_catalog_of_an_older_version_gains_the_new_columns_and_keeps_its_runs(
 
     path = tmp_path / "catalog.sqlite"
     with sqlite3.connect(path) as db:
+        # The schema of the catalogs written before runs recorded results (commit 4de2c5d).
         db.execute(
             "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, sweep TEXT NOT NULL, "
             "status TEXT NOT NULL, store TEXT NOT NULL, fingerprint TEXT NOT NULL, "
-            "code_version TEXT NOT NULL, started TEXT NOT NULL)"
+            "code_version TEXT NOT NULL, started TEXT NOT NULL, finished TEXT, opened TEXT, "
+            "blocks_computed INTEGER, points_pending INTEGER, points_ok INTEGER, "
+            "points_diverged INTEGER, points_failed INTEGER, host TEXT, pid INTEGER, "
+            "message TEXT, config TEXT)"
         )
         db.execute(
             "INSERT INTO runs (sweep, status, store, fingerprint, code_version, started) "
