@@ -32,6 +32,7 @@ from typing import Any
 import dask
 import numpy as np
 import yaml
+import zarr
 
 from analysis.summary import Tally, tally
 from pipeline.block import BlockSpec, simulate_block
@@ -43,7 +44,7 @@ from pipeline.run import memory
 from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
-from pipeline.store import chunks, integrity, lease, lifecycle
+from pipeline.store import chunks, integrity, lease, lifecycle, location
 from pipeline.store.status import STATUS, run_status, status_counts
 
 log = logging.getLogger(__name__)
@@ -74,15 +75,15 @@ def compute_block(
     block: Block,
     path: Path,
     token: str,
-    formats: dict[str, chunks.ChunkFormat],
+    arrays: dict[str, zarr.Array],
 ) -> dict[str, Any]:
     """Simulate, check and write one block; return its status counts and its summary's tally.
 
     A block whose computation raises is marked ``failed`` (its data are not
     written) and the sweep goes on.  An error while writing propagates and
     stops the run, so nothing is marked done without its data.  Nothing is
-    written once the lease with ``token`` is lost.  ``formats`` are the
-    store's chunk formats (:func:`chunks.chunk_formats`).
+    written once the lease with ``token`` is lost.  ``arrays`` are the
+    store's arrays that the blocks write (:func:`chunks.block_arrays`).
     """
     memory.keep_freed_memory()
     load_extensions()
@@ -91,14 +92,14 @@ def compute_block(
     except Exception:  # a numerical failure of one block must not stop the sweep
         message = traceback.format_exc(limit=3)
         lease.check(path, token)
-        chunks.write_status(path, grid.dims, block, STATUS["failed"], formats)
+        chunks.write_status(arrays, grid.dims, block, STATUS["failed"])
         return {
             "counts": {"failed": math.prod(block.shape)},
             "failure": f"block {block.index}: {message}",
             "tally": None,
         }
     lease.check(path, token)
-    chunks.write_block(path, ds, grid.dims, block, formats)
+    chunks.write_block(arrays, ds, grid.dims, block)
     start = {dim: part.start for dim, part in zip(grid.dims, block.slices, strict=True)}
     return {
         "counts": status_counts(ds["status"].values),
@@ -110,7 +111,9 @@ def compute_block(
 
 def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Block]]:
     """Create, replace or resume the store; the blocks this run computes."""
-    opened = lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, overwrite)
+    opened = lifecycle.prepare(
+        path, plan.full, plan.encodings, plan.attrs, overwrite, plan.zarr_format
+    )
     if opened != "resumed":
         return opened, plan.layout.blocks()
     scan = integrity.scan(path)
@@ -148,13 +151,13 @@ def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Compu
         int(np.prod(plan.layout.chunks)),
         len(todo),
     )
-    formats = chunks.chunk_formats(path)
+    arrays = chunks.block_arrays(location.open_store(path), plan.grid.dims)
     # Each shared argument enters the graph once, as a key: passed as is, it
     # would be searched for Dask collections in every task (seconds per 100
     # blocks) and, on a distributed cluster, sent with every task.
     shared = {
         name: dask.delayed(value, name=f"{name}-{held.token}", traverse=False)
-        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("formats", formats))
+        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("arrays", arrays))
     }
     task = dask.delayed(compute_block, pure=False)
     tasks = [
@@ -164,7 +167,7 @@ def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Compu
             block,
             path,
             held.token,
-            shared["formats"],
+            shared["arrays"],
             dask_key_name=f"compute_block-{i}",
         )
         for i, block in enumerate(todo)
@@ -280,7 +283,8 @@ def _end_record(
     """
     if counts is None:
         try:
-            counts = status_counts(chunks.read_status(path)) if path.exists() else {}
+            store = location.open_store(path, read_only=True)
+            counts = status_counts(chunks.read_status(store)) if path.exists() else {}
         except Exception:  # a damaged store: the next run or verify says more
             counts = {}
     counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}

@@ -43,6 +43,7 @@ class Plan:
     encodings: dict[str, dict]
     attrs: dict[str, Any]
     execution: dict[str, Any]
+    zarr_format: int = 3
 
 
 def block_spec(config: Config) -> BlockSpec:
@@ -99,5 +100,6 @@ def plan_run(config: Config) -> Plan:
         "history": [],
     }
     full = template(probe, grid, layout)
-    encodings = encoding(full, layout, config.store.compression_level, config.store.compressor)
-    return Plan(spec, grid, layout, full, encodings, attrs, execution)
+    store = config.store
+    encodings = encoding(full, layout, store.compression_level, store.compressor, store.zarr_format)
+    return Plan(spec, grid, layout, full, encodings, attrs, execution, store.zarr_format)

@@ -20,19 +20,23 @@ from __future__ import annotations
 
 import shutil
 import uuid
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import dask.array
 import numpy as np
 import xarray as xr
 import yaml
 import zarr
+from zarr.errors import ZarrUserWarning
 
 from pipeline.grid import Block
 from pipeline.store.chunks import read_status
-from pipeline.store.integrity import Scan, leftover_files
+from pipeline.store.integrity import Scan, leftover_keys
 from pipeline.store.layout import PRODUCER, Layout, block_filled
+from pipeline.store.location import consolidate, delete_keys, open_store, store_format
 from pipeline.store.status import STATUS, run_status, status_counts
 
 
@@ -42,8 +46,10 @@ class StoreError(RuntimeError):
 
 def root_attrs(path: Path) -> dict[str, Any] | None:
     """Root attributes of the pipeline store at ``path``; None if it is not one."""
+    if not path.is_dir():
+        return None
     try:
-        attrs = dict(zarr.open_group(str(path), mode="r", zarr_format=2).attrs)
+        attrs = dict(zarr.open_group(open_store(path, read_only=True), mode="r").attrs)
     except (FileNotFoundError, NotADirectoryError, zarr.errors.GroupNotFoundError, ValueError):
         return None
     return attrs if attrs.get("producer") == PRODUCER else None
@@ -135,6 +141,7 @@ def prepare(
     encodings: dict[str, dict],
     attrs: dict[str, Any],
     overwrite: bool,
+    zarr_format: int = 3,
 ) -> str:
     """Create the store, replace it, or check that it can be resumed (hold its lease).
 
@@ -150,7 +157,7 @@ def prepare(
         return "resumed"
     staged = _staging(path, "creating")
     try:
-        _create(staged, full, encodings, attrs)
+        _create(staged, full, encodings, attrs, zarr_format)
         if action == "overwrite":
             retired = _staging(path, "replaced")
             path.rename(retired)
@@ -163,54 +170,52 @@ def prepare(
     return "overwritten" if action == "overwrite" else "created"
 
 
-def _create(path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dict) -> None:
+def _create(
+    path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dict, zarr_format: int
+) -> None:
     """Write the metadata of every array of ``full`` and the values of those without sweep dims.
 
-    xarray writes the coordinates and the variables without the sweep
-    dimensions.  The arrays the blocks fill (those with every dimension of
-    ``status``) are created through zarr with the metadata xarray would give
-    them: xarray would need them as lazy Dask arrays, and writing through
-    Dask is slower (``benchmarks/README.md``, "Design measurements").
+    xarray writes it all: the arrays the blocks fill (those with every
+    dimension of ``status``) as lazy Dask arrays that are never computed, so
+    only their metadata is written; the coordinates and the other variables
+    with their values, every chunk.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    swept = block_filled(full)
-    fixed = full.drop_vars(swept)
-    fixed.attrs = dict(attrs)
-    # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
-    fixed.to_zarr(
-        str(path),
-        mode="w-",
-        zarr_format=2,
-        consolidated=False,
-        encoding={name: encodings[name] for name in fixed.data_vars},
-        write_empty_chunks=True,
-    )
-    group = zarr.open_group(str(path), mode="r+", zarr_format=2)
-    for name in swept:
-        var, encoding = full.variables[name], encodings[name]
-        group.create_array(
-            str(name),
-            shape=var.shape,
-            chunks=encoding["chunks"],
-            dtype=var.dtype,
-            fill_value=encoding["_FillValue"],
-            compressors=encoding["compressors"],
-            chunk_key_encoding={"name": "v2", "separator": "."},
-            attributes={**_json_attrs(var.attrs), "_ARRAY_DIMENSIONS": list(var.dims)},
+    lazy = full.copy()
+    for name in block_filled(full):
+        var = full.variables[name]
+        placeholder = dask.array.zeros(var.shape, dtype=var.dtype, chunks=-1)
+        lazy[name] = xr.Variable(var.dims, placeholder, var.attrs)
+    if zarr_format == 3:
+        lazy = _variable_length_strings(lazy)
+    lazy.attrs = dict(attrs)
+    store = open_store(path)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Consolidated metadata", ZarrUserWarning)
+        # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
+        lazy.to_zarr(
+            store,
+            mode="w-",
+            compute=False,
+            zarr_format=zarr_format,
+            consolidated=True,
+            encoding=encodings,
+            write_empty_chunks=True,
         )
-    zarr.consolidate_metadata(str(path), zarr_format=2)
 
 
-def _json_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
-    """Attributes as JSON holds them: numpy arrays as lists, numpy scalars as numbers."""
-    return {
-        key: value.tolist() if isinstance(value, np.ndarray | np.generic) else value
-        for key, value in attrs.items()
+def _variable_length_strings(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its fixed-length strings (``phase``, ...) as Python strings: Zarr v3
+    specifies variable-length UTF-8 strings, not numpy's fixed-length ones."""
+    strings = {
+        name: var.astype(object) for name, var in ds.variables.items() if var.dtype.kind == "U"
     }
+    return ds.assign_coords({n: v for n, v in strings.items() if n in ds.coords}).assign(
+        {n: v for n, v in strings.items() if n not in ds.coords}
+    )
 
 
 def _open_group(path: Path) -> zarr.Group:
-    return zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+    return zarr.open_group(open_store(path), mode="r+", use_consolidated=False)
 
 
 def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
@@ -221,19 +226,20 @@ def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
     recomputed; an array written at creation that is damaged is written
     again from ``full``.  Call it holding the store's lease.
     """
-    for leftover in scan.leftovers:
-        leftover.unlink(missing_ok=True)
+    store = open_store(path)
+    delete_keys(store, scan.leftovers)
     status = scan.status.copy()
     status_array = _open_group(path)["status"]
+    # A damaged chunk goes too: a sharded array reads the shard it rewrites.
+    delete_keys(store, [d.key for d in scan.damage if d.block is not None])
     for block in scan.damaged_blocks():
-        key = status_array.metadata.encode_chunk_key(block)
-        (path / "status" / key).unlink(missing_ok=True)
+        delete_keys(store, [f"status/{status_array.metadata.encode_chunk_key(block)}"])
         status[scan.block_slices(block)] = STATUS["pending"]
     damaged = sorted(scan.damaged_arrays())
     if damaged:
         rewrite = full[damaged]
         rewrite.attrs = {}  # root attributes stay as the store has them
-        rewrite.to_zarr(str(path), mode="r+", zarr_format=2, consolidated=False)
+        rewrite.to_zarr(store, mode="r+", consolidated=False)
     return status
 
 
@@ -247,7 +253,7 @@ def mark_incomplete(path: Path) -> None:
     """Say in the root attributes (and their consolidated copy) that points are being computed."""
     group = _open_group(path)
     group.attrs["run_status"] = "incomplete"
-    zarr.consolidate_metadata(str(path), zarr_format=2)
+    consolidate(group.store, group.metadata.zarr_format)
 
 
 RUN_RECORD_ATTRS = ("created", "history")
@@ -264,9 +270,9 @@ def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
     Call it when no task writes any more: it deletes the temporary files that
     writers killed mid-write left behind.
     """
-    for leftover in leftover_files(path):
-        leftover.unlink(missing_ok=True)
-    counts = status_counts(read_status(path))
+    store = open_store(path)
+    delete_keys(store, leftover_keys(store))
+    counts = status_counts(read_status(store))
     group = _open_group(path)
     group.attrs.update(
         {
@@ -275,5 +281,5 @@ def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
             "history": [*group.attrs.get("history", []), dict(run)],
         }
     )
-    zarr.consolidate_metadata(str(path), zarr_format=2)
+    consolidate(store, store_format(store))
     return counts

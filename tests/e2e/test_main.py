@@ -129,6 +129,11 @@ BAD_INPUTS = {
         "no sweep chosen: add +sweep=NAME (for example +sweep=autapse); "
         "the sweeps are the files in conf/sweep/",
     ),
+    "unknown Zarr format": (
+        ["store.zarr_format=4"],
+        SMALL,
+        "store.zarr_format must be 2 or 3, got store.zarr_format=4",
+    ),
     "lease of zero seconds": (
         ["store.lease_seconds=0"],
         SMALL,
