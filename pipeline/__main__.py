@@ -29,7 +29,6 @@ import logging
 import signal
 import sys
 import traceback
-from pathlib import Path
 
 import hydra
 import xarray as xr
@@ -82,11 +81,11 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
     except RunStopped as err:
         return multirun.Outcome(STOPPED, [], [f"error: {err}"])
     # No Dask: the summary reads the store slab by slab; a task per chunk only adds overhead.
-    with xr.open_zarr(result.path, chunks=None) as ds:
+    with xr.open_zarr(result.reader(), chunks=None) as ds:
         summary = summarize(ds, result.counts, result.tally)
         run_status = ds.attrs["run_status"]
     lines = [
-        f"store: {Path(result.path).resolve()} ({run_status}, {result.opened}; "
+        f"store: {result.where} ({run_status}, {result.opened}; "
         f"run {result.run_id} in {result.catalog})",
         *summary.lines,
     ]

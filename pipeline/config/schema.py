@@ -28,6 +28,7 @@ from pipeline import grid
 from pipeline.model import solvers
 from pipeline.model.networks import NETWORKS
 from pipeline.model.transfer import TRANSFERS
+from pipeline.store.location import scheme_problem
 
 
 class ConfigError(ValueError):
@@ -350,9 +351,12 @@ class StoreConfig:
     overwrite: bool = False
     lease_seconds: float = 60.0
     zarr_format: int = 3
+    storage_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _require(bool(self.path), "store.path must not be empty")
+        problem = scheme_problem(self.path)
+        _require(problem is None, f"store.path={self.path!r}: {problem}")
         _require(
             self.zarr_format in (2, 3),
             f"store.zarr_format must be 2 or 3, got store.zarr_format={self.zarr_format}",

@@ -75,9 +75,12 @@ LIST_COLUMNS = (
 
 
 def catalog_path(store_path: str | Path, configured: str | None) -> Path:
-    """The catalog a run records itself in: ``configured``, or one beside its store."""
+    """The catalog a run records itself in: ``configured``, or one beside its store (in the
+    working directory for a store on an object store: SQLite needs a local file)."""
     if configured is not None:
         return Path(configured)
+    if "://" in str(store_path):
+        return Path("catalog.sqlite")
     return Path(store_path).parent / "catalog.sqlite"
 
 

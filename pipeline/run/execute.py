@@ -17,7 +17,6 @@ the point counts and this run in the store's ``history``.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import math
@@ -42,7 +41,7 @@ from pipeline.grid import Block, Grid
 from pipeline.records import catalog, provenance
 from pipeline.run import memory
 from pipeline.run.backends import run_tasks
-from pipeline.run.plan import Plan, plan_run
+from pipeline.run.plan import Plan, plan_run, recorded_config
 from pipeline.run.progress import Progress
 from pipeline.store import chunks, integrity, lease, lifecycle, location
 from pipeline.store.status import STATUS, run_status, status_counts
@@ -58,7 +57,8 @@ class RunStopped(RuntimeError):
 class RunResult:
     """What a run did: the store, how it was opened, and the point counts after it."""
 
-    path: Path
+    path: Path | location.Location
+    """The store: its folder, or where it is on an object store."""
     opened: str
     blocks_computed: int
     counts: dict[str, int]
@@ -68,12 +68,25 @@ class RunResult:
     tally: Tally | None = None
     """The summary's reduction of every point, where this run computed every block."""
 
+    @property
+    def where(self) -> str:
+        """The store as the summary names it: an absolute path, or its URL."""
+        return _display(self.path)
+
+    def reader(self) -> Path | Any:
+        """What ``xr.open_zarr`` opens the store from."""
+        return self.path if isinstance(self.path, Path) else self.path.store(read_only=True)
+
+
+def _display(path: Path | location.Location) -> str:
+    return str(path.resolve()) if isinstance(path, Path) else str(path)
+
 
 def compute_block(
     spec: BlockSpec,
     grid: Grid,
     block: Block,
-    path: Path,
+    path: Path | location.Location,
     token: str,
     arrays: dict[str, zarr.Array],
 ) -> dict[str, Any]:
@@ -109,7 +122,9 @@ def compute_block(
     }
 
 
-def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Block]]:
+def _open_store(
+    path: Path | location.Location, plan: Plan, overwrite: bool
+) -> tuple[str, list[Block]]:
     """Create, replace or resume the store; the blocks this run computes."""
     opened = lifecycle.prepare(
         path, plan.full, plan.encodings, plan.attrs, overwrite, plan.zarr_format
@@ -139,7 +154,9 @@ class Computed:
     tally: Tally | None
 
 
-def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Computed:
+def _compute(
+    config: Config, plan: Plan, path: Path | location.Location, held: lease.Lease
+) -> Computed:
     """Open the store under the lease ``held`` and compute what it lacks."""
     opened, todo = _open_store(path, plan, config.store.overwrite)
     log.info(
@@ -151,7 +168,7 @@ def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Compu
         int(np.prod(plan.layout.chunks)),
         len(todo),
     )
-    arrays = chunks.block_arrays(location.open_store(path), plan.grid.dims)
+    arrays = chunks.block_arrays(location.locate(path).store(), plan.grid.dims)
     # Each shared argument enters the graph once, as a key: passed as is, it
     # would be searched for Dask collections in every task (seconds per 100
     # blocks) and, on a distributed cluster, sent with every task.
@@ -191,7 +208,8 @@ def run_sweep(config: Config) -> RunResult:
     every block written so far, and running the same config again resumes.
     """
     plan = plan_run(config)
-    path = Path(config.store.path)
+    where = location.locate(config.store.path, config.store.storage_options)
+    path = where.path if where.local else where
     lifecycle.check_path(path, plan.attrs, config.store.overwrite)
     catalog_file = catalog.catalog_path(path, config.catalog.path)
     with ExitStack() as stack:
@@ -203,7 +221,11 @@ def run_sweep(config: Config) -> RunResult:
 
 
 def _recorded_run(
-    config: Config, plan: Plan, path: Path, held: lease.Lease, catalog_file: Path
+    config: Config,
+    plan: Plan,
+    path: Path | location.Location,
+    held: lease.Lease,
+    catalog_file: Path,
 ) -> RunResult:
     started = provenance.now()
     code = plan.attrs["code"]
@@ -213,13 +235,13 @@ def _recorded_run(
             catalog_file,
             {
                 "sweep": config.sweep.name,
-                "store": str(path.resolve()),
+                "store": _display(path),
                 "fingerprint": plan.attrs["fingerprint"],
                 "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
                 "started": started,
                 "host": environment["host"],
                 "pid": os.getpid(),
-                "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
+                "config": yaml.safe_dump(recorded_config(config), sort_keys=False),
             },
         )
     except (sqlite3.Error, OSError) as err:
@@ -274,7 +296,7 @@ def _end_record(
     catalog_file: Path,
     run_id: int,
     fields: dict[str, Any],
-    path: Path,
+    path: Path | location.Location,
     counts: dict[str, int] | None = None,
 ) -> None:
     """Record how run ``run_id`` ended; a catalog that cannot be written does not hide it.
@@ -283,8 +305,8 @@ def _end_record(
     """
     if counts is None:
         try:
-            store = location.open_store(path, read_only=True)
-            counts = status_counts(chunks.read_status(store)) if path.exists() else {}
+            store = location.locate(path).store(read_only=True)
+            counts = status_counts(chunks.read_status(store))
         except Exception:  # a damaged store: the next run or verify says more
             counts = {}
     counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}

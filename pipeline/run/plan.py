@@ -26,6 +26,7 @@ EXECUTION_ONLY = {
     ("store", "path"),
     ("store", "overwrite"),
     ("store", "lease_seconds"),
+    ("store", "storage_options"),
     ("cluster",),
     ("catalog",),
 }
@@ -65,9 +66,17 @@ def block_spec(config: Config) -> BlockSpec:
     )
 
 
+def recorded_config(config: Config) -> dict[str, Any]:
+    """The config as plain data to record (store, catalog): ``store.storage_options`` may
+    hold credentials, so only its keys are kept."""
+    data = dataclasses.asdict(config)
+    data["store"]["storage_options"] = sorted(data["store"]["storage_options"])
+    return data
+
+
 def split_config(config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
     """The config as plain data: the part that shapes the results, and :data:`EXECUTION_ONLY`."""
-    results = dataclasses.asdict(config)
+    results = recorded_config(config)
     execution: dict[str, Any] = {}
     for key in sorted(EXECUTION_ONLY):
         parent, target = results, execution

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 import zarr
 from zarr.abc.store import Store
+from zarr.core.sync import sync  # zarr's own event loop, where its stores live
 
 from pipeline.grid import Block
 
@@ -72,8 +73,8 @@ def write_block(
         for name, array in arrays.items()
         if name != "status"
     }
-    asyncio.run(_write(arrays, data, dims, block))
-    asyncio.run(_write(arrays, {"status": ds["status"].transpose(*dims).values}, dims, block))
+    sync(_write(arrays, data, dims, block))
+    sync(_write(arrays, {"status": ds["status"].transpose(*dims).values}, dims, block))
 
 
 def write_status(
@@ -81,7 +82,7 @@ def write_status(
 ) -> None:
     """Mark every point of ``block`` with one status (``failed``: its data are not written)."""
     values = np.full(block.shape, code, dtype=np.int8)
-    asyncio.run(_write(arrays, {"status": values}, dims, block))
+    sync(_write(arrays, {"status": values}, dims, block))
 
 
 def read_status(store: Store) -> np.ndarray:

@@ -35,7 +35,7 @@ from zarr.errors import ZarrUserWarning
 from pipeline.grid import block_slices
 from pipeline.store.chunks import dimension_names
 from pipeline.store.durable import TEMPORARY_SUFFIX
-from pipeline.store.location import list_keys, open_store
+from pipeline.store.location import Location, list_keys, locate
 from pipeline.store.status import STATUS
 
 MISSING = "is missing"
@@ -122,9 +122,9 @@ def _scan_status(keys: set[str], status: zarr.Array) -> tuple[np.ndarray, list[D
     return values, damage
 
 
-def scan(path: Path) -> Scan:
+def scan(path: Path | Location) -> Scan:
     """Read every chunk of the store at ``path`` once and report what is wrong."""
-    store = open_store(path, read_only=True)
+    store = locate(path).store(read_only=True)
     all_keys = list_keys(store)
     keys = set(all_keys)
     group = zarr.open_group(store, mode="r", use_consolidated=False)

@@ -36,7 +36,15 @@ from pipeline.grid import Block
 from pipeline.store.chunks import read_status
 from pipeline.store.integrity import Scan, leftover_keys
 from pipeline.store.layout import PRODUCER, Layout, block_filled
-from pipeline.store.location import consolidate, delete_keys, open_store, store_format
+from pipeline.store.location import (
+    Location,
+    consolidate,
+    copy_keys,
+    delete_keys,
+    list_keys,
+    locate,
+    store_format,
+)
 from pipeline.store.status import STATUS, run_status, status_counts
 
 
@@ -44,12 +52,13 @@ class StoreError(RuntimeError):
     """A store that cannot be written as asked; the message says what to do instead."""
 
 
-def root_attrs(path: Path) -> dict[str, Any] | None:
-    """Root attributes of the pipeline store at ``path``; None if it is not one."""
-    if not path.is_dir():
+def root_attrs(where: Path | Location) -> dict[str, Any] | None:
+    """Root attributes of the pipeline store at ``where``; None if it is not one."""
+    loc = locate(where)
+    if loc.local and not loc.path.is_dir():
         return None
     try:
-        attrs = dict(zarr.open_group(open_store(path, read_only=True), mode="r").attrs)
+        attrs = dict(zarr.open_group(loc.store(read_only=True), mode="r").attrs)
     except (FileNotFoundError, NotADirectoryError, zarr.errors.GroupNotFoundError, ValueError):
         return None
     return attrs if attrs.get("producer") == PRODUCER else None
@@ -88,11 +97,7 @@ def describe_difference(stored: Mapping[str, Any], new: Mapping[str, Any]) -> st
     return "\n".join(lines)
 
 
-def _occupied(path: Path) -> bool:
-    return path.exists() and not (path.is_dir() and not any(path.iterdir()))
-
-
-def check_path(path: Path, attrs: Mapping[str, Any], overwrite: bool) -> str:
+def check_path(where: Path | Location, attrs: Mapping[str, Any], overwrite: bool) -> str:
     """How a run whose root attributes are ``attrs`` may open ``path``, touching nothing.
 
     Returns ``"create"``, ``"resume"`` (a store of the same fingerprint, even
@@ -101,7 +106,8 @@ def check_path(path: Path, attrs: Mapping[str, Any], overwrite: bool) -> str:
     something other than this pipeline's store, or a store of another config
     and ``overwrite`` is false.
     """
-    if not _occupied(path):
+    path = locate(where)
+    if not path.exists():
         return "create"
     existing = root_attrs(path)
     if existing is None:
@@ -123,20 +129,57 @@ def check_path(path: Path, attrs: Mapping[str, Any], overwrite: bool) -> str:
     return "overwrite"
 
 
-def _staging(path: Path, purpose: str) -> Path:
+def _staging(path: Location, purpose: str) -> Location:
     """A hidden sibling of ``path`` for a store being created or discarded."""
-    return path.with_name(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
+    return path.sibling(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
 
 
-def _remove_stale_staging(path: Path) -> None:
+def _remove(path: Location) -> None:
+    if path.local:
+        shutil.rmtree(path.path, ignore_errors=True)
+    elif path.fs().exists(path.root):
+        path.fs().rm(path.root, recursive=True)
+
+
+def _remove_stale_staging(path: Location) -> None:
     """Delete what a killed driver left while creating or replacing the store at ``path``."""
     for purpose in ("creating", "replaced"):
-        for stale in path.parent.glob(f".{path.name}.{purpose}-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        pattern = path.sibling(f".{path.name}.{purpose}-*")
+        if path.local:
+            stale = [Location("file", str(p)) for p in Path(pattern.root).parent.glob(pattern.name)]
+        else:
+            fs = path.fs()
+            fs.invalidate_cache()
+            stale = [
+                Location(path.protocol, p, path.storage_options) for p in fs.glob(pattern.root)
+            ]
+        for folder in stale:
+            _remove(folder)
+
+
+ROOT_METADATA = ("zarr.json", ".zgroup", ".zattrs", ".zmetadata")
+"""Keys of a store's root metadata (v3, v2): without them a prefix is no store."""
+
+
+def _move(staged: Location, path: Location) -> None:
+    """Put the store built at ``staged`` in place at ``path`` (which holds nothing).
+
+    A rename on a file system.  An object store has none: every key is
+    copied, the root metadata last, so that a copy cut short leaves no
+    store that looks whole, and the staged keys are deleted.
+    """
+    if staged.local:
+        staged.path.rename(path.path)
+        return
+    source = staged.store(read_only=True)
+    keys = list_keys(source)
+    copy_keys(source, path.store(), [k for k in keys if k not in ROOT_METADATA])
+    copy_keys(source, path.store(), [k for k in keys if k in ROOT_METADATA])
+    _remove(staged)
 
 
 def prepare(
-    path: Path,
+    where: Path | Location,
     full: xr.Dataset,
     encodings: dict[str, dict],
     attrs: dict[str, Any],
@@ -146,11 +189,12 @@ def prepare(
     """Create the store, replace it, or check that it can be resumed (hold its lease).
 
     Returns ``"created"``, ``"overwritten"`` or ``"resumed"``; refuses as
-    :func:`check_path` does.  A new store is built beside ``path`` and
-    renamed into place, so a store at ``path`` always has all its metadata:
-    a driver killed while creating leaves only a hidden sibling, which the
-    next driver deletes.
+    :func:`check_path` does.  A new store is built beside ``where`` and
+    moved into place (:func:`_move`), so a store there always has all its
+    metadata: a driver killed while creating leaves only a hidden sibling,
+    which the next driver deletes.
     """
+    path = locate(where)
     action = check_path(path, attrs, overwrite)
     _remove_stale_staging(path)
     if action == "resume":
@@ -159,19 +203,20 @@ def prepare(
     try:
         _create(staged, full, encodings, attrs, zarr_format)
         if action == "overwrite":
-            retired = _staging(path, "replaced")
-            path.rename(retired)
-            staged.rename(path)
-            shutil.rmtree(retired)
-        else:
-            staged.rename(path)
+            if path.local:
+                retired = _staging(path, "replaced")
+                path.path.rename(retired.path)
+            else:  # nothing to rename: the old store's keys go first
+                retired = path
+            _remove(retired)
+        _move(staged, path)
     finally:
-        shutil.rmtree(staged, ignore_errors=True)
+        _remove(staged)
     return "overwritten" if action == "overwrite" else "created"
 
 
 def _create(
-    path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dict, zarr_format: int
+    path: Location, full: xr.Dataset, encodings: dict[str, dict], attrs: dict, zarr_format: int
 ) -> None:
     """Write the metadata of every array of ``full`` and the values of those without sweep dims.
 
@@ -188,7 +233,7 @@ def _create(
     if zarr_format == 3:
         lazy = _variable_length_strings(lazy)
     lazy.attrs = dict(attrs)
-    store = open_store(path)
+    store = path.store()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Consolidated metadata", ZarrUserWarning)
         # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
@@ -214,11 +259,11 @@ def _variable_length_strings(ds: xr.Dataset) -> xr.Dataset:
     )
 
 
-def _open_group(path: Path) -> zarr.Group:
-    return zarr.open_group(open_store(path), mode="r+", use_consolidated=False)
+def _open_group(where: Path | Location) -> zarr.Group:
+    return zarr.open_group(locate(where).store(), mode="r+", use_consolidated=False)
 
 
-def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
+def repair(path: Path | Location, scan: Scan, full: xr.Dataset) -> np.ndarray:
     """Make a store that is being resumed whole again; return its status after repair.
 
     Temporary files of interrupted writes are deleted; a block with a
@@ -226,7 +271,7 @@ def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
     recomputed; an array written at creation that is damaged is written
     again from ``full``.  Call it holding the store's lease.
     """
-    store = open_store(path)
+    store = locate(path).store()
     delete_keys(store, scan.leftovers)
     status = scan.status.copy()
     status_array = _open_group(path)["status"]
@@ -249,7 +294,7 @@ def pending_blocks(status: np.ndarray, layout: Layout) -> list[Block]:
     return [block for block in layout.blocks() if todo[block.slices].any()]
 
 
-def mark_incomplete(path: Path) -> None:
+def mark_incomplete(path: Path | Location) -> None:
     """Say in the root attributes (and their consolidated copy) that points are being computed."""
     group = _open_group(path)
     group.attrs["run_status"] = "incomplete"
@@ -264,13 +309,13 @@ the store is the same (see :func:`pipeline.store.verify.content_digest`).
 """
 
 
-def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
+def finalize(path: Path | Location, run: Mapping[str, Any]) -> dict[str, int]:
     """Record point counts, ``run_status`` and this run in ``history``; consolidate.
 
     Call it when no task writes any more: it deletes the temporary files that
     writers killed mid-write left behind.
     """
-    store = open_store(path)
+    store = locate(path).store()
     delete_keys(store, leftover_keys(store))
     counts = status_counts(read_status(store))
     group = _open_group(path)

@@ -35,7 +35,7 @@ from typing import Any
 from zarr.abc.store import Store
 
 from pipeline.store import integrity, lease, lifecycle
-from pipeline.store.location import list_keys, open_store, read_json, read_key
+from pipeline.store.location import Location, list_keys, locate, read_json, read_key
 from pipeline.store.status import run_status, status_counts
 
 CONSOLIDATED = ".zmetadata"
@@ -50,7 +50,7 @@ ROOT = "zarr.json"
 class Report:
     """What :func:`inspect` found."""
 
-    path: Path
+    path: Path | Location
     counts: dict[str, int]
     problems: list[str]
 
@@ -68,7 +68,8 @@ class Report:
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
-        lines = [f"store: {self.path.resolve()}", f"points: {sum(self.counts.values())} ({counts})"]
+        where = self.path.resolve() if isinstance(self.path, Path) else self.path
+        lines = [f"store: {where}", f"points: {sum(self.counts.values())} ({counts})"]
         lines += [f"problem: {problem}" for problem in self.problems]
         if self.complete:
             verdict = "sound and complete"
@@ -149,7 +150,7 @@ def _attribute_problems(attrs: dict[str, Any], counts: dict[str, int]) -> list[s
     return problems
 
 
-def inspect(path: Path) -> Report:
+def inspect(path: Path | Location) -> Report:
     """Check the store at ``path``; ValueError if it is not a store of this pipeline."""
     attrs = lifecycle.root_attrs(path)
     if attrs is None:
@@ -166,7 +167,7 @@ def inspect(path: Path) -> Report:
         for d in scan.damage
     ]
     problems += [f"temporary file left by an interrupted write: {key}" for key in scan.leftovers]
-    store = open_store(path, read_only=True)
+    store = locate(path).store(read_only=True)
     problems += metadata_problems(store, list_keys(store))
     problems += _attribute_problems(attrs, counts)
     return Report(path=path, counts=counts, problems=problems)
@@ -180,12 +181,12 @@ def _canonical(tree: Any) -> bytes:
     return json.dumps(tree, sort_keys=True).encode()
 
 
-def content_digest(path: Path) -> str:
+def content_digest(path: Path | Location) -> str:
     """SHA-256 of every key of the store, run-record root attributes left out.
 
     Equal digests mean bit-identical stores, as the module docstring defines.
     """
-    store = open_store(path, read_only=True)
+    store = locate(path).store(read_only=True)
     digest = hashlib.sha256()
     for key in list_keys(store):
         data = read_key(store, key) or b""
@@ -211,20 +212,26 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m pipeline.verify",
         description="Check a sweep store: 0 sound and complete, 1 incomplete, 2 damaged.",
     )
-    parser.add_argument("path", type=Path)
+    parser.add_argument("path", help="a folder, or an s3:// URL (credentials from AWS_*)")
     parser.add_argument(
         "--digest", action="store_true", help="also print the content digest (see docs)"
     )
     args = parser.parse_args(argv)
-    if not args.path.exists():
-        print(f"error: {args.path} does not exist", file=sys.stderr)
-        return 2
     try:
-        report = inspect(args.path)
+        where = locate(args.path)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    writer = lease.holder(args.path)
+    path = where.path if where.local else where
+    if not where.exists() and not (where.local and where.path.exists()):
+        print(f"error: {args.path} does not exist", file=sys.stderr)
+        return 2
+    try:
+        report = inspect(path)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    writer = lease.holder(path)
     if writer is not None:
         print(
             f"note: process {writer['pid']} on host {writer['host']} holds the store's lease: "
@@ -233,5 +240,5 @@ def main(argv: list[str] | None = None) -> int:
     for line in report.lines():
         print(line)
     if args.digest:
-        print(f"digest: {content_digest(args.path)}")
+        print(f"digest: {content_digest(path)}")
     return report.exit_code
