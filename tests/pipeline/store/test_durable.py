@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -26,8 +27,8 @@ def _file_system_type(path: Path) -> str:
 
 @pytest.fixture(params=["disk", "tmpfs"])
 def folder(request, tmp_path: Path):
-    """A folder on a disk file system (the test's temporary directory) and one on tmpfs,
-    which refuses ``O_DIRECT``."""
+    """A folder on a disk file system (the test's temporary directory) and one on tmpfs
+    (which refused ``O_DIRECT`` before Linux 6.6)."""
     if request.param == "disk":
         assert _file_system_type(tmp_path) not in ("tmpfs", ""), "tmp_path must be on a disk"
         yield tmp_path
@@ -42,14 +43,39 @@ def folder(request, tmp_path: Path):
     folder.rmdir()
 
 
+DIRECT = getattr(os, "O_DIRECT", 0)
+
+
+def _accepts_direct(folder: Path) -> bool:
+    """Whether the file system of ``folder`` takes O_DIRECT writes (tmpfs does since Linux 6.6)."""
+    if not DIRECT:
+        return False
+    probe = folder / "probe"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | DIRECT, 0o644))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+
+
 @pytest.mark.parametrize(
     "size", [durable.FLUSHED_BYTES - 1, durable.FLUSHED_BYTES, 3 * durable.FLUSHED_BYTES + 7]
 )
-def test_a_file_reads_back_byte_for_byte_and_large_ones_are_flushed_before_the_rename(
+def test_a_file_reads_back_byte_for_byte_and_large_ones_reach_the_disk_before_the_rename(
     folder: Path, monkeypatch, size: int
 ):
+    """Past the page cache (O_DIRECT) where the file system takes it; else through the page
+    cache, flushed; small files are only renamed into place."""
+    direct = _accepts_direct(folder)
     events = []
-    flush, replace = durable.flush_to_disk, Path.replace
+    open_file, flush, replace = os.open, durable.flush_to_disk, Path.replace
+
+    def spy_open(path, flags, *args):
+        if flags & DIRECT:
+            events.append("direct")
+        return open_file(path, flags, *args)
 
     def spy_flush(fd):
         events.append("flush")
@@ -59,6 +85,7 @@ def test_a_file_reads_back_byte_for_byte_and_large_ones_are_flushed_before_the_r
         events.append("rename")
         return replace(self, target)
 
+    monkeypatch.setattr(os, "open", spy_open)
     monkeypatch.setattr(durable, "flush_to_disk", spy_flush)
     monkeypatch.setattr(Path, "replace", spy_replace)
     data = np.random.default_rng(size).bytes(size)
@@ -66,8 +93,43 @@ def test_a_file_reads_back_byte_for_byte_and_large_ones_are_flushed_before_the_r
     durable.put(target, data)
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == ["0"]  # no temporary file left
-    expected = ["flush", "rename"] if size >= durable.FLUSHED_BYTES else ["rename"]
-    assert events == expected
+    if size < durable.FLUSHED_BYTES:
+        assert events == ["rename"]
+    elif direct:
+        assert events == ["direct", "rename"]
+    else:
+        assert events == (["direct"] if DIRECT else []) + ["flush", "rename"]
+
+
+@pytest.mark.skipif(not DIRECT, reason="no O_DIRECT on this system")
+@pytest.mark.parametrize("refused", ["open", "write"])
+def test_a_refused_direct_write_falls_back_to_the_page_cache(
+    tmp_path: Path, monkeypatch, refused: str
+):
+    """As a file system that refuses O_DIRECT at the open or only at the first write does."""
+    open_file, write_file = os.open, os.write
+    opened_direct = []
+
+    def refusing_open(path, flags, *args):
+        if flags & DIRECT:
+            opened_direct.append(path)
+            if refused == "open":
+                raise OSError(errno.EINVAL, "Invalid argument", str(path))
+        return open_file(path, flags, *args)
+
+    def refusing_write(fd, data):
+        if refused == "write" and opened_direct:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return write_file(fd, data)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    monkeypatch.setattr(os, "write", refusing_write)
+    data = np.random.default_rng(1).bytes(2 * durable.FLUSHED_BYTES + 7)
+    target = tmp_path / "0"
+    durable.put(target, data)
+    assert target.read_bytes() == data
+    assert len(opened_direct) == 1
+    assert list(tmp_path.iterdir()) == [target]
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(folder: Path, monkeypatch):
@@ -77,7 +139,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(folder: Path, monke
     def full_disk(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(durable, "flush_to_disk", full_disk)
+    monkeypatch.setattr(durable, "_datasync", full_disk)  # either way a large file is flushed
     with pytest.raises(OSError, match="No space left"):
         durable.put(target, bytes(durable.FLUSHED_BYTES))
     assert target.read_bytes() == b"old bytes"
