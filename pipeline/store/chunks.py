@@ -68,13 +68,16 @@ def write_block(
     ``arrays``: from :func:`block_arrays`; ``ds``: the block as
     :func:`pipeline.block.simulate_block` returns it.
     """
+    # Variables, not DataArrays: building a DataArray with its coordinates per array costs
+    # more than encoding it.
     data = {
-        name: ds[name].transpose(*dimension_names(array)).values
+        name: ds.variables[name].transpose(*dimension_names(array)).values
         for name, array in arrays.items()
         if name != "status"
     }
     sync(_write(arrays, data, dims, block))
-    sync(_write(arrays, {"status": ds["status"].transpose(*dims).values}, dims, block))
+    status = ds.variables["status"].transpose(*dims).values
+    sync(_write(arrays, {"status": status}, dims, block))
 
 
 def write_status(

@@ -18,19 +18,18 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
+import struct
 import uuid
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import dask.array
 import numpy as np
 import xarray as xr
 import yaml
 import zarr
-from zarr.errors import ZarrUserWarning
 
 from pipeline.grid import Block
 from pipeline.store.chunks import read_status
@@ -220,32 +219,63 @@ def _create(
 ) -> None:
     """Write the metadata of every array of ``full`` and the values of those without sweep dims.
 
-    xarray writes it all: the arrays the blocks fill (those with every
-    dimension of ``status``) as lazy Dask arrays that are never computed, so
-    only their metadata is written; the coordinates and the other variables
-    with their values, every chunk.
+    xarray writes the coordinates and the variables without the sweep
+    dimensions.  The arrays the blocks fill (those with every dimension of
+    ``status``) are created through zarr with the metadata xarray would give
+    them: xarray would need them as lazy Dask arrays, which is slower
+    (``benchmarks/README.md``, "Design measurements").
     """
-    lazy = full.copy()
-    for name in block_filled(full):
-        var = full.variables[name]
-        placeholder = dask.array.zeros(var.shape, dtype=var.dtype, chunks=-1)
-        lazy[name] = xr.Variable(var.dims, placeholder, var.attrs)
-    if zarr_format == 3:
-        lazy = _variable_length_strings(lazy)
-    lazy.attrs = dict(attrs)
     store = path.store()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Consolidated metadata", ZarrUserWarning)
-        # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
-        lazy.to_zarr(
-            store,
-            mode="w-",
-            compute=False,
-            zarr_format=zarr_format,
-            consolidated=True,
-            encoding=encodings,
-            write_empty_chunks=True,
+    swept = block_filled(full)
+    fixed = full.drop_vars(swept)
+    if zarr_format == 3:
+        fixed = _variable_length_strings(fixed)
+    fixed.attrs = dict(attrs)
+    # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
+    fixed.to_zarr(
+        store,
+        mode="w-",
+        zarr_format=zarr_format,
+        consolidated=False,
+        encoding={name: encodings[name] for name in fixed.data_vars},
+        write_empty_chunks=True,
+    )
+    group = zarr.open_group(store, mode="r+", use_consolidated=False)
+    for name in swept:
+        var, encoding = full.variables[name], encodings[name]
+        attributes = _json_attrs(var.attrs)
+        if zarr_format == 3:
+            layout: dict[str, Any] = {"dimension_names": list(var.dims)}
+            if encoding["_FillValue"] is not None:  # xarray's CF attribute beside zarr's own
+                attributes["_FillValue"] = _cf_fill_value(encoding["_FillValue"])
+        else:
+            layout = {"chunk_key_encoding": {"name": "v2", "separator": "."}}
+            attributes["_ARRAY_DIMENSIONS"] = list(var.dims)
+        group.create_array(
+            str(name),
+            shape=var.shape,
+            chunks=encoding["chunks"],
+            dtype=var.dtype,
+            fill_value=encoding["_FillValue"],
+            compressors=encoding["compressors"],
+            attributes=attributes,
+            **layout,
         )
+    consolidate(store, zarr_format)
+
+
+def _cf_fill_value(value: float) -> str:
+    """A float fill value as xarray writes its ``_FillValue`` attribute in Zarr v3: the
+    base64 of the little-endian double."""
+    return base64.standard_b64encode(struct.pack("<d", float(value))).decode()
+
+
+def _json_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes as JSON holds them: numpy arrays as lists, numpy scalars as numbers."""
+    return {
+        key: value.tolist() if isinstance(value, np.ndarray | np.generic) else value
+        for key, value in attrs.items()
+    }
 
 
 def _variable_length_strings(ds: xr.Dataset) -> xr.Dataset:
