@@ -1,4 +1,4 @@
-"""Figure 8: the workers sweep of figure 7 on SLURM worker jobs (``cluster=slurm``).
+"""Figure 9: the workers sweep of figure 7 on SLURM worker jobs (``cluster=slurm``).
 
 Times ``python -m pipeline`` (the whole command: the Dask scheduler, the
 worker jobs' submission and start, the blocks) with 2 one-core worker jobs

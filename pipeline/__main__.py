@@ -29,7 +29,6 @@ import logging
 import signal
 import sys
 import traceback
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -85,7 +84,7 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         return multirun.Outcome(STOPPED, [], [f"error: {err}"])
     summary = result.summary
     lines = [
-        f"store: {Path(result.path).resolve()} ({run_status(result.counts)}, {result.opened}; "
+        f"store: {result.where} ({run_status(result.counts)}, {result.opened}; "
         f"run {result.run_id} in {result.catalog})",
         *summary.lines,
     ]

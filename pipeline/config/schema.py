@@ -29,6 +29,7 @@ from pipeline import grid
 from pipeline.model import solvers
 from pipeline.model.networks import NETWORKS
 from pipeline.model.transfer import TRANSFERS
+from pipeline.store.location import scheme_problem
 
 
 class ConfigError(ValueError):
@@ -354,9 +355,17 @@ class StoreConfig:
     compression_level: int = 5
     overwrite: bool = False
     lease_seconds: float = 60.0
+    zarr_format: int = 3
+    storage_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _require(bool(self.path), "store.path must not be empty")
+        problem = scheme_problem(self.path)
+        _require(problem is None, f"store.path={self.path!r}: {problem}")
+        _require(
+            self.zarr_format in (2, 3),
+            f"store.zarr_format must be 2 or 3, got store.zarr_format={self.zarr_format}",
+        )
         _require(
             math.isfinite(self.lease_seconds) and self.lease_seconds > 0,
             f"store.lease_seconds must be > 0 s, got store.lease_seconds={self.lease_seconds}",

@@ -108,12 +108,16 @@ def catalog_path(store_path: str | Path, configured: str | None) -> Path:
     """The catalog a run records itself in.
 
     ``catalog.path`` if given, else the file that :data:`ENVIRONMENT` names
-    (one catalog for all of a user's runs), else ``catalog.sqlite`` beside the store.
+    (one catalog for all of a user's runs), else ``catalog.sqlite`` beside the
+    store (in the working directory for a store on an object store: SQLite
+    needs a local file).
     """
     if configured is not None:
         return Path(configured)
     if os.environ.get(ENVIRONMENT):
         return Path(os.environ[ENVIRONMENT])
+    if "://" in str(store_path):
+        return Path("catalog.sqlite")
     return Path(store_path).parent / "catalog.sqlite"
 
 

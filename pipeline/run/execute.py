@@ -17,7 +17,6 @@ the point counts and this run in the store's ``history``.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import logging
@@ -36,6 +35,7 @@ import dask
 import numpy as np
 import xarray as xr
 import yaml
+import zarr
 
 from analysis.summary import Summary, Tally, summarize, tally
 from pipeline.block import BlockSpec, simulate_block
@@ -45,10 +45,10 @@ from pipeline.grid import Block, Grid
 from pipeline.records import catalog, provenance
 from pipeline.run import backends, memory, shares
 from pipeline.run.backends import run_tasks
-from pipeline.run.plan import Plan, plan_run
+from pipeline.run.plan import Plan, plan_run, recorded_config
 from pipeline.run.progress import Progress
 from pipeline.run.resources import check_resources
-from pipeline.store import chunks, integrity, lease, lifecycle, verify
+from pipeline.store import chunks, integrity, lease, lifecycle, location, verify
 from pipeline.store.status import STATUS, run_status, status_counts
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ class RunStopped(RuntimeError):
 class RunResult:
     """What a run did: the store, how it was opened, and the point counts after it."""
 
-    path: Path
+    path: Path | location.Location
+    """The store: its folder, or where it is on an object store."""
     opened: str
     blocks_computed: int
     counts: dict[str, int]
@@ -74,14 +75,31 @@ class RunResult:
     tally: Tally | None = None
     """The summary's reduction of every point, where this run computed every block."""
 
+    @property
+    def where(self) -> str:
+        """The store as the summary names it: an absolute path, or its URL."""
+        return _display(self.path)
+
+    def reader(self) -> Path | Any:
+        """What ``xr.open_zarr`` opens the store from."""
+        return _reader(self.path)
+
+
+def _display(path: Path | location.Location) -> str:
+    return str(path.resolve()) if isinstance(path, Path) else str(path)
+
+
+def _reader(path: Path | location.Location) -> Path | Any:
+    return path if isinstance(path, Path) else path.store(read_only=True)
+
 
 def compute_block(
     spec: BlockSpec,
     grid: Grid,
     block: Block,
-    path: Path,
+    path: Path | location.Location,
     token: str,
-    formats: dict[str, chunks.ChunkFormat],
+    arrays: dict[str, zarr.Array],
     leased: Path | None = None,
 ) -> dict[str, Any]:
     """Simulate, check and write one block; return its status counts and its summary's tally.
@@ -90,8 +108,8 @@ def compute_block(
     written) and the sweep goes on.  An error while writing propagates and
     stops the run, so nothing is marked done without its data.  Nothing is
     written once the lease with ``token`` is lost: the store's, or that of
-    ``leased`` (a share of an array, :mod:`pipeline.run.shares`).  ``formats``
-    are the store's chunk formats (:func:`chunks.chunk_formats`).
+    ``leased`` (a share of an array, :mod:`pipeline.run.shares`).  ``arrays``
+    are the store's arrays that the blocks write (:func:`chunks.block_arrays`).
     """
     memory.keep_freed_memory()
     load_extensions()
@@ -100,14 +118,14 @@ def compute_block(
     except Exception:  # a numerical failure of one block must not stop the sweep
         message = traceback.format_exc(limit=3)
         lease.check(leased or path, token)
-        chunks.write_status(path, grid.dims, block, STATUS["failed"], formats)
+        chunks.write_status(arrays, grid.dims, block, STATUS["failed"])
         return {
             "counts": {"failed": math.prod(block.shape)},
             "failure": f"block {block.index}: {message}",
             "tally": None,
         }
     lease.check(leased or path, token)
-    chunks.write_block(path, ds, grid.dims, block, formats)
+    chunks.write_block(arrays, ds, grid.dims, block)
     start = {dim: part.start for dim, part in zip(grid.dims, block.slices, strict=True)}
     return {
         "counts": status_counts(ds["status"].values),
@@ -117,9 +135,13 @@ def compute_block(
     }
 
 
-def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Block]]:
+def _open_store(
+    path: Path | location.Location, plan: Plan, overwrite: bool
+) -> tuple[str, list[Block]]:
     """Create, replace or resume the store; the blocks this run computes."""
-    opened = lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, overwrite)
+    opened = lifecycle.prepare(
+        path, plan.full, plan.encodings, plan.attrs, overwrite, plan.zarr_format
+    )
     if opened != "resumed":
         return opened, plan.layout.blocks()
     scan = integrity.scan(path)
@@ -135,16 +157,20 @@ def _open_store(path: Path, plan: Plan, overwrite: bool) -> tuple[str, list[Bloc
 
 
 def block_tasks(
-    plan: Plan, path: Path, token: str, todo: list[Block], leased: Path | None = None
+    plan: Plan,
+    path: Path | location.Location,
+    token: str,
+    todo: list[Block],
+    leased: Path | None = None,
 ) -> list:
     """One Dask task per block of ``todo``, writing into the store at ``path`` under a lease."""
-    formats = chunks.chunk_formats(path)
+    arrays = chunks.block_arrays(location.locate(path).store(), plan.grid.dims)
     # Each shared argument enters the graph once, as a key: passed as is, it
     # would be searched for Dask collections in every task (seconds per 100
     # blocks) and, on a distributed cluster, sent with every task.
     shared = {
         name: dask.delayed(value, name=f"{name}-{token}", traverse=False)
-        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("formats", formats))
+        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("arrays", arrays))
     }
     task = dask.delayed(compute_block, pure=False)
     return [
@@ -153,9 +179,9 @@ def block_tasks(
             shared["grid"],
             block,
             # Workers elsewhere (SLURM jobs, a cluster of their own) have another cwd.
-            path.absolute(),
+            path.absolute() if isinstance(path, Path) else path,
             token,
-            shared["formats"],
+            shared["arrays"],
             leased,
             dask_key_name=f"compute_block-{i}",
         )
@@ -174,7 +200,9 @@ class Computed:
     tally: Tally | None
 
 
-def _compute(config: Config, plan: Plan, path: Path, held: lease.Lease) -> Computed:
+def _compute(
+    config: Config, plan: Plan, path: Path | location.Location, held: lease.Lease
+) -> Computed:
     """Open the store under the lease ``held`` and compute what it lacks."""
     opened, todo = _open_store(path, plan, config.store.overwrite)
     log.info(
@@ -209,7 +237,8 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     # Before the probe of plan_run, which allocates one point's trajectories.
     check_resources(config, Grid.from_config(config.sweep.grid))
     plan = plan_run(config)
-    path = Path(config.store.path)
+    where = location.locate(config.store.path, config.store.storage_options)
+    path = where.path if where.local else where
     lifecycle.check_path(path, plan.attrs, config.store.overwrite)
     backends.check(config.cluster)
     catalog_file = catalog.catalog_path(path, config.catalog.path)
@@ -223,7 +252,11 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
 
 
 def run_fields(
-    config: Config, plan: Plan, path: Path, started: str, overrides: Sequence[str] = ()
+    config: Config,
+    plan: Plan,
+    path: Path | location.Location,
+    started: str,
+    overrides: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The catalog's record of a run of ``config`` on the store at ``path``, as it starts."""
     code = plan.attrs["code"]
@@ -231,20 +264,20 @@ def run_fields(
         "overrides": json.dumps(list(overrides)),
         "tags": json.dumps(list(config.tags or [])),
         "sweep": config.sweep.name,
-        "store": str(path.resolve()),
+        "store": _display(path),
         "fingerprint": plan.attrs["fingerprint"],
         "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
         "started": started,
         "host": provenance.environment()["host"],
         "pid": os.getpid(),
-        "config": yaml.safe_dump(dataclasses.asdict(config), sort_keys=False),
+        "config": yaml.safe_dump(recorded_config(config), sort_keys=False),
     }
 
 
 def _recorded_run(
     config: Config,
     plan: Plan,
-    path: Path,
+    path: Path | location.Location,
     held: lease.Lease,
     catalog_file: Path,
     overrides: Sequence[str],
@@ -278,7 +311,7 @@ def _recorded_run(
         # The verdict belongs to the store as much as its counts: recorded
         # under the same lease, so a resumed and a clean run of one config agree.
         # No Dask: the summary reads the store slab by slab; a task per chunk only adds overhead.
-        with xr.open_zarr(path, chunks=None) as ds:
+        with xr.open_zarr(_reader(path), chunks=None) as ds:
             summary = summarize(ds, counts, computed.tally)
         lifecycle.record_verdict(path, summary.verdict)
         digest = verify.content_digest(path)
@@ -333,7 +366,7 @@ def _end_record(
     catalog_file: Path,
     run_id: int,
     fields: dict[str, Any],
-    path: Path,
+    path: Path | location.Location,
     counts: dict[str, int] | None = None,
     figures: dict[str, dict[str, Any]] | None = None,
 ) -> None:
@@ -343,7 +376,8 @@ def _end_record(
     """
     if counts is None:
         try:
-            counts = status_counts(chunks.read_status(path)) if path.exists() else {}
+            store = location.locate(path).store(read_only=True)
+            counts = status_counts(chunks.read_status(store))
         except Exception:  # a damaged store: the next run or verify says more
             counts = {}
     counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}

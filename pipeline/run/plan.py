@@ -26,6 +26,7 @@ EXECUTION_ONLY = {
     ("store", "path"),
     ("store", "overwrite"),
     ("store", "lease_seconds"),
+    ("store", "storage_options"),
     ("cluster",),
     ("catalog",),
     ("tags",),
@@ -45,6 +46,7 @@ class Plan:
     encodings: dict[str, dict]
     attrs: dict[str, Any]
     execution: dict[str, Any]
+    zarr_format: int = 3
 
 
 def block_spec(config: Config) -> BlockSpec:
@@ -66,9 +68,17 @@ def block_spec(config: Config) -> BlockSpec:
     )
 
 
+def recorded_config(config: Config) -> dict[str, Any]:
+    """The config as plain data to record (store, catalog): ``store.storage_options`` may
+    hold credentials, so only its keys are kept."""
+    data = dataclasses.asdict(config)
+    data["store"]["storage_options"] = sorted(data["store"]["storage_options"])
+    return data
+
+
 def split_config(config: Config) -> tuple[dict[str, Any], dict[str, Any]]:
     """The config as plain data: the part that shapes the results, and :data:`EXECUTION_ONLY`."""
-    results = dataclasses.asdict(config)
+    results = recorded_config(config)
     execution: dict[str, Any] = {}
     for key in sorted(EXECUTION_ONLY):
         parent, target = results, execution
@@ -101,5 +111,6 @@ def plan_run(config: Config) -> Plan:
         "history": [],
     }
     full = template(probe, grid, layout)
-    encodings = encoding(full, layout, config.store.compression_level, config.store.compressor)
-    return Plan(spec, grid, layout, full, encodings, attrs, execution)
+    store = config.store
+    encodings = encoding(full, layout, store.compression_level, store.compressor, store.zarr_format)
+    return Plan(spec, grid, layout, full, encodings, attrs, execution, store.zarr_format)

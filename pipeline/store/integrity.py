@@ -11,27 +11,32 @@ Both ``python -m pipeline.verify`` and a resumed run read a store through
   store is created, so all its chunks must exist and decode;
 - a ``status`` chunk that does not decode vouches for nothing: its block
   counts as pending;
-- Zarr writes each file to a temporary ``*.partial`` name and renames it; a
-  process killed in between leaves the temporary file behind.
+- each file is written to a temporary ``*.partial`` name and renamed
+  (:mod:`pipeline.store.durable`); a process killed in between leaves the
+  temporary file behind.
+
+The store is read through zarr: one listing of its keys, and every chunk
+decoded by the array it belongs to.
 """
 
 from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import zarr
+from zarr.abc.store import Store
 from zarr.errors import ZarrUserWarning
 
 from pipeline.grid import block_slices
+from pipeline.store.chunks import dimension_names
+from pipeline.store.durable import TEMPORARY_SUFFIX
+from pipeline.store.location import Location, list_keys, locate
 from pipeline.store.status import STATUS
-
-TEMPORARY_SUFFIX = ".partial"
-"""Suffix of the temporary files Zarr's LocalStore renames into place."""
 
 MISSING = "is missing"
 
@@ -62,8 +67,8 @@ class Scan:
     status: np.ndarray
     """Status of every point; points of an unreadable status chunk read ``pending``."""
     damage: list[Damage]
-    leftovers: list[Path]
-    """Temporary files left by an interrupted write."""
+    leftovers: list[str]
+    """Keys of temporary files left by an interrupted write."""
 
     def block_slices(self, index: tuple[int, ...]) -> tuple[slice, ...]:
         """The sweep points of block ``index``."""
@@ -78,19 +83,24 @@ class Scan:
         return {d.key.split("/")[0] for d in self.damage if d.block is None}
 
 
-def leftover_files(path: Path) -> list[Path]:
-    """Temporary files under ``path`` that an interrupted write left behind."""
-    return sorted(p for p in path.rglob(f"*{TEMPORARY_SUFFIX}") if p.is_file())
+def leftover_keys(store: Store, keys: Iterable[str] | None = None) -> list[str]:
+    """Keys of temporary files that an interrupted write left in ``store`` (or among ``keys``)."""
+    return [k for k in (list_keys(store) if keys is None else keys) if k.endswith(TEMPORARY_SUFFIX)]
 
 
 def _chunk_indices(array: zarr.Array) -> Iterator[tuple[int, ...]]:
     return itertools.product(*(range(n) for n in array.cdata_shape))
 
 
-def _read_problem(path: Path, name: str, array: zarr.Array, index: tuple[int, ...]) -> str | None:
+def _key(name: str, array: zarr.Array, index: tuple[int, ...]) -> str:
+    return f"{name}/{array.metadata.encode_chunk_key(index)}"
+
+
+def _read_problem(
+    keys: set[str], name: str, array: zarr.Array, index: tuple[int, ...]
+) -> str | None:
     """Why chunk ``index`` of ``array`` cannot be read, or None if it decodes."""
-    key = array.metadata.encode_chunk_key(index)
-    if not (path / name / key).is_file():
+    if _key(name, array, index) not in keys:
         return MISSING
     try:
         array.blocks[index]
@@ -99,40 +109,41 @@ def _read_problem(path: Path, name: str, array: zarr.Array, index: tuple[int, ..
     return None
 
 
-def _scan_status(path: Path, status: zarr.Array) -> tuple[np.ndarray, list[Damage]]:
+def _scan_status(keys: set[str], status: zarr.Array) -> tuple[np.ndarray, list[Damage]]:
     values = np.full(status.shape, STATUS["pending"], dtype=np.int8)
     damage = []
     for index in _chunk_indices(status):
-        problem = _read_problem(path, "status", status, index)
+        problem = _read_problem(keys, "status", status, index)
         region = block_slices(index, status.chunks, status.shape)
         if problem is None:
             values[region] = status.blocks[index]
         elif problem != MISSING:  # a missing status chunk is simply pending
-            damage.append(
-                Damage(f"status/{status.metadata.encode_chunk_key(index)}", problem, index)
-            )
+            damage.append(Damage(_key("status", status, index), problem, index))
     return values, damage
 
 
-def scan(path: Path) -> Scan:
+def scan(path: Path | Location) -> Scan:
     """Read every chunk of the store at ``path`` once and report what is wrong."""
-    group = zarr.open_group(str(path), mode="r", zarr_format=2, use_consolidated=False)
+    store = locate(path).store(read_only=True)
+    all_keys = list_keys(store)
+    keys = set(all_keys)
+    group = zarr.open_group(store, mode="r", use_consolidated=False)
     with warnings.catch_warnings():  # temporary files are reported below, not warned about
         warnings.filterwarnings("ignore", "Object at .* is not recognized", ZarrUserWarning)
         arrays = sorted(group.arrays())
     status_array = group["status"]
-    dims = tuple(status_array.attrs["_ARRAY_DIMENSIONS"])
+    dims = dimension_names(status_array)
     chunks = tuple(status_array.chunks)
-    status, damage = _scan_status(path, status_array)
+    status, damage = _scan_status(keys, status_array)
     for name, array in arrays:
         if name == "status":
             continue
-        array_dims = tuple(array.attrs["_ARRAY_DIMENSIONS"])
+        array_dims = dimension_names(array)
         written_by_blocks = set(dims) <= set(array_dims)
         positions = [array_dims.index(d) for d in dims] if written_by_blocks else []
         if written_by_blocks and tuple(array.chunks[p] for p in positions) != chunks:
             damage.append(
-                Damage(f"{name}/.zarray", f"chunks {array.chunks} do not match status", None)
+                Damage(f"{name} metadata", f"chunks {array.chunks} do not match status", None)
             )
             continue
         for index in _chunk_indices(array):
@@ -141,14 +152,15 @@ def scan(path: Path) -> Scan:
                 vouched = np.isin(
                     status[block_slices(block, chunks, status.shape)], DATA_STATUSES
                 ).any()
-                key = array.metadata.encode_chunk_key(index)
-                if not vouched and not (path / name / key).is_file():
+                if not vouched and _key(name, array, index) not in keys:
                     continue
-            problem = _read_problem(path, name, array, index)
+            problem = _read_problem(keys, name, array, index)
             if problem is not None:
-                damage.append(
-                    Damage(f"{name}/{array.metadata.encode_chunk_key(index)}", problem, block)
-                )
+                damage.append(Damage(_key(name, array, index), problem, block))
     return Scan(
-        dims=dims, chunks=chunks, status=status, damage=damage, leftovers=leftover_files(path)
+        dims=dims,
+        chunks=chunks,
+        status=status,
+        damage=damage,
+        leftovers=leftover_keys(store, all_keys),
     )

@@ -1,6 +1,7 @@
 """The layout of a sweep's Zarr store: its blocks, its template and every array's encoding.
 
-Zarr format 2, consolidated metadata, readable by ``xr.open_zarr``.  Every
+Zarr format 3 (or 2, ``store.zarr_format=2``), consolidated metadata,
+readable by ``xr.open_zarr`` and by other Zarr implementations.  Every
 variable with the sweep dimensions is chunked by the sweep's blocks along
 them and whole along the others (``time``, ``neuron``, ``mode``, ...), so
 each Dask task writes whole chunks that no other task touches.
@@ -14,6 +15,7 @@ from typing import Any
 import numcodecs
 import numpy as np
 import xarray as xr
+from zarr.codecs import BloscCodec
 
 from pipeline.grid import Block, Grid, block_shape, blocks, points_per_block
 
@@ -67,14 +69,26 @@ def template(probe: xr.Dataset, grid: Grid, layout: Layout) -> xr.Dataset:
     return xr.Dataset(data_vars, coords={**probe.coords, **grid.coords()})
 
 
+def blosc(zarr_format: int, compressor: str, compression_level: int) -> Any:
+    """The Blosc codec ``compressor`` at ``compression_level`` with byte shuffle, as the
+    Zarr format expects it (a v3 codec, or numcodecs' for v2)."""
+    if zarr_format == 3:
+        return BloscCodec(cname=compressor, clevel=compression_level, shuffle="shuffle")
+    return numcodecs.Blosc(compressor, compression_level, shuffle=numcodecs.Blosc.SHUFFLE)
+
+
 def encoding(
-    ds: xr.Dataset, layout: Layout, compression_level: int, compressor: str = "lz4"
+    ds: xr.Dataset,
+    layout: Layout,
+    compression_level: int,
+    compressor: str = "lz4",
+    zarr_format: int = 3,
 ) -> dict[str, dict]:
     """Zarr encoding of every variable: one chunk per block of ``layout``, compressed.
 
     Blosc ``compressor`` with byte shuffle; NaN fill for floats, none for codes.
     """
-    codec = numcodecs.Blosc(compressor, compression_level, shuffle=numcodecs.Blosc.SHUFFLE)
+    codec = blosc(zarr_format, compressor, compression_level)
     result = {}
     for name, var in ds.data_vars.items():
         entry: dict[str, Any] = {"compressors": [codec]}

@@ -15,6 +15,10 @@ meanwhile, stops instead of writing on.  (Two drivers of one fingerprint
 write identical bytes, so the narrow window between the check and the write
 cannot corrupt a store.)
 
+On an object store (``s3://``) the lease is a sequence of records created
+with put-if-absent instead (:mod:`pipeline.store.object_lease`), with the
+same rules.
+
 Reading and rewriting the file is serialised by ``flock`` on the file itself,
 which the kernel drops when its holder dies, so a crash can never leave the
 lock held.  Lapse times use the wall clock: hosts sharing a store need
@@ -38,6 +42,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.store import object_lease
+from pipeline.store.location import Location, locate
+
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +59,12 @@ class LeaseLost(RuntimeError):
 def lease_path(store: Path) -> Path:
     """Where the lease of the store at ``store`` lives: ``<store>.lease`` beside it."""
     return store.with_name(store.name + ".lease")
+
+
+def _object_store(store: Path | Location) -> tuple[Any, str] | None:
+    """The file system and records folder of the lease of a store on an object store."""
+    where = locate(store)
+    return None if where.local else (where.fs(), f"{where.root}.lease")
 
 
 def _clock(seconds: float) -> str:
@@ -90,7 +103,7 @@ def _write(handle: Any, holder: dict[str, Any]) -> None:
     os.fsync(handle.fileno())
 
 
-def _describe(store: Path, holder: dict[str, Any]) -> str:
+def _describe(store: Path | Location, holder: dict[str, Any]) -> str:
     return (
         f"store.path={store} is being written by another driver (process {holder['pid']} "
         f"on host {holder['host']}, since {_clock(holder['acquired'])}); its lease was "
@@ -105,7 +118,7 @@ def _describe(store: Path, holder: dict[str, Any]) -> str:
 class Lease:
     """A lease this process holds on one store."""
 
-    store: Path
+    store: Path | Location
     token: str
     seconds: float
     lost: str | None = field(default=None)
@@ -113,6 +126,26 @@ class Lease:
 
     def renew(self) -> None:
         """Push the lapse time ``seconds`` ahead; :class:`LeaseLost` if another driver holds it."""
+        objects = _object_store(self.store)
+        if objects is not None:
+            fs, folder = objects
+            number, holder = object_lease.latest(fs, folder)
+            if not _holds(holder, self.token):
+                raise LeaseLost(_lost_message(self.store, holder, self.token))
+            now = time.time()
+            try:
+                object_lease.create(
+                    fs,
+                    folder,
+                    number + 1,
+                    {**holder, "renewed": now, "expires": now + self.seconds},
+                )
+            except FileExistsError:
+                raise LeaseLost(
+                    _lost_message(self.store, object_lease.latest(fs, folder)[1], self.token)
+                ) from None
+            object_lease.prune(fs, folder, number + 1)
+            return
         with _locked(lease_path(self.store), exclusive=True) as handle:
             holder = _read(handle)
             if not _holds(holder, self.token):
@@ -122,13 +155,25 @@ class Lease:
 
     def release(self) -> None:
         """Mark the lease released, unless another driver has taken it over."""
+        objects = _object_store(self.store)
+        if objects is not None:
+            fs, folder = objects
+            number, holder = object_lease.latest(fs, folder)
+            if _holds(holder, self.token):
+                released = {**holder, "released": True, "expires": time.time()}
+                try:
+                    object_lease.create(fs, folder, number + 1, released)
+                except FileExistsError:  # taken over meanwhile: it is not ours to release
+                    return
+                object_lease.prune(fs, folder, number + 1)
+            return
         with _locked(lease_path(self.store), exclusive=True) as handle:
             holder = _read(handle)
             if _holds(holder, self.token):
                 _write(handle, {**holder, "released": True, "expires": time.time()})
 
 
-def _lost_message(store: Path, holder: dict[str, Any] | None, token: str) -> str:
+def _lost_message(store: Path | Location, holder: dict[str, Any] | None, token: str) -> str:
     if holder is None:
         return f"the lease file of store.path={store} is empty or unreadable; this driver stops"
     if holder["token"] == token:
@@ -140,25 +185,43 @@ def _lost_message(store: Path, holder: dict[str, Any] | None, token: str) -> str
     )
 
 
-def acquire(store: Path, seconds: float) -> Lease:
+def _may_take(store: Path | Location, holder: dict[str, Any] | None) -> None:
+    """Refuse (:class:`LeaseHeld`) while ``holder`` holds a live lease; say so on a takeover."""
+    if holder is None or holder.get("released"):
+        return
+    if holder["expires"] > time.time():
+        raise LeaseHeld(_describe(store, holder))
+    log.warning(
+        "taking over store %s: the lease of process %s on %s lapsed at %s",
+        store,
+        holder["pid"],
+        holder["host"],
+        _clock(holder["expires"]),
+    )
+
+
+def _acquire_object(store: Path | Location, seconds: float, fs: Any, folder: str) -> Lease:
+    number, holder = object_lease.latest(fs, folder)
+    _may_take(store, holder)
+    record = object_lease.new_holder(seconds)
+    try:
+        object_lease.create(fs, folder, number + 1, record)
+    except FileExistsError:  # another driver took it first
+        raise LeaseHeld(_describe(store, object_lease.latest(fs, folder)[1])) from None
+    object_lease.prune(fs, folder, number + 1)
+    return Lease(store=store, token=record["token"], seconds=seconds)
+
+
+def acquire(store: Path | Location, seconds: float) -> Lease:
     """Take the lease on ``store`` for ``seconds``; :class:`LeaseHeld` if a live driver has it."""
+    objects = _object_store(store)
+    if objects is not None:
+        return _acquire_object(store, seconds, *objects)
     path = lease_path(store)
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path, exclusive=True) as handle:
-        holder = _read(handle)
+        _may_take(store, _read(handle))
         now = time.time()
-        if holder is not None and holder.get("released"):
-            holder = None
-        if holder is not None and holder["expires"] > now:
-            raise LeaseHeld(_describe(store, holder))
-        if holder is not None:
-            log.warning(
-                "taking over store %s: the lease of process %s on %s lapsed at %s",
-                store,
-                holder["pid"],
-                holder["host"],
-                _clock(holder["expires"]),
-            )
         token = uuid.uuid4().hex
         _write(
             handle,
@@ -174,28 +237,40 @@ def acquire(store: Path, seconds: float) -> Lease:
     return Lease(store=store, token=token, seconds=seconds)
 
 
-def holder(store: Path) -> dict[str, Any] | None:
-    """The driver that holds the lease on ``store`` now (host, pid, ...); None if none does."""
+def _current(store: Path | Location) -> dict[str, Any] | None:
+    """The last holder recorded in the lease of ``store`` (perhaps released or lapsed)."""
+    objects = _object_store(store)
+    if objects is not None:
+        return object_lease.latest(*objects)[1]
     path = lease_path(store)
     if not path.is_file():
         return None
     with _locked(path, exclusive=False) as handle:
-        current = _read(handle)
+        return _read(handle)
+
+
+def holder(store: Path | Location) -> dict[str, Any] | None:
+    """The driver that holds the lease on ``store`` now (host, pid, ...); None if none does."""
+    current = _current(store)
     if current is None or current.get("released") or current["expires"] <= time.time():
         return None
     return current
 
 
-def check(store: Path, token: str) -> None:
+def check(store: Path | Location, token: str) -> None:
     """Raise :class:`LeaseLost` unless the lease on ``store`` is still the one with ``token``."""
-    with _locked(lease_path(store), exclusive=False) as handle:
-        holder = _read(handle)
+    objects = _object_store(store)
+    if objects is not None:
+        holder = object_lease.latest(*objects)[1]
+    else:
+        with _locked(lease_path(store), exclusive=False) as handle:
+            holder = _read(handle)
     if not _holds(holder, token):
         raise LeaseLost(_lost_message(store, holder, token))
 
 
 @contextmanager
-def held(store: Path, seconds: float) -> Iterator[Lease]:
+def held(store: Path | Location, seconds: float) -> Iterator[Lease]:
     """Hold the lease on ``store`` while the block runs, renewing it in the background."""
     lease = acquire(store, seconds)
     stop = threading.Event()

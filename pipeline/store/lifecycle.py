@@ -18,7 +18,9 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
+import struct
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,8 +33,17 @@ import zarr
 
 from pipeline.grid import Block
 from pipeline.store.chunks import read_status
-from pipeline.store.integrity import Scan, leftover_files
+from pipeline.store.integrity import Scan, leftover_keys
 from pipeline.store.layout import PRODUCER, Layout, block_filled
+from pipeline.store.location import (
+    Location,
+    consolidate,
+    copy_keys,
+    delete_keys,
+    list_keys,
+    locate,
+    store_format,
+)
 from pipeline.store.status import STATUS, run_status, status_counts
 
 
@@ -40,10 +51,13 @@ class StoreError(RuntimeError):
     """A store that cannot be written as asked; the message says what to do instead."""
 
 
-def root_attrs(path: Path) -> dict[str, Any] | None:
-    """Root attributes of the pipeline store at ``path``; None if it is not one."""
+def root_attrs(where: Path | Location) -> dict[str, Any] | None:
+    """Root attributes of the pipeline store at ``where``; None if it is not one."""
+    loc = locate(where)
+    if loc.local and not loc.path.is_dir():
+        return None
     try:
-        attrs = dict(zarr.open_group(str(path), mode="r", zarr_format=2).attrs)
+        attrs = dict(zarr.open_group(loc.store(read_only=True), mode="r").attrs)
     except (FileNotFoundError, NotADirectoryError, zarr.errors.GroupNotFoundError, ValueError):
         return None
     return attrs if attrs.get("producer") == PRODUCER else None
@@ -82,11 +96,7 @@ def describe_difference(stored: Mapping[str, Any], new: Mapping[str, Any]) -> st
     return "\n".join(lines)
 
 
-def _occupied(path: Path) -> bool:
-    return path.exists() and not (path.is_dir() and not any(path.iterdir()))
-
-
-def check_path(path: Path, attrs: Mapping[str, Any], overwrite: bool) -> str:
+def check_path(where: Path | Location, attrs: Mapping[str, Any], overwrite: bool) -> str:
     """How a run whose root attributes are ``attrs`` may open ``path``, touching nothing.
 
     Returns ``"create"``, ``"resume"`` (a store of the same fingerprint, even
@@ -95,7 +105,8 @@ def check_path(path: Path, attrs: Mapping[str, Any], overwrite: bool) -> str:
     something other than this pipeline's store, or a store of another config
     and ``overwrite`` is false.
     """
-    if not _occupied(path):
+    path = locate(where)
+    if not path.exists():
         return "create"
     existing = root_attrs(path)
     if existing is None:
@@ -117,77 +128,129 @@ def check_path(path: Path, attrs: Mapping[str, Any], overwrite: bool) -> str:
     return "overwrite"
 
 
-def _staging(path: Path, purpose: str) -> Path:
+def _staging(path: Location, purpose: str) -> Location:
     """A hidden sibling of ``path`` for a store being created or discarded."""
-    return path.with_name(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
+    return path.sibling(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
 
 
-def _remove_stale_staging(path: Path) -> None:
+def _remove(path: Location) -> None:
+    if path.local:
+        shutil.rmtree(path.path, ignore_errors=True)
+    elif path.fs().exists(path.root):
+        path.fs().rm(path.root, recursive=True)
+
+
+def _remove_stale_staging(path: Location) -> None:
     """Delete what a killed driver left while creating or replacing the store at ``path``."""
     for purpose in ("creating", "replaced"):
-        for stale in path.parent.glob(f".{path.name}.{purpose}-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        pattern = path.sibling(f".{path.name}.{purpose}-*")
+        if path.local:
+            stale = [Location("file", str(p)) for p in Path(pattern.root).parent.glob(pattern.name)]
+        else:
+            fs = path.fs()
+            fs.invalidate_cache()
+            stale = [
+                Location(path.protocol, p, path.storage_options) for p in fs.glob(pattern.root)
+            ]
+        for folder in stale:
+            _remove(folder)
+
+
+ROOT_METADATA = ("zarr.json", ".zgroup", ".zattrs", ".zmetadata")
+"""Keys of a store's root metadata (v3, v2): without them a prefix is no store."""
+
+
+def _move(staged: Location, path: Location) -> None:
+    """Put the store built at ``staged`` in place at ``path`` (which holds nothing).
+
+    A rename on a file system.  An object store has none: every key is
+    copied, the root metadata last, so that a copy cut short leaves no
+    store that looks whole, and the staged keys are deleted.
+    """
+    if staged.local:
+        staged.path.rename(path.path)
+        return
+    source = staged.store(read_only=True)
+    keys = list_keys(source)
+    copy_keys(source, path.store(), [k for k in keys if k not in ROOT_METADATA])
+    copy_keys(source, path.store(), [k for k in keys if k in ROOT_METADATA])
+    _remove(staged)
 
 
 def prepare(
-    path: Path,
+    where: Path | Location,
     full: xr.Dataset,
     encodings: dict[str, dict],
     attrs: dict[str, Any],
     overwrite: bool,
+    zarr_format: int = 3,
 ) -> str:
     """Create the store, replace it, or check that it can be resumed (hold its lease).
 
     Returns ``"created"``, ``"overwritten"`` or ``"resumed"``; refuses as
-    :func:`check_path` does.  A new store is built beside ``path`` and
-    renamed into place, so a store at ``path`` always has all its metadata:
-    a driver killed while creating leaves only a hidden sibling, which the
-    next driver deletes.
+    :func:`check_path` does.  A new store is built beside ``where`` and
+    moved into place (:func:`_move`), so a store there always has all its
+    metadata: a driver killed while creating leaves only a hidden sibling,
+    which the next driver deletes.
     """
+    path = locate(where)
     action = check_path(path, attrs, overwrite)
     _remove_stale_staging(path)
     if action == "resume":
         return "resumed"
     staged = _staging(path, "creating")
     try:
-        _create(staged, full, encodings, attrs)
+        _create(staged, full, encodings, attrs, zarr_format)
         if action == "overwrite":
-            retired = _staging(path, "replaced")
-            path.rename(retired)
-            staged.rename(path)
-            shutil.rmtree(retired)
-        else:
-            staged.rename(path)
+            if path.local:
+                retired = _staging(path, "replaced")
+                path.path.rename(retired.path)
+            else:  # nothing to rename: the old store's keys go first
+                retired = path
+            _remove(retired)
+        _move(staged, path)
     finally:
-        shutil.rmtree(staged, ignore_errors=True)
+        _remove(staged)
     return "overwritten" if action == "overwrite" else "created"
 
 
-def _create(path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dict) -> None:
+def _create(
+    path: Location, full: xr.Dataset, encodings: dict[str, dict], attrs: dict, zarr_format: int
+) -> None:
     """Write the metadata of every array of ``full`` and the values of those without sweep dims.
 
     xarray writes the coordinates and the variables without the sweep
     dimensions.  The arrays the blocks fill (those with every dimension of
     ``status``) are created through zarr with the metadata xarray would give
-    them: xarray would need them as lazy Dask arrays, and writing through
-    Dask is slower (``benchmarks/README.md``, "Design measurements").
+    them: xarray would need them as lazy Dask arrays, which is slower
+    (``benchmarks/README.md``, "Design measurements").
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    store = path.store()
     swept = block_filled(full)
     fixed = full.drop_vars(swept)
+    if zarr_format == 3:
+        fixed = _variable_length_strings(fixed)
     fixed.attrs = dict(attrs)
     # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
     fixed.to_zarr(
-        str(path),
+        store,
         mode="w-",
-        zarr_format=2,
+        zarr_format=zarr_format,
         consolidated=False,
         encoding={name: encodings[name] for name in fixed.data_vars},
         write_empty_chunks=True,
     )
-    group = zarr.open_group(str(path), mode="r+", zarr_format=2)
+    group = zarr.open_group(store, mode="r+", use_consolidated=False)
     for name in swept:
         var, encoding = full.variables[name], encodings[name]
+        attributes = _json_attrs(var.attrs)
+        if zarr_format == 3:
+            layout: dict[str, Any] = {"dimension_names": list(var.dims)}
+            if encoding["_FillValue"] is not None:  # xarray's CF attribute beside zarr's own
+                attributes["_FillValue"] = _cf_fill_value(encoding["_FillValue"])
+        else:
+            layout = {"chunk_key_encoding": {"name": "v2", "separator": "."}}
+            attributes["_ARRAY_DIMENSIONS"] = list(var.dims)
         group.create_array(
             str(name),
             shape=var.shape,
@@ -195,10 +258,16 @@ def _create(path: Path, full: xr.Dataset, encodings: dict[str, dict], attrs: dic
             dtype=var.dtype,
             fill_value=encoding["_FillValue"],
             compressors=encoding["compressors"],
-            chunk_key_encoding={"name": "v2", "separator": "."},
-            attributes={**_json_attrs(var.attrs), "_ARRAY_DIMENSIONS": list(var.dims)},
+            attributes=attributes,
+            **layout,
         )
-    zarr.consolidate_metadata(str(path), zarr_format=2)
+    consolidate(store, zarr_format)
+
+
+def _cf_fill_value(value: float) -> str:
+    """A float fill value as xarray writes its ``_FillValue`` attribute in Zarr v3: the
+    base64 of the little-endian double."""
+    return base64.standard_b64encode(struct.pack("<d", float(value))).decode()
 
 
 def _json_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -209,11 +278,22 @@ def _json_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _open_group(path: Path) -> zarr.Group:
-    return zarr.open_group(str(path), mode="r+", zarr_format=2, use_consolidated=False)
+def _variable_length_strings(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with its fixed-length strings (``phase``, ...) as Python strings: Zarr v3
+    specifies variable-length UTF-8 strings, not numpy's fixed-length ones."""
+    strings = {
+        name: var.astype(object) for name, var in ds.variables.items() if var.dtype.kind == "U"
+    }
+    return ds.assign_coords({n: v for n, v in strings.items() if n in ds.coords}).assign(
+        {n: v for n, v in strings.items() if n not in ds.coords}
+    )
 
 
-def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
+def _open_group(where: Path | Location) -> zarr.Group:
+    return zarr.open_group(locate(where).store(), mode="r+", use_consolidated=False)
+
+
+def repair(path: Path | Location, scan: Scan, full: xr.Dataset) -> np.ndarray:
     """Make a store that is being resumed whole again; return its status after repair.
 
     Temporary files of interrupted writes are deleted; a block with a
@@ -221,19 +301,20 @@ def repair(path: Path, scan: Scan, full: xr.Dataset) -> np.ndarray:
     recomputed; an array written at creation that is damaged is written
     again from ``full``.  Call it holding the store's lease.
     """
-    for leftover in scan.leftovers:
-        leftover.unlink(missing_ok=True)
+    store = locate(path).store()
+    delete_keys(store, scan.leftovers)
     status = scan.status.copy()
     status_array = _open_group(path)["status"]
+    # A damaged chunk goes too: a sharded array reads the shard it rewrites.
+    delete_keys(store, [d.key for d in scan.damage if d.block is not None])
     for block in scan.damaged_blocks():
-        key = status_array.metadata.encode_chunk_key(block)
-        (path / "status" / key).unlink(missing_ok=True)
+        delete_keys(store, [f"status/{status_array.metadata.encode_chunk_key(block)}"])
         status[scan.block_slices(block)] = STATUS["pending"]
     damaged = sorted(scan.damaged_arrays())
     if damaged:
         rewrite = full[damaged]
         rewrite.attrs = {}  # root attributes stay as the store has them
-        rewrite.to_zarr(str(path), mode="r+", zarr_format=2, consolidated=False)
+        rewrite.to_zarr(store, mode="r+", consolidated=False)
     return status
 
 
@@ -243,11 +324,11 @@ def pending_blocks(status: np.ndarray, layout: Layout) -> list[Block]:
     return [block for block in layout.blocks() if todo[block.slices].any()]
 
 
-def mark_incomplete(path: Path) -> None:
+def mark_incomplete(path: Path | Location) -> None:
     """Say in the root attributes (and their consolidated copy) that points are being computed."""
     group = _open_group(path)
     group.attrs["run_status"] = "incomplete"
-    zarr.consolidate_metadata(str(path), zarr_format=2)
+    consolidate(group.store, group.metadata.zarr_format)
 
 
 RUN_RECORD_ATTRS = ("created", "history")
@@ -258,22 +339,22 @@ the store is the same (see :func:`pipeline.store.verify.content_digest`).
 """
 
 
-def record_verdict(path: Path, verdict: str) -> None:
+def record_verdict(path: Path | Location, verdict: str) -> None:
     """Write the store's overall verdict into the attributes of ``check`` (and their copy)."""
-    group = zarr.open_group(str(path), mode="r+", use_consolidated=False)
+    group = _open_group(path)
     group["check"].attrs["verdict"] = verdict
-    zarr.consolidate_metadata(str(path))
+    consolidate(group.store, group.metadata.zarr_format)
 
 
-def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
+def finalize(path: Path | Location, run: Mapping[str, Any]) -> dict[str, int]:
     """Record point counts, ``run_status`` and this run in ``history``; consolidate.
 
     Call it when no task writes any more: it deletes the temporary files that
     writers killed mid-write left behind.
     """
-    for leftover in leftover_files(path):
-        leftover.unlink(missing_ok=True)
-    counts = status_counts(read_status(path))
+    store = locate(path).store()
+    delete_keys(store, leftover_keys(store))
+    counts = status_counts(read_status(store))
     group = _open_group(path)
     group.attrs.update(
         {
@@ -282,5 +363,5 @@ def finalize(path: Path, run: Mapping[str, Any]) -> dict[str, int]:
             "history": [*group.attrs.get("history", []), dict(run)],
         }
     )
-    zarr.consolidate_metadata(str(path), zarr_format=2)
+    consolidate(store, store_format(store))
     return counts

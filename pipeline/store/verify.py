@@ -2,9 +2,10 @@
 
 Every chunk that should exist is read and decoded (:mod:`pipeline.store.integrity`),
 points are counted by status, temporary files of interrupted writes are
-looked for, the consolidated metadata (``.zmetadata``, which
-``xr.open_zarr`` reads) is compared with every array's own metadata, and the
-root attributes with the status they summarise.
+looked for, the consolidated metadata (what ``xr.open_zarr`` reads: in
+Zarr v3 the root ``zarr.json``'s ``consolidated_metadata``, in v2 the file
+``.zmetadata``) is compared with every array's own metadata, and the root
+attributes with the status they summarise.
 
 Exit code: 0 when the store is sound and complete; 1 when it is sound but
 points are pending or failed (running the sweep's command again finishes
@@ -14,10 +15,11 @@ consolidated) or is not a store of this pipeline.
 
 Two stores are *bit-identical* when :func:`content_digest` agrees: every
 file has the same bytes, except the root attributes that record when and
-by which runs the store was written (:data:`pipeline.store.layout.RUN_RECORD_ATTRS`,
-``created`` and ``history``), which are left out of the root ``.zattrs``
-and its copy in ``.zmetadata``.  Array chunks, coordinates, array metadata
-and every other root attribute count byte for byte.
+by which runs the store was written (:data:`pipeline.store.lifecycle.RUN_RECORD_ATTRS`,
+``created`` and ``history``), which are left out of the root attributes
+(v3: the root ``zarr.json``; v2: ``.zattrs`` and its copy in
+``.zmetadata``).  Array chunks, coordinates, array metadata and every other
+root attribute count byte for byte.
 """
 
 from __future__ import annotations
@@ -30,18 +32,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zarr.abc.store import Store
+
 from pipeline.store import integrity, lease, lifecycle
+from pipeline.store.location import Location, list_keys, locate, read_json, read_key
 from pipeline.store.status import run_status, status_counts
 
 CONSOLIDATED = ".zmetadata"
+"""Zarr v2's consolidated metadata."""
 METADATA_FILES = (".zarray", ".zattrs", ".zgroup")
+"""Zarr v2's metadata files."""
+ROOT = "zarr.json"
+"""Zarr v3's root metadata: the group's attributes and the consolidated metadata."""
 
 
 @dataclass(frozen=True)
 class Report:
     """What :func:`inspect` found."""
 
-    path: Path
+    path: Path | Location
     counts: dict[str, int]
     problems: list[str]
 
@@ -59,7 +68,8 @@ class Report:
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
-        lines = [f"store: {self.path.resolve()}", f"points: {sum(self.counts.values())} ({counts})"]
+        where = self.path.resolve() if isinstance(self.path, Path) else self.path
+        lines = [f"store: {where}", f"points: {sum(self.counts.values())} ({counts})"]
         lines += [f"problem: {problem}" for problem in self.problems]
         if self.complete:
             verdict = "sound and complete"
@@ -73,32 +83,36 @@ class Report:
         return [*lines, f"verdict: {verdict}"]
 
 
-def _json_file(path: Path) -> Any:
-    return json.loads(path.read_bytes())
+def _consolidated(store: Store, keys: list[str]) -> tuple[str, dict[str, Any], set[str]]:
+    """Where the consolidated metadata is, what it holds by key, and the metadata keys it
+    should hold; raises ValueError (or KeyError, TypeError) where it cannot be read."""
+    if ROOT in keys:
+        found = (read_json(store, ROOT).get("consolidated_metadata") or {})["metadata"]
+        held = {f"{name}/{ROOT}": meta for name, meta in found.items()}
+        return (
+            f"the consolidated metadata of {ROOT}",
+            held,
+            {k for k in keys if k.endswith(ROOT)} - {ROOT},
+        )
+    held = read_json(store, CONSOLIDATED)["metadata"]
+    return CONSOLIDATED, held, {k for k in keys if k.rpartition("/")[2] in METADATA_FILES}
 
 
-def metadata_problems(path: Path) -> list[str]:
-    """Where ``.zmetadata`` disagrees with the metadata files it consolidates."""
-    consolidated_file = path / CONSOLIDATED
-    if not consolidated_file.is_file():
+def metadata_problems(store: Store, keys: list[str]) -> list[str]:
+    """Where the consolidated metadata disagrees with the metadata documents it gathers."""
+    if ROOT not in keys and CONSOLIDATED not in keys:
         return [f"{CONSOLIDATED} is missing"]
     try:
-        consolidated = _json_file(consolidated_file)["metadata"]
+        where, consolidated, on_disk = _consolidated(store, keys)
     except (ValueError, KeyError, TypeError) as err:
-        return [f"{CONSOLIDATED} cannot be read ({err})"]
-    on_disk = {
-        file.relative_to(path).as_posix()
-        for name in METADATA_FILES
-        for file in path.rglob(name)
-        if file.is_file()
-    }
-    problems = [f"{key} is not in {CONSOLIDATED}" for key in sorted(on_disk - set(consolidated))]
+        return [f"the consolidated metadata cannot be read ({err})"]
+    problems = [f"{key} is not in {where}" for key in sorted(on_disk - set(consolidated))]
     for key in sorted(consolidated):
         if key not in on_disk:
-            problems.append(f"{key} is in {CONSOLIDATED} but missing")
+            problems.append(f"{key} is in {where} but missing")
             continue
         try:
-            actual = _json_file(path / key)
+            actual = read_json(store, key)
         except ValueError as err:
             problems.append(f"{key} cannot be read ({err})")
             continue
@@ -113,7 +127,7 @@ def metadata_problems(path: Path) -> list[str]:
                 else []
             )
             problems.append(
-                f"{key} differs from its copy in {CONSOLIDATED}"
+                f"{key} differs from its copy in {where}"
                 + (f" ({', '.join(differing)})" if differing else "")
             )
     return problems
@@ -136,7 +150,7 @@ def _attribute_problems(attrs: dict[str, Any], counts: dict[str, int]) -> list[s
     return problems
 
 
-def inspect(path: Path) -> Report:
+def inspect(path: Path | Location) -> Report:
     """Check the store at ``path``; ValueError if it is not a store of this pipeline."""
     attrs = lifecycle.root_attrs(path)
     if attrs is None:
@@ -152,11 +166,9 @@ def inspect(path: Path) -> Report:
         )
         for d in scan.damage
     ]
-    problems += [
-        f"temporary file left by an interrupted write: {f.relative_to(path)}"
-        for f in scan.leftovers
-    ]
-    problems += metadata_problems(path)
+    problems += [f"temporary file left by an interrupted write: {key}" for key in scan.leftovers]
+    store = locate(path).store(read_only=True)
+    problems += metadata_problems(store, list_keys(store))
     problems += _attribute_problems(attrs, counts)
     return Report(path=path, counts=counts, problems=problems)
 
@@ -169,17 +181,22 @@ def _canonical(tree: Any) -> bytes:
     return json.dumps(tree, sort_keys=True).encode()
 
 
-def content_digest(path: Path) -> str:
-    """SHA-256 of every file of the store, run-record root attributes left out.
+def content_digest(path: Path | Location) -> str:
+    """SHA-256 of every key of the store, run-record root attributes left out.
 
     Equal digests mean bit-identical stores, as the module docstring defines.
     """
+    store = locate(path).store(read_only=True)
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        key = file.relative_to(path).as_posix()
-        data = file.read_bytes()
-        if key == ".zattrs":
-            data = _canonical(_without_run_records(json.loads(data)))
+    for key in list_keys(store):
+        data = read_key(store, key) or b""
+        if key in (".zattrs", ROOT):
+            tree = json.loads(data)
+            if key == ROOT:
+                tree["attributes"] = _without_run_records(tree.get("attributes", {}))
+            else:
+                tree = _without_run_records(tree)
+            data = _canonical(tree)
         elif key == CONSOLIDATED:
             tree = json.loads(data)
             root = tree["metadata"].get(".zattrs", {})
@@ -195,20 +212,26 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m pipeline.verify",
         description="Check a sweep store: 0 sound and complete, 1 incomplete, 2 damaged.",
     )
-    parser.add_argument("path", type=Path)
+    parser.add_argument("path", help="a folder, or an s3:// URL (credentials from AWS_*)")
     parser.add_argument(
         "--digest", action="store_true", help="also print the content digest (see docs)"
     )
     args = parser.parse_args(argv)
-    if not args.path.exists():
-        print(f"error: {args.path} does not exist", file=sys.stderr)
-        return 2
     try:
-        report = inspect(args.path)
+        where = locate(args.path)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    writer = lease.holder(args.path)
+    path = where.path if where.local else where
+    if not where.exists() and not (where.local and where.path.exists()):
+        print(f"error: {args.path} does not exist", file=sys.stderr)
+        return 2
+    try:
+        report = inspect(path)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    writer = lease.holder(path)
     if writer is not None:
         print(
             f"note: process {writer['pid']} on host {writer['host']} holds the store's lease: "
@@ -217,5 +240,5 @@ def main(argv: list[str] | None = None) -> int:
     for line in report.lines():
         print(line)
     if args.digest:
-        print(f"digest: {content_digest(args.path)}")
+        print(f"digest: {content_digest(path)}")
     return report.exit_code

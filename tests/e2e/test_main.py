@@ -10,7 +10,7 @@ from store_helpers import SMALL, config, copy_of, file_bytes, file_ids, hydra_co
 from pipeline.__main__ import REFUSED, execute
 from pipeline.model.networks import NETWORKS
 from pipeline.run.execute import run_sweep
-from pipeline.store import lease, lifecycle
+from pipeline.store import lease, lifecycle, verify
 
 
 @pytest.fixture(scope="module")
@@ -129,6 +129,18 @@ BAD_INPUTS = {
         "no sweep chosen: add +sweep=NAME (for example +sweep=autapse); "
         "the sweeps are the files in conf/sweep/",
     ),
+    "store URL of a scheme the pipeline does not write": (
+        ["store.path=gs://bucket/x.zarr"],
+        SMALL,
+        "store.path='gs://bucket/x.zarr': gs:// is not supported (the store's one-writer lease "
+        "needs a create-if-absent write that the pipeline uses only on S3-compatible stores); "
+        "nothing was written. Use a path, a file:// URL or an s3:// URL",
+    ),
+    "unknown Zarr format": (
+        ["store.zarr_format=4"],
+        SMALL,
+        "store.zarr_format must be 2 or 3, got store.zarr_format=4",
+    ),
     "lease of zero seconds": (
         ["store.lease_seconds=0"],
         SMALL,
@@ -218,6 +230,13 @@ def test_bad_config_value_is_refused_and_nothing_is_written(case: str, results: 
     )
     assert (outcome.code, outcome.errors, outcome.lines) == (REFUSED, [f"error: {message}"], [])
     assert _snapshot(results) == before
+
+
+def test_file_url_is_the_folder_it_names(results: Path):
+    outcome = execute(hydra_config(results / "s.zarr", f"store.path=file://{results / 'u.zarr'}"))
+    assert outcome.code == 0, outcome.errors
+    assert outcome.lines[0].startswith(f"store: {results / 'u.zarr'} (complete, created")
+    assert verify.inspect(results / "u.zarr").exit_code == 0
 
 
 @pytest.mark.parametrize(("target", "name"), [("mine", "a directory"), ("file.zarr", "a file")])

@@ -2,11 +2,11 @@
 
 A test helper for killing a driver at an exact moment: the process kills
 itself at the ``KILL_AT_COUNT``-th file write (default 1) whose path contains
-``KILL_AT``, whether zarr writes the file (creation, metadata) or the store's
-own chunk writer does (every block).  With ``KILL_MID_WRITE=1`` it first
-writes half the bytes to the temporary file that would be renamed into place,
-as a kill in the middle of a write leaves it; otherwise it dies just before
-the write.
+``KILL_AT``.  Every file of a store is written through
+:func:`pipeline.store.durable.put` (creation, metadata and every block).
+With ``KILL_MID_WRITE=1`` it first writes half the bytes to the temporary
+file that would be renamed into place, as a kill in the middle of a write
+leaves it; otherwise it dies just before the write.
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ import runpy
 import signal
 import uuid
 
-import zarr.storage._local as local_store
-
-from pipeline.store import chunks
+from pipeline.store import durable
 
 KILL_AT = os.environ["KILL_AT"]
 KILL_AT_COUNT = int(os.environ.get("KILL_AT_COUNT", "1"))
 MID_WRITE = os.environ.get("KILL_MID_WRITE") == "1"
-_zarr_put, _chunk_put = local_store._put, chunks._replace_file
+_put = durable.put
 _count = 0
 
 
@@ -34,21 +32,15 @@ def _maybe_die(path, data: bytes) -> None:
         if _count == KILL_AT_COUNT:
             if MID_WRITE:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
-                partial.write_bytes(data[: len(data) // 2])
+                name = f"{path.name}.{uuid.uuid4().hex}{durable.TEMPORARY_SUFFIX}"
+                path.with_name(name).write_bytes(data[: len(data) // 2])
             os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _put(path, value, exclusive=False):
-    _maybe_die(path, bytes(value.as_buffer_like()))
-    return _zarr_put(path, value, exclusive)
-
-
-def _replace_file(path, data):
+def put(path, data):
     _maybe_die(path, bytes(data))
-    return _chunk_put(path, data)
+    return _put(path, data)
 
 
-local_store._put = _put
-chunks._replace_file = _replace_file
+durable.put = put
 runpy.run_module("pipeline", run_name="__main__", alter_sys=True)

@@ -9,17 +9,21 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import zarr
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from sweeps import CONF, compose_config
+from zarr.errors import ZarrUserWarning
 
 from pipeline.config.schema import Config
 from pipeline.run.execute import run_sweep
 from pipeline.store import integrity, lease
+from pipeline.store.chunks import dimension_names
 
 SWEEP = (
     "+sweep=autapse",
@@ -63,22 +67,64 @@ def file_bytes(path: Path) -> dict[str, bytes]:
     }
 
 
+def _chunk_index(chunk: str) -> tuple[int, ...] | None:
+    """The chunk index in a key's part after the array name: ``c/5/0/0`` (v3), ``5.0.0`` (v2)."""
+    parts = chunk.removeprefix("c/").split("/") if chunk.startswith("c/") else chunk.split(".")
+    return tuple(int(i) for i in parts) if all(i.isdigit() for i in parts) else None
+
+
 def block_of(key: str, sweep_dims: int, block_arrays: set[str]) -> tuple[int, ...] | None:
-    """The sweep block a chunk key like ``rate/5.0.0.0`` belongs to; None for other files."""
+    """The sweep block a chunk key like ``rate/c/5/0/0/0`` (or v2 ``rate/5.0.0.0``) belongs
+    to; None for other files."""
     name, _, chunk = key.partition("/")
-    if name not in block_arrays or not all(i.isdigit() for i in chunk.split(".")):
+    index = _chunk_index(chunk)
+    if name not in block_arrays or index is None:
         return None  # metadata or a temporary file
-    return tuple(int(i) for i in chunk.split(".")[:sweep_dims])
+    return index[:sweep_dims]
+
+
+def _arrays(path: Path) -> list[tuple[str, zarr.Array]]:
+    """Every array of the store at ``path``, whatever temporary files it holds."""
+    group = zarr.open_group(str(path), mode="r", use_consolidated=False)
+    with warnings.catch_warnings():  # a killed write's temporary file is no array
+        warnings.filterwarnings("ignore", "Object at .* is not recognized", ZarrUserWarning)
+        return list(group.arrays())
 
 
 def block_arrays(path: Path, sweep_dims: Sequence[str]) -> set[str]:
     """Arrays written block by block: those with every sweep dimension (which come first)."""
-    names = set()
-    for zattrs in path.glob("*/.zattrs"):
-        dims = json.loads(zattrs.read_text()).get("_ARRAY_DIMENSIONS", [])
-        if tuple(dims[: len(sweep_dims)]) == tuple(sweep_dims):
-            names.add(zattrs.parent.name)
-    return names
+    return {
+        name
+        for name, array in _arrays(path)
+        if dimension_names(array)[: len(sweep_dims)] == tuple(sweep_dims)
+    }
+
+
+def chunk_file(path: Path, name: str, index: Sequence[int]) -> Path:
+    """The file of chunk ``index`` of array ``name`` in the store at ``path`` (v3 or v2)."""
+    array = zarr.open_group(str(path), mode="r", use_consolidated=False)[name]
+    return path / name / array.metadata.encode_chunk_key(tuple(index))
+
+
+def block_chunk_files(path: Path, block: Sequence[int]) -> list[Path]:
+    """The chunk file of ``block`` of every array written block by block, ``status`` included."""
+    arrays = _arrays(path)
+    dims = dimension_names(dict(arrays)["status"])
+    return [
+        chunk_file(path, name, (*block, *[0] * (array.ndim - len(dims))))
+        for name, array in arrays
+        if dimension_names(array)[: len(dims)] == dims
+    ]
+
+
+def status_chunks(path: Path) -> list[Path]:
+    """The status chunk files written so far (blocks whose status is on disk)."""
+    status = path / "status"
+    return [
+        f
+        for f in status.rglob("*")
+        if f.is_file() and _chunk_index(f.relative_to(status).as_posix()) is not None
+    ]
 
 
 def done_blocks(path: Path) -> set[tuple[int, ...]]:
@@ -147,7 +193,7 @@ def clean_store(tmp_path: Path) -> Path:
 def driver_past_its_first_block(path: Path, *overrides: str) -> subprocess.Popen:
     """A driver of :data:`SWEEP` writing ``path``, once it has written its first block."""
     driver = start_driver(*SWEEP, *overrides, f"store.path={path}", cwd=path.parent)
-    wait_until(lambda: any(path.glob("status/[0-9]*")) or driver.poll() is not None, 120, "a block")
+    wait_until(lambda: bool(status_chunks(path)) or driver.poll() is not None, 120, "a block")
     return driver
 
 

@@ -19,6 +19,7 @@ from pipeline.run import array, shares
 from pipeline.run.execute import run_sweep
 from pipeline.run.plan import plan_run
 from pipeline.store import chunks, lease, verify
+from pipeline.store.location import open_store
 from pipeline.store.status import STATUS
 
 ARRAY = ("cluster=slurm", f"cluster.partition={PARTITION}", "cluster.memory=1GB",
@@ -50,7 +51,7 @@ def test_tasks_compute_their_own_shares_and_resume_them_and_the_finish_completes
     assert array.run_share(cfg, 0, 3, "7") == 2
     first, second = sorted(shares_[0])
     block = next(b for b in plan.layout.blocks() if b.index == second)
-    chunks.write_status(path, plan.grid.dims, block, STATUS["pending"])
+    chunks.write_status(_arrays(path, plan), plan.grid.dims, block, STATUS["pending"])
     kept = files_of_blocks(path, {first})
     assert array.run_share(cfg, 0, 3, "7") == 1
     assert files_of_blocks(path, {first}) == kept
@@ -155,7 +156,8 @@ def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path
     array.run_share(cfg, 1, 3, "earlier")  # the task's earlier run: both its blocks ...
     _, second = sorted(b.index for b in array.share_of(plan, 1, 3))
     block = next(b for b in plan.layout.blocks() if b.index == second)
-    chunks.write_status(path, plan.grid.dims, block, STATUS["pending"])  # ... one not yet
+    # ... one not yet
+    chunks.write_status(_arrays(path, plan), plan.grid.dims, block, STATUS["pending"])
     done = run_driver(*SWEEP, *ARRAY, "store.lease_seconds=3", f"store.path={path}",
                       cwd=tmp_path, script=("-m", "pipeline.submit"))  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -174,3 +176,8 @@ def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path
     messages = catalog["message"].fillna("").tolist()
     assert f"SLURM array {array_id} task 1 of 3: its share done, 1 blocks computed" in messages
     assert catalog.iloc[-1]["opened"] == "resumed" and catalog.iloc[-1]["blocks_computed"] == 0
+
+
+def _arrays(path: Path, plan) -> dict:
+    """The store's block-filled arrays, opened for writing as the tasks open them."""
+    return chunks.block_arrays(open_store(path), plan.grid.dims)

@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import xarray as xr
-import zarr.storage._local as local_store
 from store_helpers import (
     SWEEP,
+    block_chunk_files,
     child_pids,
+    chunk_file,
     clean_store,
     command_line,
     config,
@@ -28,6 +29,7 @@ from store_helpers import (
     hydra_config,
     run_driver,
     start_driver,
+    status_chunks,
     wait_for_lapse,
     wait_until,
 )
@@ -35,17 +37,21 @@ from store_helpers import (
 from pipeline.__main__ import STOPPED, TERMINATED, execute
 from pipeline.records import catalog
 from pipeline.run.execute import run_sweep
-from pipeline.store import chunks, integrity, verify
+from pipeline.store import durable, integrity, verify
 from pipeline.store.status import STATUS
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """An uninterrupted run of the quick sweep, and its content digest."""
+@pytest.fixture(scope="module", params=[3, 2], ids=["v3", "v2"])
+def reference(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str, str]:
+    """An uninterrupted run of the quick sweep in each Zarr format, its content digest, and
+    the override that chooses that format."""
+    fmt = f"store.zarr_format={request.param}"
     path = tmp_path_factory.mktemp("reference") / "clean.zarr"
-    result = run_sweep(config(path))
+    result = run_sweep(config(path, fmt))
     assert result.counts == {"pending": 0, "ok": 39, "diverged": 0, "failed": 0}
-    return path, verify.content_digest(path)
+    return path, verify.content_digest(path), fmt
 
 
 def _runs(store: Path):
@@ -55,12 +61,11 @@ def _runs(store: Path):
 def test_resume_computes_only_pending_blocks_and_equals_a_clean_run(reference, tmp_path: Path):
     path = copy_of(reference[0], tmp_path)
     # Block 1 as a kill between its data and its status leaves it, block 3 as one before its data.
-    (path / "status" / "1.0").unlink()
-    (path / "status" / "3.0").unlink()
-    for chunk in path.glob("*/3.0*"):
+    chunk_file(path, "status", (1, 0)).unlink()
+    for chunk in block_chunk_files(path, (3, 0)):
         chunk.unlink()
     untouched = files_of_blocks(path, {(0, 0), (2, 0)})
-    result = run_sweep(config(path))
+    result = run_sweep(config(path, reference[2]))
     assert (result.opened, result.blocks_computed) == ("resumed", 2)
     assert files_of_blocks(path, {(0, 0), (2, 0)}) == untouched
     assert verify.content_digest(path) == reference[1]
@@ -80,20 +85,20 @@ def test_failed_block_is_marked_then_retried_on_resume(reference, tmp_path: Path
         return simulate(cfg, grid, slices)
 
     monkeypatch.setattr(pipeline.run.execute, "simulate_block", flaky)
-    outcome = execute(hydra_config(path))
+    outcome = execute(hydra_config(path, reference[2]))
     assert outcome.code == 1
     assert outcome.errors[0].startswith("failed: block (1, 0): Traceback")
     assert "FloatingPointError: injected failure of block 1" in outcome.errors[0]
     assert any(line.endswith("FAIL, 12 points failed") for line in outcome.lines)
     scan = integrity.scan(path)
     assert (scan.status[4:8] == STATUS["failed"]).all()
-    assert not list(path.glob("rate/1.*"))
+    assert not chunk_file(path, "rate", (1, 0, 0, 0)).exists()
     assert done_blocks(path) == {(0, 0), (2, 0), (3, 0)}
     assert _runs(path)["status"].tolist() == ["incomplete"]
 
     monkeypatch.setattr(pipeline.run.execute, "simulate_block", simulate)
     untouched = files_of_blocks(path, {(0, 0), (2, 0), (3, 0)})
-    resumed = run_sweep(config(path))
+    resumed = run_sweep(config(path, reference[2]))
     assert resumed.blocks_computed == 1
     assert files_of_blocks(path, {(0, 0), (2, 0), (3, 0)}) == untouched
     assert verify.content_digest(path) == reference[1]
@@ -115,21 +120,16 @@ a killed driver's lease lapses after half a second."""
 def _route_writes(monkeypatch, before_write) -> None:
     """Call ``before_write(path)`` ahead of every file the store writes.
 
-    Files reach the disk two ways: zarr's writer (creation, metadata) and the
-    store's own chunk writer (every block), both through a temporary file.
+    Every file reaches the disk through the durable store's writer (creation,
+    metadata, every block), through a temporary file.
     """
-    put, replace = local_store._put, chunks._replace_file
+    put = durable.put
 
-    def zarr_put(target, value, exclusive=False):
-        before_write(Path(target))
-        return put(target, value, exclusive)
-
-    def chunk_put(path, data):
+    def routed_put(path, data):
         before_write(Path(path))
-        return replace(path, data)
+        return put(path, data)
 
-    monkeypatch.setattr(local_store, "_put", zarr_put)
-    monkeypatch.setattr(chunks, "_replace_file", chunk_put)
+    monkeypatch.setattr(durable, "put", routed_put)
 
 
 def _disk_full_after(writes: int):
@@ -155,11 +155,12 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
     with monkeypatch.context() as patch:
         _route_writes(patch, lambda target: writes.append(target.relative_to(tmp_path).as_posix()))
         run_sweep(config(clean, sweep=TINY))
-    assert writes[-2:] == ["clean/s.zarr/.zattrs", "clean/s.zarr/.zmetadata"]
+    # The root attributes, then the consolidated metadata (v3: both in the root zarr.json).
+    assert writes[-2:] == ["clean/s.zarr/zarr.json", "clean/s.zarr/zarr.json"]
     statuses = [
         i
         for i, key in enumerate(writes)
-        if key in ("clean/s.zarr/status/0.0", "clean/s.zarr/status/1.0")
+        if key in ("clean/s.zarr/status/c/0/0", "clean/s.zarr/status/c/1/0")
     ]
     moments = {  # name: how many writes succeed before the disk is full
         "middle of creation": statuses[0] // 3,
@@ -193,12 +194,12 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
 
 def test_truncated_chunk_is_recomputed_on_resume(reference, tmp_path: Path):
     path = copy_of(reference[0], tmp_path)
-    chunk = path / "rate" / "2.0.0.0"
+    chunk = chunk_file(path, "rate", (2, 0, 0, 0))
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
-    (path / "tau" / "0").write_bytes(b"")
+    chunk_file(path, "tau", (0,)).write_bytes(b"")
     assert verify.inspect(path).exit_code == 2
     untouched = files_of_blocks(path, {(0, 0), (1, 0), (3, 0)})
-    result = run_sweep(config(path))
+    result = run_sweep(config(path, reference[2]))
     assert result.blocks_computed == 1
     assert files_of_blocks(path, {(0, 0), (1, 0), (3, 0)}) == untouched
     assert verify.inspect(path).exit_code == 0
@@ -280,22 +281,37 @@ def _resume_and_compare(path: Path, clean: Path, sweep: tuple[str, ...]) -> None
     assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".")) == []
 
 
-@pytest.mark.slow
-def test_sigkill_at_chosen_writes_then_resume_equals_a_clean_run(tmp_path: Path):
-    """Killed while creating, in the middle of a data or status chunk, before the metadata."""
-    clean = tmp_path / "clean" / "s.zarr"
-    run_sweep(config(clean, sweep=TINY))
-    moments = {  # name: (die at the n-th write to a path containing, half-way?, verify code)
+KILL_MOMENTS = {  # Zarr format: {name: (die at the n-th write to a path containing, half-way?,
+    # verify code)}
+    3: {
+        "creating": (".s.zarr.creating-", 40, False, None),
+        "in a data chunk": ("s.zarr/rate/c/0/0/0/0", 1, True, 2),
+        "in a status chunk": ("s.zarr/status/c/0/0", 1, True, 2),
+        # The root zarr.json holds both: its attributes are written, then consolidated.
+        "before the consolidated metadata": ("s.zarr/zarr.json", 2, False, 2),
+    },
+    2: {
         "creating": (".s.zarr.creating-", 40, False, None),
         "in a data chunk": ("s.zarr/rate/0.0.0.0", 1, True, 2),
         "in a status chunk": ("s.zarr/status/0.0", 1, True, 2),
         "before the consolidated metadata": ("s.zarr/.zmetadata", 1, False, 2),
-    }
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("zarr_format", [3, 2])
+def test_sigkill_at_chosen_writes_then_resume_equals_a_clean_run(tmp_path: Path, zarr_format):
+    """Killed while creating, in the middle of a data or status chunk, before the metadata."""
+    sweep = (*TINY, f"store.zarr_format={zarr_format}")
+    clean = tmp_path / "clean" / "s.zarr"
+    run_sweep(config(clean, sweep=sweep))
+    moments = KILL_MOMENTS[zarr_format]
     for moment, (where, count, mid_write, verify_code) in moments.items():
         path = tmp_path / moment.replace(" ", "_") / "s.zarr"
         path.parent.mkdir()
         killed = run_driver(
-            *TINY,
+            *sweep,
             f"store.path={path}",
             cwd=path.parent,
             script=(KILL_DRIVER,),
@@ -311,8 +327,8 @@ def test_sigkill_at_chosen_writes_then_resume_equals_a_clean_run(tmp_path: Path)
         else:
             assert verify.inspect(path).exit_code == verify_code, moment
         if mid_write:
-            assert integrity.leftover_files(path), moment
-        _resume_and_compare(path, clean, TINY)
+            assert integrity.scan(path).leftovers, moment
+        _resume_and_compare(path, clean, sweep)
 
 
 def _store_begun(path: Path, driver: subprocess.Popen) -> bool:
@@ -366,7 +382,7 @@ def test_worker_killed_under_a_distributed_cluster_still_gives_the_identical_sto
     assert len(workers) == 2, [command_line(p) for p in child_pids(driver.pid)]
     for worker in workers:  # hold both mid-sweep, however fast blocks are
         os.kill(worker, signal.SIGSTOP)
-    assert len(list(path.glob("status/[0-9]*"))) < 6
+    assert len(status_chunks(path)) < 6
     os.kill(workers[0], signal.SIGKILL)
     os.kill(workers[1], signal.SIGCONT)
     code = driver.wait(180)
@@ -391,7 +407,7 @@ def test_sigterm_stops_the_run_cleanly_and_frees_the_store_at_once(tmp_path: Pat
     path = tmp_path / "s.zarr"
     driver = driver_past_its_first_block(path, "store.lease_seconds=600")
     os.kill(driver.pid, signal.SIGSTOP)  # hold it mid-sweep, however fast blocks are
-    assert len(list(path.glob("status/[0-9]*"))) < 6
+    assert len(status_chunks(path)) < 6
     driver.send_signal(signal.SIGTERM)
     os.kill(driver.pid, signal.SIGCONT)
     assert driver.wait(60) == TERMINATED, (tmp_path / "driver.log").read_text()

@@ -12,12 +12,20 @@ from store_helpers import config, copy_of
 
 from pipeline.run.execute import run_sweep
 from pipeline.store import lease, lifecycle, verify
+from pipeline.store.location import consolidate
 
 
 @pytest.fixture(scope="module")
 def complete(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("verify") / "s.zarr"
     run_sweep(config(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def complete_v2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("verify") / "s.zarr"
+    run_sweep(config(path, "store.zarr_format=2"))
     return path
 
 
@@ -39,38 +47,62 @@ def test_complete_store_is_sound(copy: Path, capsys):
 
 
 def test_truncated_chunk_is_found(copy: Path, capsys):
-    chunk = copy / "rate" / "1.0.0.0"
+    chunk = copy / "rate" / "c" / "1" / "0" / "0" / "0"
     chunk.write_bytes(chunk.read_bytes()[:100])
     code, lines = _verify(copy, capsys)
     assert code == 2
     assert [line for line in lines if line.startswith("problem:")] == [
-        "problem: rate/1.0.0.0 does not decode (RuntimeError: error during blosc "
+        "problem: rate/c/1/0/0/0 does not decode (RuntimeError: error during blosc "
         "decompression: -1); its block is computed again on resume"
     ]
 
 
 def test_missing_chunk_of_a_computed_block_is_found(copy: Path, capsys):
-    (copy / "gain" / "3.0.0").unlink()
-    (copy / "tau" / "0").unlink()
+    (copy / "gain" / "c" / "3" / "0" / "0").unlink()
+    (copy / "tau" / "c" / "0").unlink()
     code, lines = _verify(copy, capsys)
     assert code == 2
     problems = [line for line in lines if line.startswith("problem:")]
     assert problems == [
-        "problem: gain/3.0.0 is missing; its block is computed again on resume",
-        "problem: tau/0 is missing; it is written again on resume",
+        "problem: gain/c/3/0/0 is missing; its block is computed again on resume",
+        "problem: tau/c/0 is missing; it is written again on resume",
     ]
 
 
 def test_leftover_temporary_file_is_found(copy: Path, capsys):
-    (copy / "rate" / "0.0.0.1234abcd.partial").write_bytes(b"half a chunk")
+    (copy / "rate" / "c" / "0" / "0" / "0" / "0.1234abcd.partial").write_bytes(b"half a chunk")
     code, lines = _verify(copy, capsys)
     assert code == 2
     assert (
-        "problem: temporary file left by an interrupted write: rate/0.0.0.1234abcd.partial" in lines
+        "problem: temporary file left by an interrupted write: rate/c/0/0/0/0.1234abcd.partial"
+        in lines
     )
 
 
 def test_stale_consolidated_metadata_is_found(copy: Path, capsys):
+    """Zarr v3: an array's metadata changed after the root's copy of it was made."""
+    group = zarr.open_group(str(copy), mode="r+", use_consolidated=False)
+    group["h"].attrs["units"] = "kHz"
+    code, lines = _verify(copy, capsys)
+    assert code == 2
+    assert (
+        "problem: h/zarr.json differs from its copy in the consolidated metadata of "
+        "zarr.json (attributes)" in lines
+    )
+
+
+def test_missing_consolidated_metadata_is_found(copy: Path, capsys):
+    """Zarr v3: the root attributes were rewritten, as if killed before consolidating."""
+    group = zarr.open_group(str(copy), mode="r+", use_consolidated=False)
+    group.attrs["run_status"] = "incomplete"
+    code, lines = _verify(copy, capsys)
+    assert code == 2
+    assert "problem: the consolidated metadata cannot be read ('metadata')" in lines
+
+
+def test_stale_consolidated_metadata_of_a_v2_store_is_found(complete_v2: Path, tmp_path, capsys):
+    copy = copy_of(complete_v2, tmp_path)
+    assert _verify(copy, capsys)[0] == 0
     group = zarr.open_group(str(copy), mode="r+", zarr_format=2, use_consolidated=False)
     group.attrs["run_status"] = "incomplete"  # as if killed between .zattrs and .zmetadata
     code, lines = _verify(copy, capsys)
@@ -78,7 +110,10 @@ def test_stale_consolidated_metadata_is_found(copy: Path, capsys):
     assert "problem: .zattrs differs from its copy in .zmetadata (run_status)" in lines
 
 
-def test_array_missing_from_consolidated_metadata_is_found(copy: Path, capsys):
+def test_array_missing_from_consolidated_metadata_of_a_v2_store_is_found(
+    complete_v2: Path, tmp_path, capsys
+):
+    copy = copy_of(complete_v2, tmp_path)
     consolidated = json.loads((copy / ".zmetadata").read_text())
     del consolidated["metadata"]["h/.zattrs"]
     (copy / ".zmetadata").write_text(json.dumps(consolidated))
@@ -89,7 +124,7 @@ def test_array_missing_from_consolidated_metadata_is_found(copy: Path, capsys):
 
 def test_pending_points_make_a_sound_but_incomplete_store(copy: Path, capsys):
     """As a kill between a block's data and its status leaves it."""
-    (copy / "status" / "2.0").unlink()
+    (copy / "status" / "c" / "2" / "0").unlink()
     lifecycle.mark_incomplete(copy)
     code, lines = _verify(copy, capsys)
     assert code == 1
@@ -98,7 +133,7 @@ def test_pending_points_make_a_sound_but_incomplete_store(copy: Path, capsys):
 
 
 def test_complete_attribute_contradicting_status_is_found(copy: Path, capsys):
-    (copy / "status" / "2.0").unlink()
+    (copy / "status" / "c" / "2" / "0").unlink()
     code, lines = _verify(copy, capsys)
     assert code == 2
     assert (
@@ -115,15 +150,17 @@ def test_not_a_store(tmp_path: Path, capsys):
 
 def test_digest_ignores_run_records_and_sees_every_other_byte(complete: Path, copy: Path):
     reference = verify.content_digest(complete)
-    group = zarr.open_group(str(copy), mode="r+", zarr_format=2, use_consolidated=False)
+    group = zarr.open_group(str(copy), mode="r+", use_consolidated=False)
     group.attrs["history"] = [*group.attrs["history"], {"run": 99}]
     group.attrs["created"] = "2000-01-01T00:00:00+00:00"
-    zarr.consolidate_metadata(str(copy), zarr_format=2)
+    consolidate(group.store, 3)
     assert verify.content_digest(copy) == reference
     group.attrs["run_status"] = "incomplete"
     assert verify.content_digest(copy) != reference
     group.attrs["run_status"] = "complete"
-    chunk = copy / "lam" / "0"
+    consolidate(group.store, 3)
+    assert verify.content_digest(copy) == reference
+    chunk = copy / "lam" / "c" / "0"
     data = bytearray(chunk.read_bytes())
     data[-1] ^= 1
     chunk.write_bytes(bytes(data))

@@ -1,0 +1,129 @@
+"""Durable, atomic writes on a local or shared file system: zarr's LocalStore, made to last.
+
+zarr-python's :class:`zarr.storage.LocalStore` already writes each key to a
+temporary file and renames it into place, so a reader never sees half a
+chunk.  :class:`DurableLocalStore` keeps that and adds what a sweep's
+resume relies on: a value of :data:`FLUSHED_BYTES` or more (the
+trajectories) is on disk before it is renamed into place.  Such a value is
+written past the page cache (``O_DIRECT``), since a sweep writes far more
+than it reads back: the disk reads it from this process's memory instead of
+from fresh page-cache pages that would first be filled and then written
+back (what that saves: ``benchmarks/README.md``).  Where ``O_DIRECT`` is
+refused (tmpfs, for instance) or missing (macOS), the file is written
+through the page cache, flushed, and its pages dropped.  The temporary
+names are this module's own (:data:`TEMPORARY_SUFFIX`), so the integrity
+scan finds what an interrupted write left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from zarr.core.buffer import Buffer
+from zarr.storage import LocalStore
+
+TEMPORARY_SUFFIX = ".partial"
+"""Suffix of a file being written (``<key>.<random hex>.partial``); renamed when whole."""
+
+FLUSHED_BYTES = 2**20
+"""Values this large (the trajectories) are on disk before they are renamed into place."""
+
+DIRECT_ALIGNMENT = 4096
+"""Alignment of the memory, offset and length of an ``O_DIRECT`` write: a page,
+a multiple of every common logical block size."""
+
+_datasync = getattr(os, "fdatasync", os.fsync)
+"""Waits until a file's data and length are on disk (fsync where there is no fdatasync)."""
+
+
+def flush_to_disk(fd: int) -> None:
+    """Return once the data of the open file ``fd`` are on disk; drop its cached pages."""
+    _datasync(fd)
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def write_direct(partial: Path, data: Any, direct: int) -> None:
+    """Write ``data`` to the new file ``partial`` opened with flag ``direct`` (``O_DIRECT``).
+
+    Copied into an aligned buffer, padded to whole blocks, written, then cut
+    back to its length and flushed.  Raises OSError with errno EINVAL where
+    the file system refuses it, at the open (before any copy is made) or at
+    the write.
+    """
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | direct, 0o644)
+    try:
+        source = np.frombuffer(data, dtype=np.uint8)
+        padded = -(-source.size // DIRECT_ALIGNMENT) * DIRECT_ALIGNMENT
+        buffer = np.empty(padded + DIRECT_ALIGNMENT, dtype=np.uint8)
+        start = -buffer.ctypes.data % DIRECT_ALIGNMENT
+        aligned = buffer[start : start + padded]
+        aligned[: source.size] = source
+        written = 0
+        while written < padded:
+            written += os.write(fd, aligned[written:])
+        os.ftruncate(fd, source.size)  # the padding goes; the blocks past the end are freed
+        _datasync(fd)  # the new length, and data in the disk's cache
+    finally:
+        os.close(fd)
+
+
+def _write_to_disk(partial: Path, data: Any) -> None:
+    """Write ``data`` to the new file ``partial``; return once it is on disk."""
+    direct = getattr(os, "O_DIRECT", None)
+    if direct is not None:
+        try:
+            write_direct(partial, data, direct)
+            return
+        except OSError as err:
+            if err.errno != errno.EINVAL:
+                raise
+    with open(partial, "wb") as file:  # replaces what a refused O_DIRECT write began
+        file.write(data)
+        file.flush()
+        flush_to_disk(file.fileno())
+
+
+def put(path: Path, data: Any) -> None:
+    """Replace the file ``path`` by ``data`` (any buffer) atomically: temporary file, rename.
+
+    ``data`` of at least :data:`FLUSHED_BYTES` is on disk before the rename.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}")
+    try:
+        if memoryview(data).nbytes >= FLUSHED_BYTES:
+            _write_to_disk(partial, data)
+        else:
+            with open(partial, "wb") as file:
+                file.write(data)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+class DurableLocalStore(LocalStore):
+    """zarr's LocalStore whose writes go through :func:`put`."""
+
+    async def set(self, key: str, value: Buffer) -> None:
+        if not self._is_open:
+            await self._open()
+        self._check_writable()
+        await asyncio.to_thread(put, self.root / key, value.as_buffer_like())
+
+    def set_sync(self, key: str, value: Buffer) -> None:
+        self._ensure_open_sync()
+        self._check_writable()
+        put(self.root / key, value.as_buffer_like())
+
+    async def set_if_not_exists(self, key: str, value: Buffer) -> None:
+        # Only metadata is written this way, under the store's lease: no race to guard.
+        if not await self.exists(key):
+            await self.set(key, value)

@@ -1,0 +1,163 @@
+"""A store on an S3-compatible object store (moto's server, started here on 127.0.0.1):
+sweep, lease, a killed driver, a torn chunk, resume, and the same bytes as a local store."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import s3fs
+import xarray as xr
+from s3_server import S3Server, moto_server, running_s3_server
+from store_helpers import SWEEP, config, start_driver, wait_until
+
+from pipeline.run.execute import run_sweep
+from pipeline.store import integrity, lease, verify
+from pipeline.store.location import list_keys, locate
+from pipeline.store.status import STATUS
+
+KILLABLE = (*SWEEP, "store.lease_seconds=1")
+"""The kill tests' sweep (6 blocks); a killed driver's lease lapses after a second."""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    if moto_server() is None:
+        pytest.skip("moto_server is not installed (pip install -e '.[test]' installs it)")
+    with running_s3_server(tmp_path_factory.mktemp("moto") / "moto.log") as running:
+        yield running
+
+
+@pytest.fixture
+def s3(server: S3Server, monkeypatch, request) -> str:
+    """A new bucket on the server, its URL; the AWS_* variables point this process at it."""
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    bucket = request.node.name.lower().replace("_", "-")[:50].strip("-")
+    fs = s3fs.S3FileSystem(
+        endpoint_url=server.endpoint, key="testing", secret="testing", skip_instance_cache=True
+    )
+    fs.mkdir(bucket)
+    return f"s3://{bucket}"
+
+
+@pytest.fixture(scope="module")
+def local_digest(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], str]:
+    """Content digests of local runs, by sweep: what every object-store run must equal."""
+    digests = {}
+    for sweep in (KILLABLE,):
+        path = tmp_path_factory.mktemp("local") / "s.zarr"
+        run_sweep(config(path, sweep=sweep))
+        digests[sweep] = verify.content_digest(path)
+    return digests
+
+
+def _config(url: str, tmp_path: Path, *overrides: str, sweep=KILLABLE):
+    return config(url, f"catalog.path={tmp_path / 'catalog.sqlite'}", *overrides, sweep=sweep)  # type: ignore[arg-type]
+
+
+def test_sweep_on_s3_is_sound_and_bit_identical_to_the_local_store(
+    s3: str, tmp_path: Path, local_digest
+):
+    url = f"{s3}/s.zarr"
+    result = run_sweep(_config(url, tmp_path))
+    assert result.counts == {"pending": 0, "ok": 12, "diverged": 0, "failed": 0}
+    where = locate(url)
+    assert verify.inspect(where).exit_code == 0
+    assert verify.content_digest(where) == local_digest[KILLABLE]
+    with xr.open_zarr(url) as ds:  # as an analyst opens it (credentials from AWS_*)
+        assert float(ds.gain.sel(lam=0.5, tau=0.02, mode=0)) == pytest.approx(2.0, rel=1e-9)
+    assert lease.holder(where) is None  # released at the end
+    again = run_sweep(_config(url, tmp_path))
+    assert (again.opened, again.blocks_computed) == ("resumed", 0)
+
+
+def test_second_driver_is_refused_while_the_lease_is_held(s3: str, tmp_path: Path):
+    url = locate(f"{s3}/s.zarr")
+    held = lease.acquire(url, seconds=60)
+    with pytest.raises(lease.LeaseHeld, match=r"is being written by another driver \(process"):
+        run_sweep(_config(str(url), tmp_path))
+    assert not url.exists()  # nothing was written
+    lease.check(url, held.token)
+    held.release()
+    assert lease.holder(url) is None
+
+
+def test_two_drivers_racing_for_a_lapsed_lease_cannot_both_take_it(s3: str):
+    """Put-if-absent: of two takeovers that read the same lapsed record, one fails."""
+    url = locate(f"{s3}/s.zarr")
+    first = lease.acquire(url, seconds=0.2)
+    time.sleep(0.3)
+    second = lease.acquire(url, seconds=60)  # takes over the lapsed lease
+    with pytest.raises(lease.LeaseLost, match="lapsed and was taken over"):
+        first.renew()
+    with pytest.raises(lease.LeaseLost):
+        lease.check(url, first.token)
+    lease.check(url, second.token)
+    fs, folder = url.fs(), f"{url.root}.lease"
+    # A third driver that read the records before the takeover tries the same number:
+    number, _ = lease.object_lease.latest(fs, folder)
+    with pytest.raises(FileExistsError):
+        lease.object_lease.create(fs, folder, number, {"token": "late"})
+    lease.check(url, second.token)
+
+
+def _status_keys(url: str) -> list[str]:
+    """The status chunks written so far."""
+    return [k for k in list_keys(locate(url).store(read_only=True)) if k.startswith("status/c/")]
+
+
+@pytest.mark.slow
+def test_driver_killed_mid_sweep_then_resume_equals_the_local_store(
+    s3: str, server: S3Server, tmp_path: Path, local_digest
+):
+    url = f"{s3}/s.zarr"
+    driver = start_driver(
+        *KILLABLE,
+        f"store.path={url}",
+        f"catalog.path={tmp_path / 'catalog.sqlite'}",
+        cwd=tmp_path,
+        env=server.env,
+    )
+    wait_until(lambda: bool(_status_keys(url)) or driver.poll() is not None, 120, "a block")
+    driver.send_signal(signal.SIGKILL)
+    assert driver.wait(60) == -signal.SIGKILL, (tmp_path / "driver.log").read_text()
+    where = locate(url)
+    done = int(np.isin(integrity.scan(where).status, (STATUS["ok"],)).sum()) // 2
+    assert 0 < done <= 6
+    holder = lease.object_lease.latest(where.fs(), f"{where.root}.lease")[1]
+    time.sleep(max(0.0, holder["expires"] - time.time() + 0.05))  # the killed lease lapses
+    result = run_sweep(_config(url, tmp_path))
+    assert result.opened == "resumed" and result.blocks_computed == 6 - done
+    assert verify.inspect(where).exit_code == 0
+    assert verify.content_digest(where) == local_digest[KILLABLE]
+
+
+def test_torn_chunk_on_s3_is_found_and_recomputed(s3: str, tmp_path: Path, local_digest):
+    url = f"{s3}/s.zarr"
+    run_sweep(_config(url, tmp_path))
+    where = locate(url)
+    fs = where.fs()
+    key = f"{where.root}/rate/c/2/0/0/0"
+    fs.pipe_file(key, fs.cat_file(key)[:100])
+    report = verify.inspect(where)
+    assert report.exit_code == 2
+    assert report.problems[0].startswith("rate/c/2/0/0/0 does not decode")
+    result = run_sweep(_config(url, tmp_path))
+    assert result.blocks_computed == 1
+    assert verify.content_digest(where) == local_digest[KILLABLE]
+
+
+def test_verify_command_reads_an_s3_store(s3: str, tmp_path: Path, capsys, local_digest):
+    url = f"{s3}/s.zarr"
+    run_sweep(_config(url, tmp_path))
+    assert verify.main([url, "--digest"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"store: {url}"
+    assert out[-1] == f"digest: {local_digest[KILLABLE]}"
+    attrs = json.loads(locate(url).fs().cat_file(f"{locate(url).root}/zarr.json"))["attributes"]
+    assert "storage_options" not in attrs["config"]  # execution settings stay out of the results
