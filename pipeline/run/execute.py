@@ -234,6 +234,8 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     every block written so far, and running the same config again resumes.
     ``overrides``, the command line's, are recorded in the run catalog.
     """
+    # Before any thread (zarr's, Dask's) has allocated: arenas are made per thread.
+    memory.keep_freed_memory()
     # Before the probe of plan_run, which allocates one point's trajectories.
     check_resources(config, Grid.from_config(config.sweep.grid))
     plan = plan_run(config)
@@ -247,7 +249,8 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
             held = stack.enter_context(lease.held(path, config.store.lease_seconds))
         except OSError as err:
             raise lifecycle.StoreError(f"store.path={path} cannot be written: {err}") from err
-        shares.refuse_if_shared(path)
+        if isinstance(path, Path):  # job arrays share only stores on a file system
+            shares.refuse_if_shared(path)
         return _recorded_run(config, plan, path, held, catalog_file, overrides)
 
 
