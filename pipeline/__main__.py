@@ -47,6 +47,7 @@ from pipeline.config.compose import (
 from pipeline.config.schema import ConfigError
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
+from pipeline.run.report import write_store_report
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
 from pipeline.store.status import run_status
@@ -71,7 +72,8 @@ store_schemas()
 def execute(cfg: DictConfig) -> multirun.Outcome:
     """Validate ``cfg``, run its sweep and summarise the store; never exits."""
     try:
-        result = run_sweep(load_config(cfg))
+        config = load_config(cfg)
+        result = run_sweep(config)
     except MissingMandatoryValue as err:
         return multirun.Outcome(
             REFUSED, [], [f"error: {err.full_key} is missing: give it a value ({err.full_key}=...)"]
@@ -86,6 +88,8 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         f"run {result.run_id} in {result.catalog})",
         *summary.lines,
     ]
+    if config.report:  # beside the store's line: the verdict stays the last line
+        lines.insert(1, f"report: {write_store_report(result.path, summary).resolve()}")
     errors = [f"failed: {failure}" for failure in result.failures]
     return multirun.Outcome(VERDICT_CODES[summary.verdict], lines, errors)
 

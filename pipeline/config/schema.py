@@ -557,6 +557,8 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    report: bool = True
+    """Write figures and ``index.html`` into ``<store>.report/`` after the run."""
 
     def __post_init__(self) -> None:
         if self.sweep is MISSING or self.network is MISSING:

@@ -28,6 +28,7 @@ EXECUTION_ONLY = {
     ("store", "lease_seconds"),
     ("cluster",),
     ("catalog",),
+    ("report",),
 }
 """Config keys that do not change the results, left out of the fingerprint."""
 
