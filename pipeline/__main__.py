@@ -29,6 +29,7 @@ import logging
 import signal
 import sys
 import traceback
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -47,6 +48,7 @@ from pipeline.config.schema import ConfigError
 from pipeline.records import tracking
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
+from pipeline.run.report import record_report, write_store_report
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
 from pipeline.store.status import run_status
@@ -89,6 +91,12 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         *summary.lines,
     ]
     errors = [f"failed: {failure}" for failure in result.failures]
+    if config.report and isinstance(result.path, Path):
+        page = write_store_report(result.path, summary).resolve()
+        lines.insert(1, f"report: {page}")  # beside the store's line: the verdict stays last
+        errors += record_report(result, page.parent)
+    elif config.report:
+        errors.append(f"warning: no report for {result.where}: reports go beside local stores")
     sweep_dir = app.sweep.dir if app and app.mode == RunMode.MULTIRUN else None
     untracked = tracking.track(config, result, sweep_dir)
     if untracked:

@@ -590,6 +590,8 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     tags: list[str] | None = None
     """Labels of the run in the catalog (``+tags=[baseline,tanh]``); they change no result."""
+    report: bool = True
+    """Write figures and ``index.html`` into ``<store>.report/`` after the run."""
 
     def __post_init__(self) -> None:
         if self.sweep is MISSING or self.network is MISSING:

@@ -104,6 +104,7 @@ def _distributed_client(cluster: DistributedCluster) -> Iterator[Any]:
         ) as local,
         Client(local) as client,
     ):
+        log.info("Dask dashboard: %s", client.dashboard_link)
         yield client
 
 

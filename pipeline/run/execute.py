@@ -46,7 +46,7 @@ from pipeline.records import catalog, provenance
 from pipeline.run import backends, memory, shares
 from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run, recorded_config
-from pipeline.run.progress import Progress
+from pipeline.run.progress import Progress, counted
 from pipeline.run.resources import check_resources
 from pipeline.store import chunks, integrity, lease, lifecycle, location, verify
 from pipeline.store.status import STATUS, run_status, status_counts
@@ -206,17 +206,20 @@ def _compute(
     """Open the store under the lease ``held`` and compute what it lacks."""
     opened, todo = _open_store(path, plan, config.store.overwrite)
     log.info(
-        "%s store %s: %d points in %d blocks of up to %d, %d blocks to compute",
+        "%s store %s: %d points in %s of up to %d, %s to compute",
         opened,
         path,
         plan.grid.size,
-        len(plan.layout.blocks()),
+        counted(len(plan.layout.blocks()), "block"),
         int(np.prod(plan.layout.chunks)),
-        len(todo),
+        counted(len(todo), "block"),
     )
     tasks = block_tasks(plan, path, held.token, todo)
     progress = Progress(len(todo), sum(math.prod(block.shape) for block in todo))
-    results = run_tasks(tasks, config.cluster, progress)
+    try:
+        results = run_tasks(tasks, config.cluster, progress)
+    finally:
+        progress.close()
     lease.check(path, held.token)
     failures = [r["failure"] for r in results if r["failure"]]
     whole = len(todo) == len(plan.layout.blocks()) and not failures

@@ -31,6 +31,7 @@ EXECUTION_ONLY = {
     ("catalog",),
     ("tags",),
     ("tracking",),
+    ("report",),
 }
 """Config keys that do not change the results, left out of the fingerprint."""
 

@@ -1,42 +1,88 @@
-"""Progress of a run: how many blocks are done, logged at most every few seconds."""
+"""Progress of a run: a tqdm bar on a terminal, else a plain line at most every few seconds.
+
+The bar counts points (blocks done beside it) and shows points per second
+and the time left; when the output is not a terminal (CI, a log file, a
+batch job) a bar would write a line per update, so a plain log line is
+written instead, at most every ``every`` seconds and once at the end.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import IO, Any
 
 from dask.callbacks import Callback
 
 log = logging.getLogger(__name__)
 
 
-class Progress:
-    """Logs how many blocks are done, at most every few seconds."""
+def counted(n: int, noun: str) -> str:
+    """``1 block``, ``4 blocks``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
-    def __init__(self, total_blocks: int, total_points: int, every: float = 2.0):
+
+class Progress:
+    """Counts blocks and points as they finish; shows them as a bar or logs them."""
+
+    def __init__(
+        self,
+        total_blocks: int,
+        total_points: int,
+        every: float = 5.0,
+        bar: IO[str] | None = None,
+    ):
+        """``bar``: the stream of a tqdm bar; by default standard error where it is a
+        terminal, else none (plain log lines)."""
         self.total, self.total_points, self.every = total_blocks, total_points, every
         self.done, self.points, self.start, self.last = 0, 0, time.monotonic(), 0.0
+        if bar is None and sys.stderr.isatty():
+            bar = sys.stderr
+        self.bar = None
+        if bar is not None and total_blocks:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total_points,
+                unit="points",
+                unit_scale=total_points >= 10_000,
+                file=bar,
+                dynamic_ncols=True,
+            )
+            self.bar.set_postfix_str(f"0/{counted(total_blocks, 'block')}")
 
     def block_done(self, result: Mapping[str, Any]) -> None:
         """Count a block, given what its task returned (its points' ``counts`` by status)."""
         self.done += 1
-        self.points += sum(result["counts"].values())
+        points = sum(result["counts"].values())
+        self.points += points
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{self.done}/{counted(self.total, 'block')}", refresh=False)
+            self.bar.update(points)
+            if self.done == self.total:
+                self.bar.close()
+            return
         elapsed = time.monotonic() - self.start
         if self.done < self.total and elapsed - self.last < self.every:
             return
         self.last = elapsed
         left = elapsed / self.done * (self.total - self.done)
         log.info(
-            "%d/%d blocks (%d of %d points) done in %.1f s, about %.0f s left",
+            "%d/%s (%d of %d points) done in %.1f s, about %.0f s left",
             self.done,
-            self.total,
+            counted(self.total, "block"),
             self.points,
             self.total_points,
             elapsed,
             left,
         )
+
+    def close(self) -> None:
+        """End the bar, if any (a run that stopped before its last block)."""
+        if self.bar is not None:
+            self.bar.close()
 
 
 class TaskCallback(Callback):

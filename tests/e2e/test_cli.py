@@ -27,6 +27,21 @@ def test_default_autapse_sweep_runs_from_any_directory(run_cli, tmp_path):
     with xr.open_zarr(store) as ds:
         assert ds.attrs["run_status"] == "complete"
         assert float(ds["gain"].sel(lam=0.5, tau=0.05, mode=0)) == pytest.approx(2.0, rel=1e-3)
+    report = tmp_path / "results" / "autapse.report"
+    assert f"report: {report / 'index.html'}" in out
+    assert sorted(p.name for p in report.iterdir()) == [
+        "gain.png", "index.html", "persistence.png", "tau_eff.png", "time_courses.png"
+    ]  # fmt: skip
+
+
+def test_report_false_writes_no_report(run_cli, tmp_path):
+    result = run_cli(
+        "+sweep=autapse", "sweep.grid.lam=[0.5]", "sweep.grid.tau=[0.02]", "report=false"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "report:" not in result.stdout
+    assert (tmp_path / "results" / "autapse.zarr").is_dir()
+    assert not (tmp_path / "results" / "autapse.report").exists()
 
 
 def test_store_path_and_grid_from_the_command_line(run_cli, tmp_path):

@@ -21,6 +21,10 @@ def test_scenario_runs_from_the_cli_and_passes_its_check(run_cli, tmp_path, name
         assert ds.attrs["run_status"] == "complete"
         assert (ds["check"] == VERDICTS["agrees"]).all()
         assert ds["rate"].notnull().any()
+    page = tmp_path / "results" / f"{name}.report" / "index.html"
+    assert f"report: {page}" in result.stdout
+    pngs = list(page.parent.glob("*.png"))
+    assert pngs and page.read_text().count("data:image/png;base64,") == len(pngs)
 
 
 def test_a_check_that_fails_makes_the_exit_code_non_zero(run_cli):

@@ -45,6 +45,8 @@ def test_each_run_records_what_its_summary_printed(two_configs: Path):
         "store.path=b.zarr",
     ]
     assert (table["duration_s"] > 0).all()
+    assert Path(table["report"].iloc[1]) == two_configs.parent / "b.report"
+    assert (Path(table["report"].iloc[1]) / "index.html").exists()
 
 
 def test_runs_filter_by_config_value_and_query_like_a_dataframe(two_configs: Path):

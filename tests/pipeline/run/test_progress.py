@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
 from store_helpers import config
 
 from pipeline.run.execute import run_sweep
+from pipeline.run.progress import Progress
 
 
 def test_progress_counts_every_point_once(tmp_path: Path, caplog):
@@ -16,3 +18,29 @@ def test_progress_counts_every_point_once(tmp_path: Path, caplog):
         run_sweep(config(tmp_path / "s.zarr", "store.chunk_points=6", sweep=("+sweep=autapse",)))
     lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.run.progress"]
     assert lines[-1].startswith("7/7 blocks (39 of 39 points) done in ")
+
+
+def test_a_plain_line_at_most_every_few_seconds(caplog):
+    """Off a terminal: no line before ``every`` seconds pass, and one at the end."""
+    progress = Progress(7, 39, every=3600.0, bar=None)
+    with caplog.at_level(logging.INFO, logger="pipeline.run.progress"):
+        for _ in range(7):
+            progress.block_done({"counts": {"ok": 6}})
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.run.progress"]
+    assert len(lines) == 1 and lines[0].startswith("7/7 blocks (42 of 39 points) done in ")
+
+
+def test_one_block_is_not_plural(caplog):
+    with caplog.at_level(logging.INFO, logger="pipeline.run.progress"):
+        Progress(1, 39, bar=None).block_done({"counts": {"ok": 39}})
+    assert caplog.records[-1].getMessage().startswith("1/1 block (39 of 39 points) done in ")
+
+
+def test_on_a_terminal_a_bar_counts_points_and_blocks():
+    """The bar's last state: every point, every block, a rate in points per second."""
+    stream = io.StringIO()
+    progress = Progress(3, 30, bar=stream)
+    for _ in range(3):
+        progress.block_done({"counts": {"ok": 8, "diverged": 2}})
+    last = stream.getvalue().split("\r")[-1]
+    assert "30/30" in last and "3/3 blocks" in last and "points/s" in last

@@ -1,0 +1,160 @@
+"""The lecture's pictures of an autapse sweep (a neuron with a self-connection ``lam``).
+
+Gain against ``lam`` with ``1/(1-lam)``; ``tau_eff/tau`` against ``lam`` with
+``1/(1-lam)`` for the rise and the decay; persistence against ``lam`` with
+``exp(-(1-lam) D/tau)``; and time courses of a few points with the input
+shaded.  Every figure reads only the variables it draws (and, of ``rate``,
+only the points it draws), so its cost does not grow with the sweep.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+
+from analysis.report.figures import (
+    figure,
+    finish,
+    nearest,
+    positive_span,
+    spread,
+    sweep_dims,
+    titled,
+    value_text,
+)
+
+SHOWN_TAUS = 4
+"""At most this many values of ``tau`` are drawn as separate series."""
+LAM = "λ, eigenvalue of the recurrent weight"
+TIME_COURSE_LAMS = (-1.0, 0.5, 0.9, 1.0, 1.25)
+"""Eigenvalues whose time courses are drawn (the nearest swept values): negative and
+positive feedback, slow, integrator, runaway."""
+
+
+def _others(ds: xr.Dataset) -> dict[str, int]:
+    """The sweep dimensions other than ``lam`` and ``tau``, each fixed at its first value."""
+    return {dim: 0 for dim in sweep_dims(ds) if dim not in ("lam", "tau")}
+
+
+def _dense_lam(lam: np.ndarray, below: float = 1.0) -> np.ndarray:
+    """A fine grid over the swept ``lam`` below ``below``, for a theory curve."""
+    low = float(lam.min())
+    high = float(lam[lam < below].max()) if (lam < below).any() else low
+    return np.linspace(low, high, 400)
+
+
+def gain_figure(ds: xr.Dataset) -> Figure:
+    """Measured steady-state gain against ``lam``, and ``1/(1-lam)``."""
+    others = _others(ds)
+    part = ds[["gain"]].isel(others, mode=0).load()
+    lam, taus = part["lam"].values, part["tau"].values
+    fig, (ax,) = figure()
+    dense = _dense_lam(lam)
+    ax.plot(dense, 1 / (1 - dense), color="0.3", lw=1.5, label="theory 1/(1-λ)", zorder=1)
+    markers = "osD^v"
+    for k, i in enumerate(spread(len(taus), SHOWN_TAUS)):
+        gain = part["gain"].isel(tau=i).values
+        ax.plot(lam, gain, markers[k % 5], ms=9 - 2 * k, mfc="none", mew=1.5,
+                label=f"measured, {value_text(ds, 'tau', taus[i])}")  # fmt: skip
+    ax.axvline(1.0, color="0.6", ls=":", lw=1)
+    ax.text(1.0, 0.98, " λ = 1: no steady state", transform=ax.get_xaxis_transform(),
+            va="top", ha="left", fontsize=8, color="0.4")  # fmt: skip
+    ax.set_xlim(right=max(float(lam.max()), 1.0) + 0.05)
+    if positive_span(part["gain"].values) > 20:
+        ax.set_yscale("log")
+    title = titled("Autapse gain: measured points on the theory 1/(1-λ)", ds, others)
+    finish(ax, LAM, "steady-state gain v∞/h", title, loc="upper left")
+    return fig
+
+
+def tau_eff_figure(ds: xr.Dataset) -> Figure:
+    """Measured ``tau_eff/tau`` of the rise and the decay against ``lam``, and ``1/(1-lam)``."""
+    others = _others(ds)
+    part = ds[["tau_eff"]].isel(others, mode=0).load()
+    lam, taus = part["lam"].values, part["tau"].values
+    ratio = part["tau_eff"] / part["tau"]
+    fig, (ax,) = figure()
+    label = "theory 1/(1-λ)"
+    for side in (lam < 1, lam > 1):  # one branch each side of the pole at lam = 1
+        if side.any():
+            dense = np.linspace(lam[side].min(), lam[side].max(), 400)
+            ax.plot(dense, 1 / (1 - dense), color="0.3", lw=1.5, zorder=1, label=label)
+            label = None
+    styles = {"rise": ("o", 9), "decay": ("s", 5)}
+    for phase, (marker, size) in styles.items():
+        if phase not in part["phase"].values:
+            continue
+        for i in spread(len(taus), SHOWN_TAUS):
+            values = ratio.sel(phase=phase).isel(tau=i).values
+            ax.plot(lam, values, marker, ms=size, mfc="none", mew=1.2,
+                    label=f"{phase}, {value_text(ds, 'tau', taus[i])}")  # fmt: skip
+    ax.axhline(0.0, color="0.8", lw=0.8)
+    ax.axvline(1.0, color="0.6", ls=":", lw=1)
+    ax.text(1.0, 0.02, " λ = 1: integrator", transform=ax.get_xaxis_transform(),
+            va="bottom", ha="left", fontsize=8, color="0.4")  # fmt: skip
+    measured = ratio.values[np.isfinite(ratio.values)]
+    if measured.size:
+        pad = 0.1 * (measured.max() - measured.min() + 1)
+        ax.set_ylim(measured.min() - pad, measured.max() + pad)
+    title = titled("Autapse time constant: positive feedback slows, negative speeds up", ds, others)
+    finish(ax, LAM, "τ_eff / τ  (negative: growth)", title, fontsize=7, ncols=2, loc="upper left")
+    return fig
+
+
+def persistence_figure(ds: xr.Dataset) -> Figure:
+    """Persistence a delay ``D`` after the input stops, against ``lam``, with theory per ``tau``."""
+    others = _others(ds)
+    part = ds[["persistence"]].isel(others, mode=0).load()
+    lam, taus = part["lam"].values, part["tau"].values
+    delay = float(ds["persistence_theory"].attrs.get("delay", ds["persistence"].attrs["delay"]))
+    fig, (ax,) = figure()
+    dense = np.linspace(lam.min(), lam.max(), 400)
+    markers = "osD^v"
+    for k, i in enumerate(spread(len(taus), SHOWN_TAUS)):
+        tau = float(taus[i])
+        (line,) = ax.plot(dense, np.exp(-(1 - dense) * delay / tau), lw=1.2, zorder=1,
+                          label=f"theory exp(-(1-λ)D/τ), {value_text(ds, 'tau', tau)}")  # fmt: skip
+        measured = part["persistence"].isel(tau=i).values
+        ax.plot(lam, measured, markers[k % 5], color=line.get_color(), mfc="none", mew=1.5,
+                ms=7, label=f"measured, {value_text(ds, 'tau', tau)}")  # fmt: skip
+    ax.axhline(1.0, color="0.6", ls=":", lw=1)
+    ax.set_yscale("log")
+    title = titled("Autapse persistence: decays below λ = 1, holds at 1, grows above", ds, others)
+    ylabel = f"v(t_off + D) / v(t_off),  D = {delay:g} s"
+    finish(ax, LAM, ylabel, title, fontsize=7, ncols=2, loc="upper left")
+    return fig
+
+
+def time_course_figure(ds: xr.Dataset) -> Figure:
+    """``rate`` of a few chosen ``lam`` at one ``tau``, the input step shaded."""
+    others = _others(ds)
+    lam = ds["lam"].values
+    chosen = nearest(lam, TIME_COURSE_LAMS)
+    tau_index = len(ds["tau"]) // 2
+    selection = {**others, "lam": chosen, "tau": tau_index, "neuron": 0}
+    rate = ds["rate"].isel(selection).load()
+    h = float(ds["h"].isel({**others, "lam": chosen[0], "tau": tau_index, "neuron": 0}).values)
+    onset, offset = float(ds["onset"].values), float(ds["offset"].values)
+    fig, (ax,) = figure(7.0, 4.2)
+    ax.axvspan(onset, offset, color="tab:orange", alpha=0.15, lw=0,
+               label=f"input on, h = {h:g} {ds['h'].attrs.get('units', '')}")  # fmt: skip
+    time = rate["time"].values
+    for k, i in enumerate(chosen):
+        ax.plot(time, rate.isel(lam=k).values, lw=1.5, label=value_text(ds, "lam", lam[i]))
+    tau_text = value_text(ds, "tau", ds["tau"].values[tau_index])
+    title = titled(f"Autapse responses to a step input ({tau_text})", ds, others)
+    finish(
+        ax, "time [s]", f"rate v [{ds['rate'].attrs.get('units', 'Hz')}]", title, loc="upper left"
+    )
+    return fig
+
+
+def figures(ds: xr.Dataset) -> dict[str, Figure]:
+    """The autapse figures of ``ds`` by file name."""
+    return {
+        "gain": gain_figure(ds),
+        "tau_eff": tau_eff_figure(ds),
+        "persistence": persistence_figure(ds),
+        "time_courses": time_course_figure(ds),
+    }

@@ -1,0 +1,96 @@
+"""What every report figure shares: a blank figure, axis labels from attributes, slices.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly (the Agg
+canvas, no pyplot): no global state, no display needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+DIMENSIONLESS = ("1", "", None)
+"""Units of a dimensionless quantity: its label carries no unit."""
+
+SYMBOLS = {"lam": "λ", "tau": "τ", "coupling": "w", "tau_eff": "τ_eff"}
+"""How a name reads in a label or title, where it has a usual symbol."""
+
+
+def figure(width: float = 6.4, height: float = 4.2, columns: int = 1) -> tuple[Figure, list]:
+    """A new figure with ``columns`` axes side by side."""
+    # One axes needs no layout engine: savefig's tight bounding box keeps every label,
+    # and constrained layout would cost about as much again as drawing.
+    fig = Figure(figsize=(width * columns, height), layout="constrained" if columns > 1 else None)
+    axes = fig.subplots(1, columns, squeeze=False)[0]
+    return fig, list(axes)
+
+
+def titled(text: str, ds: xr.Dataset, chosen: Mapping[str, int]) -> str:
+    """``text``, and on a second line the slice ``chosen`` that the figure shows, if any."""
+    return text + (f"\n(slice: {slice_text(ds, chosen)})" if chosen else "")
+
+
+def finish(ax: Axes, xlabel: str, ylabel: str, title: str, **legend: Any) -> None:
+    """Label the axes of ``ax``, give it its title and its legend (``legend``: its options)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(**{"fontsize": 8, **legend})
+
+
+def symbol(name: str) -> str:
+    return SYMBOLS.get(name, name)
+
+
+def unit_suffix(units: str | None) -> str:
+    """`` [units]``, or nothing for a dimensionless quantity."""
+    return "" if units in DIMENSIONLESS else f" [{units}]"
+
+
+def axis_label(da: xr.DataArray | xr.Variable, name: str, text: str | None = None) -> str:
+    """``text`` (or the symbol of ``name``) and the units of ``da``: ``τ [s]``, ``λ``."""
+    return (text or symbol(name)) + unit_suffix(da.attrs.get("units"))
+
+
+def value_text(ds: xr.Dataset, dim: str, value: object) -> str:
+    """``τ = 0.05 s``: one coordinate value with its units."""
+    units = ds[dim].attrs.get("units")
+    shown = f"{value:.4g}" if isinstance(value, float | np.floating) else str(value)
+    return f"{symbol(dim)} = {shown}" + ("" if units in DIMENSIONLESS else f" {units}")
+
+
+def slice_text(ds: xr.Dataset, chosen: Mapping[str, int]) -> str:
+    """The slice ``chosen`` (dimension -> index) in words, for a title."""
+    return ", ".join(value_text(ds, dim, ds[dim].values[i]) for dim, i in chosen.items())
+
+
+def sweep_dims(ds: xr.Dataset) -> list[str]:
+    """The swept parameters of a store, in its order (those of ``status``)."""
+    return list(ds["status"].dims)
+
+
+def nearest(values: np.ndarray, targets: Sequence[float]) -> list[int]:
+    """Indices of the values nearest to each target, without repeats, in ascending value."""
+    chosen = {int(np.argmin(np.abs(values - target))) for target in targets}
+    return sorted(chosen, key=lambda i: values[i])
+
+
+def spread(count: int, most: int) -> list[int]:
+    """Up to ``most`` indices of ``count`` items, evenly spread, first and last included."""
+    if count <= most:
+        return list(range(count))
+    return sorted({round(i) for i in np.linspace(0, count - 1, most)})
+
+
+def positive_span(*arrays: np.ndarray) -> float:
+    """max/min of the finite values of ``arrays`` where all are positive, else 0."""
+    values = np.concatenate([np.ravel(a) for a in arrays])
+    values = values[np.isfinite(values)]
+    if values.size == 0 or (values <= 0).any():
+        return 0.0
+    return float(values.max() / values.min())

@@ -1,0 +1,125 @@
+"""The lecture's pictures of two coupled neurons (the ``pair`` network, weight ``w`` each way).
+
+State space: the trajectories ``(v1(t), v2(t))`` for every input direction,
+with the eigenvectors ``(1, 1)/sqrt2`` and ``(1, -1)/sqrt2`` drawn and
+scaled by their gains ``1/(1 -+ w)`` (times the input's size), and the
+ellipse of steady states ``(I - M)^-1 h`` that theory predicts.  And each
+mode's gain against ``w`` with ``1/(1 - w)`` and ``1/(1 + w)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from analysis.report.figures import figure, finish, nearest, slice_text, sweep_dims, titled
+
+STATE_SPACE_COUPLINGS = (0.8, -0.8)
+"""Couplings whose state space is drawn (the nearest swept values): the lecture's."""
+
+
+def _others(ds: xr.Dataset, *drawn: str) -> dict[str, int]:
+    """Sweep dimensions not drawn, each fixed at its first value."""
+    return {dim: 0 for dim in sweep_dims(ds) if dim not in drawn}
+
+
+def state_space_figure(ds: xr.Dataset) -> Figure:
+    """``v2`` against ``v1`` for every input direction, eigenvectors scaled by gains."""
+    couplings = ds["coupling"].values
+    chosen = nearest(couplings, STATE_SPACE_COUPLINGS)[::-1]
+    others = _others(ds, "coupling", "input_angle")
+    fig, axes = figure(5.0, 5.0, columns=len(chosen))
+    for ax, index in zip(axes, chosen, strict=True):
+        point = {**others, "coupling": index}
+        part = ds[["rate", "h", "weights", "eigenvectors", "eigenvalues"]].isel(point).load()
+        angles = part["input_angle"].values
+        colours = [f"C{k % 10}" for k in range(len(angles))]
+        for k in range(len(angles)):
+            trajectory = part["rate"].isel(input_angle=k)
+            ax.plot(trajectory.isel(neuron=0), trajectory.isel(neuron=1), lw=0.9,
+                    color=colours[k], alpha=0.8)  # fmt: skip
+        first = {"input_angle": 0}
+        size = float(np.linalg.norm(part["h"].isel(first).values))
+        weights = part["weights"].isel(first).values
+        theta = np.linspace(0, 2 * np.pi, 361)
+        inputs = size * np.stack([np.cos(theta), np.sin(theta)])
+        steady = np.linalg.solve(np.eye(2) - weights, inputs)
+        ax.plot(steady[0], steady[1], "k--", lw=1)
+        vectors = part["eigenvectors"].isel(first).values
+        for mode, eigenvalue in enumerate(part["eigenvalues"].isel(first).values):
+            gain = 1 / (1 - eigenvalue)
+            arrow = vectors[:, mode] * gain * size
+            ax.annotate("", xy=tuple(arrow), xytext=(0, 0),
+                        arrowprops={"arrowstyle": "->", "lw": 2, "color": "k"})  # fmt: skip
+            # Beyond the arrow's head by a fixed length, so a short arrow's label clears it.
+            where = arrow + vectors[:, mode] * 0.45 * size
+            box = {"fc": "white", "ec": "none", "alpha": 0.8}
+            ax.text(*where, f"λ = {eigenvalue:+.2g}\ngain {gain:.3g}", fontsize=8,
+                    ha="center", va="center", bbox=box)  # fmt: skip
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.margins(0.12)
+        ax.axhline(0, color="0.85", lw=0.8, zorder=0)
+        ax.axvline(0, color="0.85", lw=0.8, zorder=0)
+        units = ds["rate"].attrs.get("units", "Hz")
+        ax.set_xlabel(f"v1 [{units}]")
+        ax.set_ylabel(f"v2 [{units}]")
+        shown = {**others, "coupling": index}
+        ax.set_title(
+            f"{slice_text(ds, shown)}: {len(angles)} input directions;\n"
+            "arrows: eigenvectors x gain 1/(1-λ) x |h|",
+            fontsize=10,
+        )
+    fig.suptitle("Two coupled neurons in state space: the input along each eigenvector is "
+                 "scaled by its gain")  # fmt: skip
+    fig.legend(
+        handles=[Line2D([], [], color="k", ls="--", lw=1), Line2D([], [], color="C0", lw=0.9)],
+        labels=[
+            "theory: steady states (I - M)⁻¹h for every direction of h (|h| fixed)",
+            "simulated trajectories (v1(t), v2(t)), one per input direction (the step may end "
+            "before the slow mode settles)",
+        ],
+        loc="outside lower center",
+        fontsize=8,
+    )
+    return fig
+
+
+def mode_gain_figure(ds: xr.Dataset) -> Figure:
+    """Each mode's measured gain against ``w``, with ``1/(1 - w)`` and ``1/(1 + w)``.
+
+    The mode along ``(1, 1)`` has eigenvalue ``+w``, the one along ``(1, -1)``
+    has ``-w``; a mode is told by the sign of its eigenvector's components.
+    """
+    others = _others(ds, "coupling", "input_angle", "tau")
+    part = ds[["gain", "eigenvectors"]].isel(others).load()
+    vectors = part["eigenvectors"]
+    along_sum = (vectors.isel(neuron=0) * vectors.isel(neuron=1)) > 0
+    coupling = part["coupling"].broadcast_like(part["gain"])
+    fig, (ax,) = figure()
+    w = part["coupling"].values
+    dense = np.linspace(w.min(), w.max(), 400)
+    for along, sign, colour, name in (
+        (True, 1, "C3", "(1, 1)/√2"),
+        (False, -1, "C0", "(1, -1)/√2"),
+    ):
+        theory = 1 / (1 - sign * dense)
+        label = "1/(1 - w)" if sign > 0 else "1/(1 + w)"
+        ax.plot(dense, theory, color=colour, lw=1.5, label=f"theory {label}, mode {name}")
+        mask = (along_sum == along).values & np.isfinite(part["gain"].values)
+        ax.plot(coupling.values[mask], part["gain"].values[mask], "o", color=colour, mfc="none",
+                ms=7, label=f"measured, mode {name} (every input direction and τ)")  # fmt: skip
+    ax.set_yscale("log")
+    title = titled(
+        "Gain of each mode of the pair: 1/(1 - w) along (1, 1), 1/(1 + w) along (1, -1)",
+        ds,
+        others,
+    )
+    finish(ax, "w, coupling between the two neurons", "steady-state gain of the mode", title)
+    return fig
+
+
+def figures(ds: xr.Dataset) -> dict[str, Figure]:
+    """The pair figures of ``ds`` by file name."""
+    return {"state_space": state_space_figure(ds), "mode_gain": mode_gain_figure(ds)}

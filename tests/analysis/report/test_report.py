@@ -1,0 +1,144 @@
+"""The report of a store: the figures show the measured points on the theory curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from matplotlib.lines import Line2D
+from sweeps import compose_config
+
+from analysis.report import autapse, figures, generic, pair, report_directory, write_report
+from pipeline.run.execute import run_sweep
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory):
+    """The default autapse and pair sweeps, and a small runaway one, run into stores."""
+    root = tmp_path_factory.mktemp("report")
+    results = {}
+    for name, extra in (
+        ("autapse", []),
+        ("pair", []),
+        ("runaway", ["sweep.grid.coupling=[1.2,1.5]", "sweep.grid.tau=[0.05]"]),
+    ):
+        config = compose_config([f"+sweep={name}", f"store.path={root / name}.zarr", *extra])
+        results[name] = run_sweep(config)
+    return results
+
+
+def marker_lines(ax) -> list[Line2D]:
+    return [line for line in ax.lines if line.get_linestyle() == "None"]
+
+
+def test_autapse_gain_figure_puts_every_measured_gain_on_1_over_1_minus_lam(stores):
+    """Each marker of the gain figure is 1/(1-lam) to 1e-9; the theory line is 1/(1-lam)."""
+    with xr.open_zarr(stores["autapse"].path, chunks=None) as ds:
+        ax = autapse.gain_figure(ds).axes[0]
+    theory = next(line for line in ax.lines if line.get_label().startswith("theory"))
+    x, y = theory.get_data()
+    np.testing.assert_allclose(y, 1 / (1 - x), rtol=1e-12)
+    markers = marker_lines(ax)
+    assert len(markers) == 3  # one per tau
+    for line in markers:
+        lam, gain = (np.asarray(v, dtype=float) for v in line.get_data())
+        measured = np.isfinite(gain)
+        assert measured.sum() == 9  # the 9 lam below 1; none at lam >= 1
+        np.testing.assert_allclose(gain[measured], 1 / (1 - lam[measured]), rtol=1e-9)
+    assert ax.get_xlabel() and ax.get_ylabel() and "1/(1-λ)" in ax.get_title()
+
+
+def test_autapse_tau_eff_figure_shows_rise_and_decay_on_1_over_1_minus_lam(stores):
+    with xr.open_zarr(stores["autapse"].path, chunks=None) as ds:
+        ax = autapse.tau_eff_figure(ds).axes[0]
+    markers = marker_lines(ax)
+    assert {line.get_label().split(",")[0] for line in markers} == {"rise", "decay"}
+    for line in markers:
+        lam, ratio = (np.asarray(v, dtype=float) for v in line.get_data())
+        measured = np.isfinite(ratio)
+        assert measured.sum() == 12  # every lam but the integrator, lam = 1
+        np.testing.assert_allclose(ratio[measured], 1 / (1 - lam[measured]), rtol=1e-9)
+
+
+def test_pair_mode_gains_lie_on_1_over_1_minus_and_plus_w(stores):
+    """Markers of the mode along (1, 1) on 1/(1-w), along (1, -1) on 1/(1+w)."""
+    with xr.open_zarr(stores["pair"].path, chunks=None) as ds:
+        ax = pair.mode_gain_figure(ds).axes[0]
+    along = {"(1, 1)": -1.0, "(1, -1)": 1.0}
+    markers = marker_lines(ax)
+    assert len(markers) == 2
+    for line in markers:
+        sign = next(s for name, s in along.items() if f"mode {name}/" in line.get_label())
+        w, gain = (np.asarray(v, dtype=float) for v in line.get_data())
+        assert len(w) > 100
+        np.testing.assert_allclose(gain, 1 / (1 + sign * w), rtol=1e-9)
+
+
+def test_pair_state_space_arrows_are_eigenvectors_scaled_by_gain(stores):
+    """At w = 0.8 the arrows end at |h| (1, 1)/sqrt2 x 5 and |h| (1, -1)/sqrt2 / 1.8."""
+    with xr.open_zarr(stores["pair"].path, chunks=None) as ds:
+        fig = pair.state_space_figure(ds)
+        size = float(np.linalg.norm(ds["h"].isel(coupling=0, input_angle=0, tau=0)))
+    ax = fig.axes[0]
+    assert "w = 0.8" in ax.get_title()
+    heads = sorted((np.asarray(a.xy) for a in ax.texts if hasattr(a, "xy")), key=np.linalg.norm)
+    expected = [
+        size / 1.8 * np.array([1, -1]) / np.sqrt(2),
+        size * 5 * np.array([1, 1]) / np.sqrt(2),
+    ]
+    for head, want in zip(heads, expected, strict=True):
+        np.testing.assert_allclose(np.abs(head), np.abs(want), rtol=1e-9)
+
+
+def test_any_other_scenario_gets_measured_against_theory_with_the_slice_named(stores):
+    """Runaway has no figures of its own: each checked quantity, theory line beside points."""
+    with xr.open_zarr(stores["runaway"].path, chunks=None) as ds:
+        drawn = figures(ds)
+        assert set(drawn) == set(generic.figures(ds)) >= {"growth_rate", "tau_eff"}
+        ax = drawn["growth_rate"].axes[0]
+        assert "slice: input_angle = " in ax.get_title()
+        x = ds["coupling"].values
+    for line in marker_lines(ax):
+        w, rate = (np.asarray(v, dtype=float) for v in line.get_data())
+        np.testing.assert_array_equal(w, x)
+        finite = np.isfinite(rate)
+        np.testing.assert_allclose(rate[finite], (w[finite] - 1) / 0.05, rtol=1e-6)
+
+
+def test_report_directory_holds_the_figures_and_a_page_naming_the_run(stores, tmp_path):
+    result = stores["autapse"]
+    with xr.open_zarr(result.path, chunks=None) as ds:
+        page = write_report(ds, result.path, result.summary)
+        fingerprint = ds.attrs["fingerprint"]
+    assert page == report_directory(result.path) / "index.html"
+    assert page.parent.name == "autapse.report"
+    pngs = sorted(p.name for p in page.parent.glob("*.png"))
+    assert pngs == ["gain.png", "persistence.png", "tau_eff.png", "time_courses.png"]
+    assert all((page.parent / p).read_bytes().startswith(PNG_SIGNATURE) for p in pngs)
+    text = page.read_text()
+    assert fingerprint in text
+    assert f"<td>{result.run_id} in {result.catalog}</td>" in text
+    assert "39 ok" in text
+    assert "gain vs 1/(1-lam)                    27 agree, 0 disagree" in text
+    assert text.count("data:image/png;base64,") == 4  # self-contained
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("sweep.grid.tau=[1e-300]",),  # nothing resolved: theory curves overflow
+        ("sweep.grid.lam=[1.5,2]", "stimulus.amplitude=1e7"),  # every point diverges
+    ],
+)
+def test_a_sweep_with_nothing_measurable_still_gets_its_report_without_warnings(
+    tmp_path, overrides
+):
+    """Warnings are errors here: no overflow, no empty log axis escapes the report."""
+    path = tmp_path / "s.zarr"
+    result = run_sweep(compose_config(["+sweep=autapse", *overrides, f"store.path={path}"]))
+    with xr.open_zarr(path, chunks=None) as ds:
+        page = write_report(ds, path, result.summary)
+    assert len(list(page.parent.glob("*.png"))) == 4
+    assert result.summary.verdict in page.read_text()

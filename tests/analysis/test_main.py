@@ -1,0 +1,66 @@
+"""``python -m analysis STORE``: the store's checks re-run by this code, its report rewritten."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import zarr
+from sweeps import compose_config
+
+from analysis.__main__ import main
+from analysis.report import report_directory
+from pipeline.run.execute import run_sweep
+
+
+@pytest.fixture
+def store(tmp_path):
+    config = compose_config(
+        ["+sweep=autapse", "sweep.grid.tau=[0.02,0.05]", f"store.path={tmp_path / 'a.zarr'}"]
+    )
+    return run_sweep(config)
+
+
+def test_reanalysis_prints_the_runs_summary_and_writes_the_report_again(store, capsys):
+    shutil.rmtree(report_directory(store.path), ignore_errors=True)
+    assert main([str(store.path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:-1] == store.summary.lines
+    page = report_directory(store.path) / "index.html"
+    assert out[-1] == f"report: {page.resolve()}"
+    assert page.read_text().count("data:image/png;base64,") == 4
+
+
+def test_the_checks_are_run_again_on_the_stored_trajectories(store, capsys):
+    """A rate scaled by 1.01 at one point after the run: the gain there now disagrees."""
+    group = zarr.open_group(str(store.path), mode="r+")
+    lam = np.asarray(group["lam"][:])
+    i = int(np.flatnonzero(lam == 0.5)[0])
+    group["rate"][i, 0] = np.asarray(group["rate"][i, 0]) * 1.01
+    assert main(["report", str(store.path), "--out", str(store.path.parent / "out")]) == 1
+    out = capsys.readouterr().out
+    assert "verdict (autapse): FAIL" in out
+    # 1.01 times the rate is 1.01 times the gain: a relative error of 0.01 there.
+    assert (
+        "gain vs 1/(1-lam)                    17 agree, 1 disagree; "
+        "worst relative error 0.01 (lam=0.5, tau=0.02, mode=0)"
+    ) in out
+    assert (store.path.parent / "out" / "gain.png").exists()
+
+
+def test_a_store_of_an_unknown_schema_is_refused_and_nothing_written(store, capsys):
+    group = zarr.open_group(str(store.path), mode="r+")
+    group.attrs["schema_version"] = 99
+    zarr.consolidate_metadata(str(store.path))
+    shutil.rmtree(report_directory(store.path), ignore_errors=True)
+    assert main([str(store.path)]) == 2
+    err = capsys.readouterr().err
+    assert "schema_version=99" in err and "this code reads schema versions 1 to" in err
+    assert not report_directory(store.path).exists()
+
+
+def test_a_path_that_is_not_a_store_is_refused(tmp_path, capsys):
+    (tmp_path / "notes").mkdir()
+    assert main([str(tmp_path / "notes")]) == 2
+    assert "cannot be opened as a Zarr store" in capsys.readouterr().err
