@@ -12,6 +12,7 @@ from sweeps import compose_config
 from analysis.__main__ import main
 from analysis.report import report_directory
 from pipeline.run.execute import run_sweep
+from pipeline.store.location import consolidate
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_the_checks_are_run_again_on_the_stored_trajectories(store, capsys):
 def test_a_store_of_an_unknown_schema_is_refused_and_nothing_written(store, capsys):
     group = zarr.open_group(str(store.path), mode="r+")
     group.attrs["schema_version"] = 99
-    zarr.consolidate_metadata(str(store.path))
+    consolidate(group.store, group.metadata.zarr_format)
     shutil.rmtree(report_directory(store.path), ignore_errors=True)
     assert main([str(store.path)]) == 2
     err = capsys.readouterr().err
