@@ -206,10 +206,10 @@ def _compute(
     """Open the store under the lease ``held`` and compute what it lacks."""
     opened, todo = _open_store(path, plan, config.store.overwrite)
     log.info(
-        "%s store %s: %d points in %s of up to %d, %s to compute",
+        "%s store %s: %s in %s of up to %d, %s to compute",
         opened,
         path,
-        plan.grid.size,
+        counted(plan.grid.size, "point"),
         counted(len(plan.layout.blocks()), "block"),
         int(np.prod(plan.layout.chunks)),
         counted(len(todo), "block"),
