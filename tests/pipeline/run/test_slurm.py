@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 from slurm_cluster import PARTITION, signal_job, squeue
-from store_helpers import SWEEP, clean_store, run_driver, start_driver, wait_until
+from store_helpers import (
+    SWEEP,
+    clean_store,
+    run_driver,
+    start_driver,
+    status_chunks,
+    wait_until,
+)
 
 from pipeline.store import verify
 
@@ -53,12 +60,12 @@ def test_a_worker_job_cancelled_mid_sweep_still_gives_the_identical_store(
     driver = start_driver(
         *SWEEP, *SLURM, "store.lease_seconds=5", f"store.path={path}", cwd=tmp_path,
     )  # fmt: skip
-    wait_until(lambda: any(path.glob("status/[0-9]*")) or driver.poll() is not None, 120, "a block")
+    wait_until(lambda: bool(status_chunks(path)) or driver.poll() is not None, 120, "a block")
     wait_until(lambda: len(_worker_jobs(logs)) == 2 or driver.poll() is not None, 60, "2 jobs")
     jobs = _worker_jobs(logs)
     for job in jobs:  # hold both mid-sweep, however fast blocks are
         signal_job(job, signal.SIGSTOP)
-    assert len(list(path.glob("status/[0-9]*"))) < 6, "the sweep ended before the cancel"
+    assert len(status_chunks(path)) < 6, "the sweep ended before the cancel"
     assert squeue("-j", jobs[0], "-o", "%T") == ["RUNNING"]
     subprocess.run(["scancel", jobs[0]], check=True)
     signal_job(jobs[1], signal.SIGCONT)
