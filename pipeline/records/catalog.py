@@ -281,10 +281,7 @@ def runs(
     with _connect(path, create=False) as db:
         rows = [dict(row) for row in db.execute("SELECT * FROM runs ORDER BY id")]
         present = {row["name"] for row in db.execute("PRAGMA table_info(runs)")}
-        has_results = db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'results'"
-        ).fetchone()
-        results = [dict(row) for row in db.execute("SELECT * FROM results")] if has_results else []
+        results = [dict(row) for row in _results(db)]
     columns = [name for name in _COLUMNS if name in present]
     frame = pd.DataFrame(rows, columns=columns).set_index("id")
     for column in _COLUMNS:
@@ -340,21 +337,22 @@ def _cell(value: Any) -> Any:
     )
 
 
+def _results(db: sqlite3.Connection, run_id: int | None = None) -> list[sqlite3.Row]:
+    """Rows of the ``results`` table (of one run), none in a catalog older than the table."""
+    query = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'results'"
+    if db.execute(query).fetchone() is None:
+        return []
+    if run_id is None:
+        return db.execute("SELECT * FROM results ORDER BY rowid").fetchall()
+    return db.execute("SELECT * FROM results WHERE run_id = ? ORDER BY rowid", (run_id,)).fetchall()
+
+
 def run(path: str | Path, run_id: int) -> dict[str, Any]:
     """Every column of run ``run_id``, and its result figures under ``results``; KeyError if
     there is none."""
     with _connect(Path(path), create=False) as db:
         row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        has_results = db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'results'"
-        ).fetchone()
-        figures = (
-            db.execute(
-                "SELECT * FROM results WHERE run_id = ? ORDER BY rowid", (run_id,)
-            ).fetchall()
-            if has_results
-            else []
-        )
+        figures = _results(db, run_id)
     if row is None:
         raise KeyError(f"no run {run_id} in the catalog at {path}")
     fields = dict(row)

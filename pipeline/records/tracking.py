@@ -53,7 +53,7 @@ def metrics_of(fields: Mapping[str, Any], figures: Mapping[str, Mapping[str, Any
     }
     for quantity, values in figures.items():
         for name, value in values.items():
-            if isinstance(value, int | float) and value is not None:
+            if isinstance(value, int | float):
                 metrics[f"{quantity}.{name}"] = float(value)
     return metrics
 

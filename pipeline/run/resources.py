@@ -62,10 +62,9 @@ def needs(config: Config, grid: Grid) -> Needs:
         grid.size, point, config.store.chunk_mb, config.store.chunk_points
     )
     cluster = config.cluster
-    local = cluster.scheduler in ("threads", "processes", "synchronous")
+    # Blocks in this machine's memory at once: one per local worker.
+    local = cluster.scheduler in ("threads", "processes")
     concurrent = (cluster.n_workers or os.cpu_count() or 1) if local else 1
-    if cluster.scheduler == "synchronous":
-        concurrent = 1
     itemsize = 4 if config.store.rate_dtype == "float32" else 8
     recording = grid.size * samples * n_neuron * itemsize
     return Needs(
