@@ -102,8 +102,8 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
     workers = end_to_end.workers_speedup(end_to_end.saturating(sizes.lam_workers), workdir)
     print(f"   {workers['one']:.1f} s with 1 worker, {workers['two']:.1f} s with 2")
 
-    print("8: the fixed cost: python -m pipeline +sweep=autapse vs importing its libraries ...",
-          flush=True)  # fmt: skip
+    print("8: the fixed cost: python -m pipeline +sweep=autapse report=false "
+          "vs importing its libraries ...", flush=True)  # fmt: skip
     fixed = end_to_end.fixed_cost(workdir)
     print(f"   {fixed['run_seconds']:.2f} s the run, {fixed['imports_seconds']:.2f} s "
           f"python -c \"{end_to_end.IMPORTS}\"")  # fmt: skip

@@ -43,7 +43,7 @@ from pipeline.config.schema import Config
 from pipeline.extensions import load_extensions
 from pipeline.grid import Block, Grid
 from pipeline.records import catalog, provenance
-from pipeline.run import backends, memory, shares
+from pipeline.run import backends, dask_probe, memory, shares
 from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run, recorded_config
 from pipeline.run.progress import Progress, counted
@@ -112,6 +112,7 @@ def compute_block(
     are the store's arrays that the blocks write (:func:`chunks.block_arrays`).
     """
     memory.keep_freed_memory()
+    dask_probe.defer_dask_array()
     load_extensions()
     try:
         ds = simulate_block(spec, grid, block.slices)
@@ -239,6 +240,7 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     """
     # Before any thread (zarr's, Dask's) has allocated: arenas are made per thread.
     memory.keep_freed_memory()
+    dask_probe.defer_dask_array()
     # Before the probe of plan_run, which allocates one point's trajectories.
     check_resources(config, Grid.from_config(config.sweep.grid))
     plan = plan_run(config)
