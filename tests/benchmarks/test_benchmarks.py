@@ -37,6 +37,6 @@ def test_benchmark_command_prints_every_figure_beside_its_target(tmp_path, _slur
         "10",
     ], done.stdout
     if _slurm_session.conf is not None:  # measured, not "no SLURM"
-        assert "with 1 worker job" in done.stdout and "first block on disk" in done.stdout
+        assert "with 1 job" in done.stdout and "first block on disk" in done.stdout
     assert "the 10x run without its compute" in done.stdout  # the bound on figure 3
     assert list(tmp_path.iterdir()) == []  # every store removed
