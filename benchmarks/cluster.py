@@ -92,9 +92,8 @@ def jobs_speedup(overrides: list[str], workdir: Path, repeat: int = 2) -> dict[s
     from dask_jobqueue import SLURMCluster
     from distributed import Client
 
-    from benchmarks.end_to_end import quiet_disk
+    from benchmarks.end_to_end import best_sweep_time
     from pipeline.config.compose import compose_config
-    from pipeline.run.execute import run_sweep
     from pipeline.run.slurm import job_options
 
     jobs_config = compose_config([*overrides, *JOBS, f"store.path={workdir / 'jobs.zarr'}"])
@@ -104,20 +103,10 @@ def jobs_speedup(overrides: list[str], workdir: Path, repeat: int = 2) -> dict[s
         with SLURMCluster(**options) as cluster, Client(cluster) as client:
             cluster.scale(jobs=jobs)
             client.wait_for_workers(jobs, timeout=120)
-            times = []
-            for i in range(repeat):
-                store = workdir / f"slurm-{jobs}-{i}.zarr"
-                config = compose_config(
-                    [*overrides, "cluster=distributed",
-                     f"cluster.address={cluster.scheduler_address}", f"store.path={store}"]
-                )  # fmt: skip
-                quiet_disk()
-                start = time.perf_counter()
-                run_sweep(config)
-                times.append(time.perf_counter() - start)
-                shutil.rmtree(store)
-                shutil.rmtree(workdir / f"{store.name}.logs", ignore_errors=True)
-        seconds[jobs] = min(times)
+            distributed = ["cluster=distributed", f"cluster.address={cluster.scheduler_address}"]
+            seconds[jobs] = best_sweep_time(
+                [*overrides, *distributed], workdir, f"slurm-{jobs}", repeat
+            )
     shutil.rmtree(workdir / "jobs.logs", ignore_errors=True)
     return {"one": seconds[1], "two": seconds[2], "ratio": seconds[1] / seconds[2]}
 
