@@ -96,6 +96,14 @@ def _lag_sums(d0: np.ndarray, d1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return numerator, denominator.real
 
 
+def _sum_squares(z: np.ndarray) -> np.ndarray:
+    """``sum_k |z_k|^2`` over the last axis, with no temporary as large as ``z`` (which are
+    as large as the trajectories)."""
+    if np.iscomplexobj(z):
+        return _sum_squares(z.real) + _sum_squares(z.imag)
+    return np.einsum("...i,...i->...", z, z)
+
+
 def ratio_spread(x: np.ndarray, ratio: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """Standard error of the fitted ``r`` of :func:`geometric_fit`, round-off included.
 
@@ -115,8 +123,9 @@ def ratio_spread(x: np.ndarray, ratio: np.ndarray, noise: np.ndarray) -> np.ndar
     residual = d1 - np.asarray(ratio)[..., None] * d0
     valid = np.isfinite(residual) & np.isfinite(d0)
     count = np.maximum(valid.sum(axis=-1) - 1, 1)
-    squared = np.where(valid, np.abs(residual) ** 2, 0.0).sum(axis=-1) / count
-    power = np.where(valid, np.abs(d0) ** 2, 0.0).sum(axis=-1)
+    residual[~valid] = 0
+    squared = _sum_squares(residual) / count
+    power = _sum_squares(np.where(valid, d0, 0))
     with np.errstate(divide="ignore", invalid="ignore"):
         spread = np.sqrt(squared + (2 * noise) ** 2) / np.sqrt(power)
     return np.maximum(spread, np.finfo(float).eps)
@@ -158,8 +167,11 @@ def decay_log_ratio(x: np.ndarray, floor: np.ndarray, noise: np.ndarray):
     with np.errstate(invalid="ignore"):
         lowest = np.maximum(floor, DECAY_SPAN * magnitude[..., 0])
         above = np.isfinite(magnitude) & (magnitude > lowest[..., None])
-    # The run of samples above the floor from the first on: the first sample below ends it.
-    run = np.cumprod(above, axis=-1).sum(axis=-1)
+    # The run of samples above the floor from the first on: the first sample below ends it
+    # (argmin finds the first False; where there is none, it points at a True).
+    first_below = np.argmin(above, axis=-1)
+    whole = np.take_along_axis(above, first_below[..., None], axis=-1)[..., 0]
+    run = np.where(whole, above.shape[-1], first_below)
     last = np.maximum(run - 1, 0)
     end = np.take_along_axis(magnitude, last[..., None], axis=-1)[..., 0]
     start = magnitude[..., 0]

@@ -124,6 +124,7 @@ def compute_block(
             "counts": {"failed": math.prod(block.shape)},
             "failure": f"block {block.index}: {message}",
             "tally": None,
+            "hashes": chunks.written_hashes({"status": arrays["status"]}, grid.dims, block),
         }
     lease.check(leased or path, token)
     chunks.write_block(arrays, ds, grid.dims, block)
@@ -133,6 +134,8 @@ def compute_block(
         "failure": None,
         # Reduced here, where the block is in memory: the driver never reads it back.
         "tally": tally(ds, start, dict(zip(grid.dims, grid.shape, strict=True))),
+        # Hashed as written: the run's digest of the store need not read them back.
+        "hashes": chunks.written_hashes(arrays, grid.dims, block),
     }
 
 
@@ -193,12 +196,14 @@ def block_tasks(
 @dataclass(frozen=True)
 class Computed:
     """How the store was opened, how many blocks were computed, the failure of each block
-    whose computation raised, and the tally of every point where this run computed them all."""
+    whose computation raised, the tally of every point where this run computed them all,
+    and the SHA-256 of the chunks the blocks wrote, by key."""
 
     opened: str
     blocks: int
     failures: list[str]
     tally: Tally | None
+    hashes: dict[str, bytes]
 
 
 def _compute(
@@ -225,7 +230,8 @@ def _compute(
     failures = [r["failure"] for r in results if r["failure"]]
     whole = len(todo) == len(plan.layout.blocks()) and not failures
     total = functools.reduce(Tally.combine, (r["tally"] for r in results)) if whole else None
-    return Computed(opened, len(todo), failures, total)
+    hashes = {key: h for r in results for key, h in r["hashes"].items()}
+    return Computed(opened, len(todo), failures, total, hashes)
 
 
 def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
@@ -322,7 +328,7 @@ def _recorded_run(
         with xr.open_zarr(_reader(path), chunks=None) as ds:
             summary = summarize(ds, counts, computed.tally)
         lifecycle.record_verdict(path, summary.verdict)
-        digest = verify.content_digest(path)
+        digest = verify.content_digest(path, computed.hashes)
     except Exception as err:
         message = f"{type(err).__name__}: {err}"
         _end_record(catalog_file, run_id, {"status": "error", "message": message}, path)

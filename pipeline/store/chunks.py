@@ -20,6 +20,7 @@ from zarr.abc.store import Store
 from zarr.core.sync import sync  # zarr's own event loop, where its stores live
 
 from pipeline.grid import Block
+from pipeline.store import durable
 
 
 def dimension_names(array: zarr.Array) -> tuple[str, ...]:
@@ -78,6 +79,29 @@ def write_block(
     sync(_write(arrays, data, dims, block))
     status = ds.variables["status"].transpose(*dims).values
     sync(_write(arrays, {"status": status}, dims, block))
+
+
+def written_hashes(
+    arrays: Mapping[str, zarr.Array], dims: Sequence[str], block: Block
+) -> dict[str, bytes]:
+    """The SHA-256 of each chunk of ``block`` that this process wrote to a local store, by
+    key (``rate/c/0/3/0``): what :func:`pipeline.store.verify.content_digest` would read
+    back.  Empty for a store elsewhere (object stores keep no hashes)."""
+    hashes = {}
+    for array in arrays.values():
+        store = array.store_path.store
+        if not isinstance(store, durable.DurableLocalStore):
+            return {}
+        where = dict(zip(dims, block.slices, strict=True))
+        coords = tuple(
+            where[d].start // size if d in where else 0
+            for d, size in zip(dimension_names(array), array.chunks, strict=True)
+        )
+        key = f"{array.path}/{array.metadata.encode_chunk_key(coords)}"
+        digest = durable.take_hash(store.root / key)
+        if digest is not None:
+            hashes[key] = digest
+    return hashes
 
 
 def write_status(

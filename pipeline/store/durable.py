@@ -13,12 +13,17 @@ refused (tmpfs, for instance) or missing (macOS), the file is written
 through the page cache, flushed, and its pages dropped.  The temporary
 names are this module's own (:data:`TEMPORARY_SUFFIX`), so the integrity
 scan finds what an interrupted write left behind.
+
+Each value put is also hashed (SHA-256) while it is in memory, and the hash
+kept in :data:`WRITTEN` until the writer takes it: a run's digest of its store
+then reads back only what it did not write itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -37,6 +42,10 @@ FLUSHED_BYTES = 2**20
 DIRECT_ALIGNMENT = 4096
 """Alignment of the memory, offset and length of an ``O_DIRECT`` write: a page,
 a multiple of every common logical block size."""
+
+WRITTEN: dict[str, bytes] = {}
+"""SHA-256 of the value last put at each file path (``str``) by this process, until
+:func:`take_hash` takes it."""
 
 _datasync = getattr(os, "fdatasync", os.fsync)
 """Waits until a file's data and length are on disk (fsync where there is no fdatasync)."""
@@ -90,23 +99,37 @@ def _write_to_disk(partial: Path, data: Any) -> None:
         flush_to_disk(file.fileno())
 
 
+def _write_partial(partial: Path, data: Any) -> None:
+    if memoryview(data).nbytes >= FLUSHED_BYTES:
+        _write_to_disk(partial, data)
+    else:
+        with open(partial, "wb") as file:
+            file.write(data)
+
+
 def put(path: Path, data: Any) -> None:
     """Replace the file ``path`` by ``data`` (any buffer) atomically: temporary file, rename.
 
     ``data`` of at least :data:`FLUSHED_BYTES` is on disk before the rename.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}")
     try:
-        if memoryview(data).nbytes >= FLUSHED_BYTES:
-            _write_to_disk(partial, data)
-        else:
-            with open(partial, "wb") as file:
-                file.write(data)
+        try:
+            _write_partial(partial, data)
+        except FileNotFoundError:  # the first key of its folder; a mkdir per key costs more
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _write_partial(partial, data)
         partial.replace(path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    WRITTEN[str(path)] = hashlib.sha256(data).digest()
+
+
+def take_hash(path: Path) -> bytes | None:
+    """The SHA-256 of the value this process last put at ``path``, forgotten here; None if
+    it put none since the hash was last taken."""
+    return WRITTEN.pop(str(path), None)
 
 
 class DurableLocalStore(LocalStore):

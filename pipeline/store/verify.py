@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import json
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,14 +182,20 @@ def _canonical(tree: Any) -> bytes:
     return json.dumps(tree, sort_keys=True).encode()
 
 
-def content_digest(path: Path | Location) -> str:
+def content_digest(path: Path | Location, known: Mapping[str, bytes] | None = None) -> str:
     """SHA-256 of every key of the store, run-record root attributes left out.
 
     Equal digests mean bit-identical stores, as the module docstring defines.
+    ``known``: the SHA-256 of chunks that the caller wrote itself, by key
+    (:func:`pipeline.store.chunks.written_hashes`); they are not read back.
     """
+    known = known or {}
     store = locate(path).store(read_only=True)
     digest = hashlib.sha256()
     for key in list_keys(store):
+        if key in known:
+            digest.update(key.encode() + b"\0" + known[key])
+            continue
         data = read_key(store, key) or b""
         if key in (".zattrs", ROOT):
             tree = json.loads(data)

@@ -16,7 +16,9 @@ import pytest
 import xarray as xr
 from store_helpers import (
     SWEEP,
+    block_arrays,
     block_chunk_files,
+    block_of,
     child_pids,
     chunk_file,
     clean_store,
@@ -56,6 +58,28 @@ def reference(
 
 def _runs(store: Path):
     return catalog.runs(store.parent / "catalog.sqlite")
+
+
+@pytest.mark.parametrize("cluster", ["cluster=threads", "cluster=processes"])
+def test_digest_from_hashes_taken_while_writing_equals_one_read_back(
+    reference, tmp_path: Path, cluster: str, monkeypatch
+):
+    path = tmp_path / "hashed.zarr"
+    read = []
+    read_key = verify.read_key
+    monkeypatch.setattr(
+        verify, "read_key", lambda store, key: read.append(key) or read_key(store, key)
+    )
+    run_sweep(config(path, reference[2], cluster, "cluster.n_workers=2"))
+    recorded = _runs(path)["digest"].iloc[-1]
+    read_during_run, read = read, []
+    blocks = block_arrays(path, ("lam", "tau"))
+    # Every chunk of the 4 blocks was hashed as written, none read back; metadata was read.
+    assert [key for key in read_during_run if block_of(key, 2, blocks)] == []
+    assert len(read_during_run) > 0
+    assert recorded == verify.content_digest(path) == reference[1]
+    assert len([key for key in read if block_of(key, 2, blocks)]) == 4 * len(blocks)
+    assert recorded == verify.content_digest(path) == reference[1]
 
 
 def test_resume_computes_only_pending_blocks_and_equals_a_clean_run(reference, tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def test_a_file_reads_back_byte_for_byte_and_large_ones_reach_the_disk_before_th
     """Past the page cache (O_DIRECT) where the file system takes it; else through the page
     cache, flushed; small files are only renamed into place."""
     direct = _accepts_direct(folder)
+    target = folder / "rate" / "c" / "0"
+    target.parent.mkdir(parents=True)  # a new folder's first key: the next test
     events = []
     open_file, flush, replace = os.open, durable.flush_to_disk, Path.replace
 
@@ -89,7 +92,6 @@ def test_a_file_reads_back_byte_for_byte_and_large_ones_reach_the_disk_before_th
     monkeypatch.setattr(durable, "flush_to_disk", spy_flush)
     monkeypatch.setattr(Path, "replace", spy_replace)
     data = np.random.default_rng(size).bytes(size)
-    target = folder / "rate" / "c" / "0"
     durable.put(target, data)
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == ["0"]  # no temporary file left
@@ -99,6 +101,17 @@ def test_a_file_reads_back_byte_for_byte_and_large_ones_reach_the_disk_before_th
         assert events == ["direct", "rename"]
     else:
         assert events == (["direct"] if DIRECT else []) + ["flush", "rename"]
+
+
+@pytest.mark.parametrize("size", [10, durable.FLUSHED_BYTES])
+def test_the_first_key_of_a_new_folder_makes_the_folders(folder: Path, size: int):
+    data = np.random.default_rng(size).bytes(size)
+    target = folder / "rate" / "c" / "4" / "0"
+    durable.put(target, data)
+    assert target.read_bytes() == data
+    assert [p.name for p in target.parent.iterdir()] == ["0"]
+    assert durable.take_hash(target) == hashlib.sha256(data).digest()
+    assert durable.take_hash(target) is None  # taken once
 
 
 @pytest.mark.skipif(not DIRECT, reason="no O_DIRECT on this system")
