@@ -109,6 +109,8 @@ def check_path(where: Path | Location, attrs: Mapping[str, Any], overwrite: bool
     if not path.exists():
         return "create"
     existing = root_attrs(path)
+    if existing is None and _interrupted_copy(path):
+        return "create"  # prepare deletes the partial copy first
     if existing is None:
         raise StoreError(
             f"store.path={path} exists and is not a store of this pipeline; "
@@ -140,20 +142,36 @@ def _remove(path: Location) -> None:
         path.fs().rm(path.root, recursive=True)
 
 
+def _stale_staging(path: Location, purpose: str) -> list[Location]:
+    """The hidden siblings of ``path`` that a driver made for ``purpose`` (:func:`_staging`)."""
+    pattern = path.sibling(f".{path.name}.{purpose}-*")
+    if path.local:
+        return [Location("file", str(p)) for p in Path(pattern.root).parent.glob(pattern.name)]
+    fs = path.fs()
+    fs.invalidate_cache()
+    return [Location(path.protocol, p, path.storage_options) for p in fs.glob(pattern.root)]
+
+
 def _remove_stale_staging(path: Location) -> None:
     """Delete what a killed driver left while creating or replacing the store at ``path``."""
     for purpose in ("creating", "replaced"):
-        pattern = path.sibling(f".{path.name}.{purpose}-*")
-        if path.local:
-            stale = [Location("file", str(p)) for p in Path(pattern.root).parent.glob(pattern.name)]
-        else:
-            fs = path.fs()
-            fs.invalidate_cache()
-            stale = [
-                Location(path.protocol, p, path.storage_options) for p in fs.glob(pattern.root)
-            ]
-        for folder in stale:
+        for folder in _stale_staging(path, purpose):
             _remove(folder)
+
+
+def _interrupted_copy(path: Location) -> bool:
+    """Whether the object-store prefix ``path``, which has no root metadata, holds only keys
+    of a new store staged beside it: a copy into place (:func:`_move`) that a killed driver
+    cut short.  Nothing else may be deleted: anything else there is the user's."""
+    if path.local:
+        return False
+    keys = set(list_keys(path.store(read_only=True)))
+    if not keys or keys & set(ROOT_METADATA):
+        return False
+    return any(
+        keys <= set(list_keys(staged.store(read_only=True)))
+        for staged in _stale_staging(path, "creating")
+    )
 
 
 ROOT_METADATA = ("zarr.json", ".zgroup", ".zattrs", ".zmetadata")
@@ -195,6 +213,8 @@ def prepare(
     """
     path = locate(where)
     action = check_path(path, attrs, overwrite)
+    if action == "create" and path.exists():  # a copy into place cut short: redone whole
+        _remove(path)
     _remove_stale_staging(path)
     if action == "resume":
         return "resumed"

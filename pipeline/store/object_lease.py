@@ -43,15 +43,20 @@ def _records(fs: AbstractFileSystem, folder: str) -> list[str]:
 
 def latest(fs: AbstractFileSystem, folder: str) -> tuple[int, dict[str, Any] | None]:
     """The number of the newest record under ``folder`` (0 if none) and what it holds."""
-    records = _records(fs, folder)
-    if not records:
-        return 0, None
-    name = records[-1]
-    try:
-        holder = json.loads(fs.cat_file(f"{folder}/{name}"))
-    except (FileNotFoundError, ValueError):  # deleted meanwhile or unreadable: nobody holds it
-        holder = None
-    return int(name[:-5]), holder if isinstance(holder, dict) else None
+    while True:
+        records = _records(fs, folder)
+        if not records:
+            return 0, None
+        name = records[-1]
+        try:
+            holder = json.loads(fs.cat_file(f"{folder}/{name}"))
+        except FileNotFoundError:
+            # Pruned between the listing and the read, which a newer record does: read that
+            # one (a renewal by this driver's own heartbeat does this, a lease_seconds apart).
+            continue
+        except ValueError:  # unreadable: nobody holds it
+            holder = None
+        return int(name[:-5]), holder if isinstance(holder, dict) else None
 
 
 def create(fs: AbstractFileSystem, folder: str, number: int, record: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,26 @@ def test_stalled_driver_whose_lease_was_taken_over_stops_without_finishing(tmp_p
     assert verify.content_digest(path) == verify.content_digest(clean)
     runs = catalog.runs(tmp_path / "catalog.sqlite")
     assert runs["status"].tolist() == ["error", "complete"]  # the stalled run, then ours
+
+
+def test_the_newest_record_is_read_even_when_a_renewal_prunes_the_one_listed():
+    """A check that lists record 1 while the heartbeat creates record 2 and prunes record 1
+    reads record 2: the lease is held, not "empty or unreadable"."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    from pipeline.store import object_lease
+
+    fs, folder = MemoryFileSystem(), f"/lease-race-{uuid.uuid4().hex}"
+    first = object_lease.new_holder(60)
+    object_lease.create(fs, folder, 1, first)
+    renewed = {**first, "renewed": first["renewed"] + 1}
+    read = fs.cat_file
+
+    def renewal_between_listing_and_read(path, *args, **kwargs):
+        if path.endswith("000000000001.json") and not fs.exists(f"{folder}/000000000002.json"):
+            object_lease.create(fs, folder, 2, renewed)
+            object_lease.prune(fs, folder, 2)
+        return read(path, *args, **kwargs)
+
+    fs.cat_file = renewal_between_listing_and_read
+    assert object_lease.latest(fs, folder) == (2, renewed)

@@ -16,7 +16,7 @@ from s3_server import S3Server, moto_server, running_s3_server
 from store_helpers import SWEEP, config, start_driver, wait_until
 
 from pipeline.run.execute import run_sweep
-from pipeline.store import integrity, lease, verify
+from pipeline.store import integrity, lease, lifecycle, verify
 from pipeline.store.location import list_keys, locate
 from pipeline.store.status import STATUS
 
@@ -161,3 +161,40 @@ def test_verify_command_reads_an_s3_store(s3: str, tmp_path: Path, capsys, local
     assert out[-1] == f"digest: {local_digest[KILLABLE]}"
     attrs = json.loads(locate(url).fs().cat_file(f"{locate(url).root}/zarr.json"))["attributes"]
     assert "storage_options" not in attrs["config"]  # execution settings stay out of the results
+
+
+def _cut_short_copy(url: str) -> tuple[s3fs.S3FileSystem, str]:
+    """The store at ``url`` as a driver killed while copying it into place leaves it: the
+    whole store staged beside it, half its keys at ``url``, no root metadata there."""
+    where = locate(url)
+    fs, root = where.fs(), where.root
+    staged = f"{root.rsplit('/', 1)[0]}/.{root.rsplit('/', 1)[1]}.creating-0123456789ab"
+    fs.copy(root, staged, recursive=True)
+    keys = sorted(list_keys(where.store(read_only=True)))
+    kept = [k for k in keys[: len(keys) // 2] if k not in ("zarr.json", "zarr.lease")]
+    fs.rm([f"{root}/{k}" for k in keys if k not in kept])
+    fs.invalidate_cache()
+    return fs, staged
+
+
+def test_a_copy_into_place_cut_short_is_redone_by_the_next_driver(
+    s3: str, tmp_path: Path, local_digest
+):
+    url = f"{s3}/s.zarr"
+    run_sweep(_config(url, tmp_path))
+    fs, staged = _cut_short_copy(url)
+    result = run_sweep(_config(url, tmp_path))
+    assert (result.opened, result.blocks_computed) == ("created", 6)
+    assert verify.content_digest(locate(url)) == local_digest[KILLABLE]
+    assert not fs.exists(staged)
+
+
+def test_a_prefix_with_a_key_no_staged_store_has_is_refused_and_kept(s3: str, tmp_path: Path):
+    url = f"{s3}/s.zarr"
+    run_sweep(_config(url, tmp_path))
+    fs, _ = _cut_short_copy(url)
+    root = locate(url).root
+    fs.pipe_file(f"{root}/notes.txt", b"mine")
+    with pytest.raises(lifecycle.StoreError, match="is not a store of this pipeline"):
+        run_sweep(_config(url, tmp_path))
+    assert fs.cat_file(f"{root}/notes.txt") == b"mine"
