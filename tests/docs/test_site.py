@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,40 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     assert "store.chunk_mb" in reference and "cluster.walltime" in reference
     scenario = (site / "scenarios" / "autapse" / "index.html").read_text(encoding="utf-8")
     assert "figures/autapse/gain.png" in scenario
+
+
+def test_readme_links_point_at_pages_that_exist() -> None:
+    """The README is outside the site, so mkdocs does not check its links: this does."""
+    readme = (CHECKOUT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
+    assert len(links) > 15
+    missing = [link for link in links if "://" not in link and not (CHECKOUT / link).is_file()]
+    assert missing == []
+
+
+def build(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(folder / "site")],
+        cwd=folder,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+@pytest.mark.slow
+def test_strict_build_fails_on_a_function_that_no_longer_exists(tmp_path: Path) -> None:
+    """A page that refers to a removed function fails the build; the existing one passes."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nnav: [index.md]\nplugins: [mkdocstrings]\n", encoding="utf-8"
+    )
+    page = tmp_path / "docs" / "index.md"
+    page.write_text("The solver: [exact_rate][pipeline.model.solvers.exact.exact_rate].\n\n"
+                    "::: pipeline.model.solvers.exact\n", encoding="utf-8")  # fmt: skip
+    assert build(tmp_path).returncode == 0
+    page.write_text(page.read_text().replace("exact.exact_rate]", "exact.removed_rate]"))
+    done = build(tmp_path)
+    assert done.returncode == 1
+    assert "pipeline.model.solvers.exact.removed_rate" in done.stderr
