@@ -113,3 +113,31 @@ def test_strict_build_fails_on_a_function_that_no_longer_exists(tmp_path: Path) 
     done = build(tmp_path)
     assert done.returncode == 1
     assert "pipeline.model.solvers.exact.removed_rate" in done.stderr
+
+
+@pytest.mark.slow
+def test_strict_build_fails_on_a_docstring_naming_a_function_that_no_longer_exists(
+    tmp_path: Path,
+) -> None:
+    """A docstring's ``:func:`` role naming a removed function fails the build."""
+    (tmp_path / "docs").mkdir()
+    extension = CHECKOUT / "docs" / "sphinx_roles.py"
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nnav: [index.md]\nplugins:\n  - mkdocstrings:\n      handlers:\n"
+        "        python:\n          options:\n"
+        f"            extensions: ['{extension}:SphinxRoles']\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "docs" / "index.md").write_text(
+        "::: toy_module\n\n::: pipeline.model.modes\n", encoding="utf-8"
+    )
+    module = tmp_path / "toy_module.py"
+    good = (
+        '"""Uses :func:`pipeline.model.modes.eigenmodes`."""\n\n\ndef f():\n    """:func:`f`."""\n'
+    )
+    module.write_text(good, encoding="utf-8")
+    assert build(tmp_path).returncode == 0
+    module.write_text(good.replace("modes.eigenmodes", "modes.removed_modes"), encoding="utf-8")
+    done = build(tmp_path)
+    assert done.returncode == 1
+    assert "pipeline.model.modes.removed_modes" in done.stderr
