@@ -7,7 +7,9 @@ HTML comments on the lines just before a fence:
   set-up itself); the reason says where it is tested instead;
 - ``<!-- quick: COMMAND -->``: run COMMAND, a quick form of the block (a
   benchmark on small sweeps, the job without the install);
-- ``<!-- exit: N -->``: the block's command is expected to exit with N.
+- ``<!-- exit: N -->``: the block's command is expected to exit with N;
+- ``<!-- needs: slurm -->``: it runs against the tests' own SLURM (the
+  ``slurm`` fixture of ``tests/conftest.py``), skipped where there is none.
 
 Other comment lines among them (the README's ``<!-- test-command -->``) are
 passed over.
@@ -35,7 +37,7 @@ from pathlib import Path
 
 RUNNABLE = ("bash", "console", "python", "pycon")
 """Languages of the blocks that run; any other (``text``, ``yaml``) is shown output or a file."""
-MARKER = re.compile(r"^<!--\s*(skip|quick|exit):\s*(.*?)\s*-->\s*$")
+MARKER = re.compile(r"^<!--\s*(skip|quick|exit|needs):\s*(.*?)\s*-->\s*$")
 COMMENT = re.compile(r"^<!--.*-->$")
 """An HTML comment line: markers, and others (the README's test-command) between them."""
 FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
