@@ -52,7 +52,7 @@ def pair_eigenvectors_theory(coupling: xr.DataArray) -> xr.DataArray:
     """Eigenvectors of ``[[0, w], [w, 0]]``: ``+w`` on (1, 1)/sqrt2, ``-w`` on (1, -1)/sqrt2.
 
     Columns by ascending eigenvalue, each with its first largest component
-    positive (the convention of :func:`pipeline.model.networks.eigenmodes`): for
+    positive (the convention of :func:`pipeline.model.modes.eigenmodes`): for
     ``w > 0`` mode 0 is (1, -1)/sqrt2, for ``w < 0`` it is (1, 1)/sqrt2.  At
     ``w = 0`` every vector is an eigenvector; the values given there are
     those for ``w < 0``.

@@ -65,7 +65,10 @@ class SweepConfig:
     """What is swept: each ``grid`` entry becomes one dimension of the store."""
 
     name: str = MISSING
+    """Names the store (``results/NAME.zarr``), the summary and the catalog's rows."""
     grid: dict[str, list[float]] = MISSING
+    """Values of each swept parameter (``tau`` and the network's own, in their units); the product
+    of the axes is the sweep, each axis a dimension of the store."""
 
     def __post_init__(self) -> None:
         if self.grid is MISSING or self.name is MISSING:
@@ -84,8 +87,12 @@ class NetworkConfig:
     """
 
     kind: str = MISSING
+    """The network builder (:data:`pipeline.model.networks.NETWORKS`); set by ``network=KIND``."""
     transfer: str = "linear"
+    """``f``: ``linear`` (solved exactly), or ``tanh``/``clip``, saturating at ``+-ceiling`` (needs
+    ``solver=rk4``)."""
     ceiling: float = 1.0
+    """Hz; where a saturating ``f`` levels off; read only by ``tanh`` and ``clip``."""
 
     def __post_init__(self) -> None:
         _require(
@@ -158,7 +165,9 @@ class MatrixNetwork(NetworkConfig):
     # Rows of numbers; typed loosely because OmegaConf refuses [[0,1],[1,0]] (ints) for a
     # list[list[float]], and __post_init__ checks it and makes it floats.
     weights: list[Any] = MISSING
+    """Rows of ``M``, post-synaptic index first (``M[i][j]`` onto ``i`` from ``j``); symmetric."""
     input_direction: list[float] = MISSING
+    """Direction of the step input, one entry per neuron (scaled to unit length)."""
 
     def __post_init__(self) -> None:
         if self.weights is MISSING or self.input_direction is MISSING:
@@ -239,8 +248,11 @@ class StimulusConfig:
     """A step input: zero, then ``amplitude`` along the network's input direction, then zero."""
 
     onset: float = 0.05
+    """s; rest before the step, so every trajectory starts from 0."""
     offset: float = 0.25
+    """s; end of the step: what follows shows decay, holding or growth."""
     amplitude: float = 1.0
+    """Hz; size of the input ``h`` along the network's input direction."""
 
     def __post_init__(self) -> None:
         _require(
@@ -263,7 +275,10 @@ class RecordConfig:
     """The time grid the user sees; the exact solver does not step on it."""
 
     duration: float = 0.5
+    """s; the recording runs from 0 to this time, a whole number of ``dt``."""
     dt: float = 0.001
+    """s; where the solution is sampled (not an integration step): fine enough for the
+    fastest ``tau_eff`` the fits read."""
 
     def __post_init__(self) -> None:
         _require(
@@ -300,8 +315,13 @@ class SolverConfig:
     """
 
     method: str = "exact"
+    """``exact`` (eigendecomposition, linear only) or ``rk4`` (any ``f``); set by
+    ``solver=NAME``."""
     divergence_factor: float = 1.0e6
+    """A point whose ``|v|`` passes this many times its largest input ``|h|`` (or the
+    ceiling) is marked diverged from then on."""
     max_step: float = 1.0e-4
+    """s; rk4's largest step (its error shrinks as ``max_step^4``): keep it well below ``tau``."""
 
     def __post_init__(self) -> None:
         _require(
@@ -329,8 +349,11 @@ class AnalysisConfig:
     """
 
     rtol: float = 1.0e-3
+    """Relative tolerance of the theory check: ``|Q - Q_theory| <= rtol |Q_theory|``."""
     persistence_delay: float = 0.1
+    """s; persistence is read this long after the input stops (``D`` in ``exp(-(1-lam) D/tau)``)."""
     check: str | None = None
+    """The theory check (:data:`analysis.checks.CHECKS`); null: the network's first."""
 
     def __post_init__(self) -> None:
         _require(
@@ -348,15 +371,30 @@ class StoreConfig:
     """Where and how the Zarr store is written."""
 
     path: str = "results/${sweep.name}.zarr"
+    """A folder, ``file://`` or ``s3://`` URL; relative to where the command runs. One store
+    holds one config: another config needs another path."""
     rate_dtype: str = "float64"
+    """How ``rate`` is stored: ``float32`` halves the disk; everything is checked in float64
+    first."""
     chunk_mb: float = 32.0
+    """MB; a block (one task, one chunk of every variable) holds about this much of the
+    sweep's data: peak memory is about 3 x workers x this."""
     chunk_points: int | None = None
+    """Points per block instead of ``chunk_mb``; null: sized from ``chunk_mb``."""
     compressor: str = "lz4"
+    """Blosc codec (one of :data:`COMPRESSORS`): lz4 keeps pace with the solver."""
     compression_level: int = 5
+    """Blosc level 0..9; 0 stores raw bytes."""
     overwrite: bool = False
+    """Replace a store of another config (a store of the same config is resumed even then)."""
     lease_seconds: float = 60.0
+    """s; a driver's lease on its store, renewed every third of it; after it lapses another
+    driver may take over a dead one's store."""
     zarr_format: int = 3
+    """Zarr v3 (default) or 2, for readers that need v2."""
     storage_options: dict[str, Any] = field(default_factory=dict)
+    """Passed to ``s3fs.S3FileSystem`` for an ``s3://`` path (its keys are recorded, never its
+    values)."""
 
     def __post_init__(self) -> None:
         _require(bool(self.path), "store.path must not be empty")
@@ -401,7 +439,9 @@ class ClusterConfig:
     """Where Dask runs the tasks (see ``conf/cluster/``)."""
 
     scheduler: str = "threads"
+    """Dask scheduler; set by ``cluster=NAME`` (``conf/cluster/``)."""
     n_workers: int | None = None
+    """Threads or processes; null: one per core."""
 
     def __post_init__(self) -> None:
         _require(
@@ -559,8 +599,11 @@ class TrackingConfig:
     """Where runs are tracked besides the run catalog (see ``conf/tracking/``)."""
 
     backend: str = "none"
+    """``none`` (the run catalog only) or ``mlflow``; set by ``tracking=NAME``."""
     uri: str | None = None
+    """MLflow tracking URI; null: ``sqlite:///.../mlflow.db`` beside the run catalog."""
     experiment: str = "rate-sweeps"
+    """The MLflow experiment the runs go to."""
 
     def __post_init__(self) -> None:
         _require(

@@ -55,7 +55,7 @@ def _one_epoch(network: Any) -> int:
 class NetworkKind:
     """A network builder, the grid parameters it reads and the theory checks it suits.
 
-    ``checks`` name entries of :data:`analysis.checks.base.CHECKS`; the first is
+    ``checks`` name entries of :data:`analysis.checks.CHECKS`; the first is
     the default, ``analysis.check`` may choose another.  ``epochs`` says how
     many input patterns the step holds in turn, given the network's config.
     """

@@ -46,7 +46,11 @@ def test_bad_scenario_settings_are_refused_naming_key_and_value(overrides, named
     assert named in str(error.value)
 
 
-def test_readme_table_lists_every_sweep_with_its_command():
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+def test_readme_table_lists_every_sweep_with_its_command_and_page():
+    root = Path(__file__).resolve().parents[3]
+    readme = (root / "README.md").read_text()
+    nav = (root / "mkdocs.yml").read_text()
     for sweep in SWEEPS:
-        assert f"`python -m pipeline +sweep={sweep}`" in readme, sweep
+        assert f"`.venv/bin/python -m pipeline +sweep={sweep}`" in readme, sweep
+        assert f"(docs/scenarios/{sweep}.md)" in readme, sweep
+        assert f"scenarios/{sweep}.md" in nav, sweep
