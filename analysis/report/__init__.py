@@ -19,12 +19,30 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from analysis.report import autapse, generic, page, pair
+from analysis.report import (
+    autapse,
+    autapse_pair,
+    generic,
+    integrator,
+    matrices,
+    nonsymmetric,
+    page,
+    pair,
+    runaway,
+    saturating,
+)
 from analysis.summary import Summary
 
 SCENARIO_FIGURES: dict[tuple[str, str], Callable[[xr.Dataset], dict[str, Figure]]] = {
     ("autapse", "linear_modes"): autapse.figures,
     ("pair", "pair"): pair.figures,
+    ("autapse_pair", "autapse_pair"): autapse_pair.figures,
+    ("spectrum", "gain_matrix"): matrices.figures,
+    ("feedforward", "feedforward"): matrices.figures,
+    ("pair", "integrator"): integrator.figures,
+    ("pair", "runaway"): runaway.figures,
+    ("autapse", "saturating"): saturating.figures,
+    ("nonsymmetric", "nonsymmetric"): nonsymmetric.figures,
 }
 """Figures of a scenario by (network kind, check); any other gets :func:`generic.figures`."""
 

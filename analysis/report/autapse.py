@@ -16,10 +16,10 @@ from matplotlib.figure import Figure
 from analysis.report.figures import (
     figure,
     finish,
+    fixed,
     nearest,
     positive_span,
     spread,
-    sweep_dims,
     titled,
     value_text,
 )
@@ -32,11 +32,6 @@ TIME_COURSE_LAMS = (-1.0, 0.5, 0.9, 1.0, 1.25)
 positive feedback, slow, integrator, runaway."""
 
 
-def _others(ds: xr.Dataset) -> dict[str, int]:
-    """The sweep dimensions other than ``lam`` and ``tau``, each fixed at its first value."""
-    return {dim: 0 for dim in sweep_dims(ds) if dim not in ("lam", "tau")}
-
-
 def _dense_lam(lam: np.ndarray, below: float = 1.0) -> np.ndarray:
     """A fine grid over the swept ``lam`` below ``below``, for a theory curve."""
     low = float(lam.min())
@@ -46,7 +41,7 @@ def _dense_lam(lam: np.ndarray, below: float = 1.0) -> np.ndarray:
 
 def gain_figure(ds: xr.Dataset) -> Figure:
     """Measured steady-state gain against ``lam``, and ``1/(1-lam)``."""
-    others = _others(ds)
+    others = fixed(ds, "lam", "tau")
     part = ds[["gain"]].isel(others, mode=0).load()
     lam, taus = part["lam"].values, part["tau"].values
     fig, (ax,) = figure()
@@ -70,7 +65,7 @@ def gain_figure(ds: xr.Dataset) -> Figure:
 
 def tau_eff_figure(ds: xr.Dataset) -> Figure:
     """Measured ``tau_eff/tau`` of the rise and the decay against ``lam``, and ``1/(1-lam)``."""
-    others = _others(ds)
+    others = fixed(ds, "lam", "tau")
     part = ds[["tau_eff"]].isel(others, mode=0).load()
     lam, taus = part["lam"].values, part["tau"].values
     ratio = part["tau_eff"] / part["tau"]
@@ -104,7 +99,7 @@ def tau_eff_figure(ds: xr.Dataset) -> Figure:
 
 def persistence_figure(ds: xr.Dataset) -> Figure:
     """Persistence a delay ``D`` after the input stops, against ``lam``, with theory per ``tau``."""
-    others = _others(ds)
+    others = fixed(ds, "lam", "tau")
     part = ds[["persistence"]].isel(others, mode=0).load()
     lam, taus = part["lam"].values, part["tau"].values
     delay = float(ds["persistence_theory"].attrs.get("delay", ds["persistence"].attrs["delay"]))
@@ -128,7 +123,7 @@ def persistence_figure(ds: xr.Dataset) -> Figure:
 
 def time_course_figure(ds: xr.Dataset) -> Figure:
     """``rate`` of a few chosen ``lam`` at one ``tau``, the input step shaded."""
-    others = _others(ds)
+    others = fixed(ds, "lam", "tau")
     lam = ds["lam"].values
     chosen = nearest(lam, TIME_COURSE_LAMS)
     tau_index = len(ds["tau"]) // 2

@@ -17,7 +17,16 @@ from matplotlib.figure import Figure
 DIMENSIONLESS = ("1", "", None)
 """Units of a dimensionless quantity: its label carries no unit."""
 
-SYMBOLS = {"lam": "λ", "tau": "τ", "coupling": "w", "tau_eff": "τ_eff"}
+SYMBOLS = {
+    "lam": "λ",
+    "lam1": "λ1",
+    "lam2": "λ2",
+    "lam_real": "Re λ",
+    "lam_imag": "Im λ",
+    "tau": "τ",
+    "coupling": "w",
+    "tau_eff": "τ_eff",
+}
 """How a name reads in a label or title, where it has a usual symbol."""
 
 
@@ -41,6 +50,12 @@ def finish(ax: Axes, xlabel: str, ylabel: str, title: str, **legend: Any) -> Non
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(**{"fontsize": 8, **legend})
+
+
+def state_space_labels(ds: xr.Dataset) -> tuple[str, str]:
+    """The axis labels of a two-neuron state space: ``v1 [Hz]``, ``v2 [Hz]``."""
+    units = ds["rate"].attrs.get("units", "Hz")
+    return f"v1 [{units}]", f"v2 [{units}]"
 
 
 def symbol(name: str) -> str:
@@ -72,6 +87,11 @@ def slice_text(ds: xr.Dataset, chosen: Mapping[str, int]) -> str:
 def sweep_dims(ds: xr.Dataset) -> list[str]:
     """The swept parameters of a store, in its order (those of ``status``)."""
     return list(ds["status"].dims)
+
+
+def fixed(ds: xr.Dataset, *drawn: str) -> dict[str, int]:
+    """The sweep dimensions of ``ds`` other than ``drawn``, each fixed at its first value."""
+    return {dim: 0 for dim in sweep_dims(ds) if dim not in drawn}
 
 
 def nearest(values: np.ndarray, targets: Sequence[float]) -> list[int]:

@@ -12,6 +12,7 @@ import itertools
 
 import numpy as np
 import xarray as xr
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from analysis.checks.verdicts import VERDICTS
@@ -82,14 +83,7 @@ def diagonal_figure(
     For quantities with too many components to draw as series (a gain matrix).
     """
     fig, (ax,) = figure(5.2, 5.0)
-    x, y = theory.values.ravel(), measured.values.ravel()
-    shown = np.isfinite(x) & np.isfinite(y)
-    if shown.any():
-        low = float(min(x[shown].min(), y[shown].min()))
-        high = float(max(x[shown].max(), y[shown].max()))
-        ax.plot([low, high], [low, high], "-", color="0.4", lw=1, label="measured = theory")
-    ax.plot(x[shown], y[shown], "o", mfc="none", ms=6, label=f"{int(shown.sum())} values compared")
-    ax.set_aspect("equal", adjustable="datalim")
+    on_diagonal(ax, theory.values, measured.values)
     formula = ds[f"{name}_theory"].attrs.get("formula", "theory")
     title = f"{symbol(name)}: every component, measured vs theory {formula}"
     if chosen:
@@ -99,7 +93,20 @@ def diagonal_figure(
     return fig
 
 
-def figures(ds: xr.Dataset) -> dict[str, Figure]:
-    """A figure per checked quantity of ``ds`` that applies somewhere in the slice drawn."""
-    drawn = {name: quantity_figure(ds, name) for name in checked_quantities(ds)}
+def on_diagonal(ax: Axes, theory: np.ndarray, measured: np.ndarray) -> None:
+    """Each finite pair of ``theory`` and ``measured`` as a point, and the line ``y = x``."""
+    x, y = np.ravel(theory), np.ravel(measured)
+    shown = np.isfinite(x) & np.isfinite(y)
+    if shown.any():
+        low = float(min(x[shown].min(), y[shown].min()))
+        high = float(max(x[shown].max(), y[shown].max()))
+        ax.plot([low, high], [low, high], "-", color="0.4", lw=1, label="measured = theory")
+    ax.plot(x[shown], y[shown], "o", mfc="none", ms=6, label=f"{int(shown.sum())} values compared")
+    ax.set_aspect("equal", adjustable="datalim")
+
+
+def figures(ds: xr.Dataset, skip: tuple[str, ...] = ()) -> dict[str, Figure]:
+    """A figure per checked quantity of ``ds`` (but ``skip``) that applies in the slice drawn."""
+    names = [name for name in checked_quantities(ds) if name not in skip]
+    drawn = {name: quantity_figure(ds, name) for name in names}
     return {name: fig for name, fig in drawn.items() if fig is not None}

@@ -14,22 +14,25 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analysis.report.figures import figure, finish, nearest, slice_text, sweep_dims, titled
+from analysis.report.figures import (
+    figure,
+    finish,
+    fixed,
+    nearest,
+    slice_text,
+    state_space_labels,
+    titled,
+)
 
 STATE_SPACE_COUPLINGS = (0.8, -0.8)
 """Couplings whose state space is drawn (the nearest swept values): the lecture's."""
-
-
-def _others(ds: xr.Dataset, *drawn: str) -> dict[str, int]:
-    """Sweep dimensions not drawn, each fixed at its first value."""
-    return {dim: 0 for dim in sweep_dims(ds) if dim not in drawn}
 
 
 def state_space_figure(ds: xr.Dataset) -> Figure:
     """``v2`` against ``v1`` for every input direction, eigenvectors scaled by gains."""
     couplings = ds["coupling"].values
     chosen = nearest(couplings, STATE_SPACE_COUPLINGS)[::-1]
-    others = _others(ds, "coupling", "input_angle")
+    others = fixed(ds, "coupling", "input_angle")
     fig, axes = figure(5.0, 5.0, columns=len(chosen))
     for ax, index in zip(axes, chosen, strict=True):
         point = {**others, "coupling": index}
@@ -62,9 +65,9 @@ def state_space_figure(ds: xr.Dataset) -> Figure:
         ax.margins(0.12)
         ax.axhline(0, color="0.85", lw=0.8, zorder=0)
         ax.axvline(0, color="0.85", lw=0.8, zorder=0)
-        units = ds["rate"].attrs.get("units", "Hz")
-        ax.set_xlabel(f"v1 [{units}]")
-        ax.set_ylabel(f"v2 [{units}]")
+        xlabel, ylabel = state_space_labels(ds)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         shown = {**others, "coupling": index}
         ax.set_title(
             f"{slice_text(ds, shown)}: {len(angles)} input directions;\n"
@@ -92,7 +95,7 @@ def mode_gain_figure(ds: xr.Dataset) -> Figure:
     The mode along ``(1, 1)`` has eigenvalue ``+w``, the one along ``(1, -1)``
     has ``-w``; a mode is told by the sign of its eigenvector's components.
     """
-    others = _others(ds, "coupling", "input_angle", "tau")
+    others = fixed(ds, "coupling", "input_angle", "tau")
     part = ds[["gain", "eigenvectors"]].isel(others).load()
     vectors = part["eigenvectors"]
     along_sum = (vectors.isel(neuron=0) * vectors.isel(neuron=1)) > 0

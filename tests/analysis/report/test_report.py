@@ -93,10 +93,11 @@ def test_pair_state_space_arrows_are_eigenvectors_scaled_by_gain(stores):
 
 
 def test_any_other_scenario_gets_measured_against_theory_with_the_slice_named(stores):
-    """Runaway has no figures of its own: each checked quantity, theory line beside points."""
+    """Beside its own figure, runaway gets each checked quantity, theory line beside points."""
     with xr.open_zarr(stores["runaway"].path, chunks=None) as ds:
         drawn = figures(ds)
-        assert set(drawn) == set(generic.figures(ds)) >= {"growth_rate", "tau_eff"}
+        assert set(drawn) == {"runaway", *generic.figures(ds)}
+        assert set(drawn) >= {"growth_rate", "tau_eff"}
         ax = drawn["growth_rate"].axes[0]
         assert "slice: input_angle = " in ax.get_title()
         x = ds["coupling"].values
