@@ -30,11 +30,18 @@ SYMBOLS = {
 """How a name reads in a label or title, where it has a usual symbol."""
 
 
-def figure(width: float = 6.4, height: float = 4.2, columns: int = 1) -> tuple[Figure, list]:
-    """A new figure with ``columns`` axes side by side."""
+def figure(
+    width: float = 6.4, height: float = 4.2, columns: int = 1, constrained: bool = False
+) -> tuple[Figure, list]:
+    """A new figure with ``columns`` axes side by side.
+
+    ``constrained``: lay it out with matplotlib's constrained layout even with
+    one axes (needed for a figure title or a legend outside the axes).
+    """
     # One axes needs no layout engine: savefig's tight bounding box keeps every label,
     # and constrained layout would cost about as much again as drawing.
-    fig = Figure(figsize=(width * columns, height), layout="constrained" if columns > 1 else None)
+    layout = "constrained" if columns > 1 or constrained else None
+    fig = Figure(figsize=(width * columns, height), layout=layout)
     axes = fig.subplots(1, columns, squeeze=False)[0]
     return fig, list(axes)
 
@@ -105,6 +112,27 @@ def spread(count: int, most: int) -> list[int]:
     if count <= most:
         return list(range(count))
     return sorted({round(i) for i in np.linspace(0, count - 1, most)})
+
+
+FLAT = 1e-6
+"""Values that differ by less than this fraction of their size are drawn as one level."""
+
+
+def flat_axis(ax: Axes, *arrays: np.ndarray) -> None:
+    """Show values that agree to round-off as the one level they are, not as noise.
+
+    Left alone, matplotlib zooms into a span of 1e-12 and labels it with an
+    offset ("1e-12+5e-1"): round-off drawn as if it were a result.
+    """
+    values = np.concatenate([np.ravel(a) for a in arrays])
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return
+    low, high = float(values.min()), float(values.max())
+    size = max(abs(low), abs(high))
+    if high - low <= FLAT * size:
+        centre = (low + high) / 2
+        ax.set_ylim(centre - 0.1 * size, centre + 0.1 * size)
 
 
 def positive_span(*arrays: np.ndarray) -> float:

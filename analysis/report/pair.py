@@ -33,7 +33,8 @@ def state_space_figure(ds: xr.Dataset) -> Figure:
     couplings = ds["coupling"].values
     chosen = nearest(couplings, STATE_SPACE_COUPLINGS)[::-1]
     others = fixed(ds, "coupling", "input_angle")
-    fig, axes = figure(5.0, 5.0, columns=len(chosen))
+    # Constrained also for one coupling: the figure's title and legend sit outside the axes.
+    fig, axes = figure(5.0, 5.0, columns=len(chosen), constrained=True)
     for ax, index in zip(axes, chosen, strict=True):
         point = {**others, "coupling": index}
         part = ds[["rate", "h", "weights", "eigenvectors", "eigenvalues"]].isel(point).load()
@@ -102,7 +103,9 @@ def mode_gain_figure(ds: xr.Dataset) -> Figure:
     coupling = part["coupling"].broadcast_like(part["gain"])
     fig, (ax,) = figure()
     w = part["coupling"].values
-    dense = np.linspace(w.min(), w.max(), 400)
+    # One coupling alone still gets a stretch of each curve around it (short of w = +-1).
+    half = 0.1 * (1 - abs(w[0])) if w.min() == w.max() and abs(w[0]) < 1 else 0.0
+    dense = np.linspace(w.min() - half, w.max() + half, 400)
     for along, sign, colour, name in (
         (True, 1, "C3", "(1, 1)/√2"),
         (False, -1, "C0", "(1, -1)/√2"),
