@@ -17,6 +17,7 @@ from analysis.report.figures import (
     figure,
     finish,
     fixed,
+    log_scale,
     nearest,
     positive_span,
     spread,
@@ -57,7 +58,7 @@ def gain_figure(ds: xr.Dataset) -> Figure:
             va="top", ha="left", fontsize=8, color="0.4")  # fmt: skip
     ax.set_xlim(right=max(float(lam.max()), 1.0) + 0.05)
     if positive_span(part["gain"].values) > 20:
-        ax.set_yscale("log")
+        log_scale(ax)
     title = titled("Autapse gain: measured points on the theory 1/(1-λ)", ds, others)
     finish(ax, LAM, "steady-state gain v∞/h", title, loc="upper left")
     return fig
@@ -114,10 +115,10 @@ def persistence_figure(ds: xr.Dataset) -> Figure:
         ax.plot(lam, measured, markers[k % 5], color=line.get_color(), mfc="none", mew=1.5,
                 ms=7, label=f"measured, {value_text(ds, 'tau', tau)}")  # fmt: skip
     ax.axhline(1.0, color="0.6", ls=":", lw=1)
-    ax.set_yscale("log")
+    log_scale(ax)
     title = titled("Autapse persistence: decays below λ = 1, holds at 1, grows above", ds, others)
     ylabel = f"v(t_off + D) / v(t_off),  D = {delay:g} s"
-    finish(ax, LAM, ylabel, title, fontsize=7, ncols=2, loc="upper left")
+    finish(ax, LAM, ylabel, title, fontsize=7, ncols=2, loc="lower right")
     return fig
 
 

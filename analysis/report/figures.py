@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter, NullLocator
 
 DIMENSIONLESS = ("1", "", None)
 """Units of a dimensionless quantity: its label carries no unit."""
@@ -133,6 +134,25 @@ def flat_axis(ax: Axes, *arrays: np.ndarray) -> None:
     if high - low <= FLAT * size:
         centre = (low + high) / 2
         ax.set_ylim(centre - 0.1 * size, centre + 0.1 * size)
+
+
+MINOR_TICK_DECADES = 3
+"""A log axis over more decades than this has no minor ticks (unlabelled, and costly to draw)."""
+
+
+def log_scale(ax: Axes, axis: str = "y") -> None:
+    """Put ``axis`` of ``ax`` (drawn already) on a log scale, its ticks labelled in plain text.
+
+    matplotlib's default labels (``10^-6`` as mathtext) build the mathtext
+    parser on first use, and every minor tick is an artist of its own: both
+    cost more than the rest of a figure's drawing (benchmarks/README.md, figure 10).
+    """
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    which = ax.yaxis if axis == "y" else ax.xaxis
+    which.set_major_formatter(LogFormatter(labelOnlyBase=True))
+    low, high = ax.dataLim.intervaly if axis == "y" else ax.dataLim.intervalx
+    if low > 0 and np.log10(high / low) > MINOR_TICK_DECADES:
+        which.set_minor_locator(NullLocator())
 
 
 def positive_span(*arrays: np.ndarray) -> float:

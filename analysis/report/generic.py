@@ -21,6 +21,7 @@ from analysis.report.figures import (
     figure,
     finish,
     flat_axis,
+    log_scale,
     positive_span,
     slice_text,
     sweep_dims,
@@ -64,10 +65,10 @@ def quantity_figure(ds: xr.Dataset, name: str) -> Figure | None:
         ax.plot(xs, measured.isel(where).transpose(x).values, "o", color=colour, mfc="none",
                 ms=7, label=f"measured{', ' + label if label else ''}")  # fmt: skip
     if positive_span(measured.values, theory.values) > 50:
-        ax.set_yscale("log")
+        log_scale(ax)
     flat_axis(ax, measured.values, theory.values)
     if positive_span(xs) > 20:  # a sweep over decades (runaway's w up to 50)
-        ax.set_xscale("log")
+        log_scale(ax, "x")
     formula = ds[f"{name}_theory"].attrs.get("formula", "theory")
     title = titled(f"{symbol(name)}: measured (points) vs theory {formula} (line)", ds, chosen)
     xlabel, ylabel = axis_label(ds[x], x), axis_label(ds[name], name)

@@ -18,6 +18,7 @@ from analysis.report.figures import (
     figure,
     finish,
     fixed,
+    log_scale,
     nearest,
     slice_text,
     state_space_labels,
@@ -116,7 +117,7 @@ def mode_gain_figure(ds: xr.Dataset) -> Figure:
         mask = (along_sum == along).values & np.isfinite(part["gain"].values)
         ax.plot(coupling.values[mask], part["gain"].values[mask], "o", color=colour, mfc="none",
                 ms=7, label=f"measured, mode {name} (every input direction and τ)")  # fmt: skip
-    ax.set_yscale("log")
+    log_scale(ax)
     title = titled(
         "Gain of each mode of the pair: 1/(1 - w) along (1, 1), 1/(1 + w) along (1, -1)",
         ds,

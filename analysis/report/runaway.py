@@ -13,7 +13,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from analysis.report import generic
-from analysis.report.figures import figure, finish, fixed, titled, value_text
+from analysis.report.figures import figure, finish, fixed, log_scale, titled, value_text
 from analysis.theory.scenarios import growth_rate_theory
 
 MARKERS = 60
@@ -77,7 +77,7 @@ def runaway_figure(ds: xr.Dataset) -> Figure:
             label = None if marked else "diverged: last sample before |v| passed the bound"
             ax.plot(*drawn["diverged"], "kX", ms=9, label=label)
             marked = True
-    ax.set_yscale("log")
+    log_scale(ax)
     ax.set_xlim(ds["time"].values[0], ds["time"].values[-1])
     units = ds["rate"].attrs.get("units", "Hz")
     title = titled("Runaway: |v| grows as exp((λ-1)t/τ); points measured, lines theory", ds, others)

@@ -143,3 +143,17 @@ def test_a_sweep_with_nothing_measurable_still_gets_its_report_without_warnings(
         page = write_report(ds, path, result.summary)
     assert len(list(page.parent.glob("*.png"))) == 4
     assert result.summary.verdict in page.read_text()
+
+
+def test_log_axes_are_labelled_in_plain_text_without_minor_ticks_over_many_decades(stores):
+    """Persistence spans 7 decades: labels like 1e-06 (no mathtext), no minor ticks."""
+    from analysis.report import png
+
+    with xr.open_zarr(stores["autapse"].path, chunks=None) as ds:
+        fig = autapse.persistence_figure(ds)
+    png(fig)  # draws: the tick labels are set
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert "1e\u221206" in labels and "1" in labels  # matplotlib writes a true minus sign
+    assert not any("$" in label for label in labels)
+    assert ax.yaxis.get_minorticklocs().size == 0
