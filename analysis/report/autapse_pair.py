@@ -13,7 +13,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from analysis.report import generic
-from analysis.report.figures import figure, finish, fixed, state_space_labels, titled
+from analysis.report.figures import figure, finish, fixed, set_title, state_space_labels, titled
 from analysis.theory.scenarios import steady_state_theory
 
 
@@ -48,7 +48,7 @@ def loop_figure(ds: xr.Dataset) -> Figure:
     area_units = ds["loop_area"].attrs.get("units", "Hz^2")
     area_ax.set_xlabel(f"loop area, theory [{area_units}]")
     area_ax.set_ylabel(f"loop area, measured (polygon through the samples) [{area_units}]")
-    area_ax.set_title("Signed area ½∮(v1 dv2 - v2 dv1) of every point's loop", fontsize=10)
+    set_title(area_ax, "Signed area ½∮(v1 dv2 - v2 dv1) of every point's loop", 10)
     area_ax.legend(fontsize=8, loc="upper left")
     fig.suptitle("Two autapses: the response to a step draws a loop in state space")
     return fig

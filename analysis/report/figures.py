@@ -56,8 +56,18 @@ def finish(ax: Axes, xlabel: str, ylabel: str, title: str, **legend: Any) -> Non
     """Label the axes of ``ax``, give it its title and its legend (``legend``: its options)."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    set_title(ax, title)
     ax.legend(**{"fontsize": 8, **legend})
+
+
+def set_title(ax: Axes, title: str, fontsize: float = 10) -> None:
+    """Give ``ax`` its title, just above the axes.
+
+    Placed there, not left to matplotlib, which at every draw looks for tick
+    labels above the axes to clear (there are none): the same pixels, 14% less
+    drawing time (benchmarks/README.md, figure 10).
+    """
+    ax.set_title(title, fontsize=fontsize, y=1.0)
 
 
 def state_space_labels(ds: xr.Dataset) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from analysis.measure.modes import eigenvector_inverse, mode_activity
 from analysis.report import generic
-from analysis.report.figures import figure, fixed, titled, value_text
+from analysis.report.figures import figure, fixed, set_title, titled, value_text
 from analysis.theory.linear import is_integrator, ramp_slope_theory
 from analysis.theory.scenarios import held_value_theory
 
@@ -77,7 +77,7 @@ def ramp_hold_figure(ds: xr.Dataset) -> Figure:
         ax.set_xlabel("time [s]")
         ax.set_ylabel("activity of the λ = 1 mode, c_a = (Φ⁻¹v)_a [Hz]")
         coupling = value_text(ds, "coupling", ds["coupling"].values[index])
-        ax.set_title(titled(f"{coupling}", ds, others), fontsize=9)
+        set_title(ax, titled(f"{coupling}", ds, others), 9)
         ax.legend(fontsize=7, loc="best")
     fig.suptitle("Integrator: the λ = 1 mode ramps at h_a/τ while the input is on, then holds")
     return fig

@@ -14,7 +14,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from analysis.report import generic
-from analysis.report.figures import figure, fixed, titled
+from analysis.report.figures import figure, fixed, set_title, titled
 
 TITLES = {
     "gain_matrix": "Gain matrix (I-M)⁻¹: measured from the responses vs theory",
@@ -43,7 +43,7 @@ def matrix_figure(ds: xr.Dataset, name: str) -> Figure:
     limit = float(np.abs(finite).max()) if finite.size else 1.0
     for ax, values, what in zip(axes, (measured, theory), ("measured", "theory"), strict=False):
         image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"{what}\n{titled('', ds, others).strip()}", fontsize=9)
+        set_title(ax, f"{what}\n{titled('', ds, others).strip()}", 9)
         ax.set_xlabel(AXES.get(columns, columns))
         ax.set_ylabel(AXES.get(rows, rows))
         ax.set_xticks(range(values.shape[1]))
@@ -54,7 +54,7 @@ def matrix_figure(ds: xr.Dataset, name: str) -> Figure:
     axes[2].set_xlabel("component, theory")
     axes[2].set_ylabel("component, measured")
     count = int(np.prod([ds.sizes[dim] for dim in fixed(ds)]))
-    axes[2].set_title(f"every component of all {count} points", fontsize=9)
+    set_title(axes[2], f"every component of all {count} points", 9)
     axes[2].legend(fontsize=8, loc="upper left")
     fig.suptitle(TITLES.get(name, f"{name}: measured vs theory"))
     return fig

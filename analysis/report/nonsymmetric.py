@@ -18,6 +18,7 @@ from analysis.report.figures import (
     finish,
     fixed,
     nearest,
+    set_title,
     state_space_labels,
     titled,
     value_text,
@@ -76,8 +77,8 @@ def rates_figure(ds: xr.Dataset) -> Figure:
         ax.legend(fontsize=8, loc="best")
     axes[0].set_xlabel("Re λ, real part of the mode's eigenvalue")
     axes[1].set_xlabel("Im λ, imaginary part of the mode's eigenvalue")
-    axes[0].set_title("decay rate (1 - Re λ)/τ", fontsize=10)
-    axes[1].set_title("angular frequency Im λ/τ", fontsize=10)
+    set_title(axes[0], "decay rate (1 - Re λ)/τ", 10)
+    set_title(axes[1], "angular frequency Im λ/τ", 10)
     fig.suptitle(titled("Complex modes decay at (1 - Re λ)/τ and turn at Im λ/τ", ds, others))
     return fig
 

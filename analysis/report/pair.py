@@ -20,6 +20,7 @@ from analysis.report.figures import (
     fixed,
     log_scale,
     nearest,
+    set_title,
     slice_text,
     state_space_labels,
     titled,
@@ -71,7 +72,8 @@ def state_space_figure(ds: xr.Dataset) -> Figure:
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         shown = {**others, "coupling": index}
-        ax.set_title(
+        set_title(
+            ax,
             f"{slice_text(ds, shown)}: {len(angles)} input directions;\n"
             "arrows: eigenvectors x gain 1/(1-λ) x |h|",
             fontsize=10,
