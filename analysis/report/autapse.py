@@ -24,6 +24,7 @@ from analysis.report.figures import (
     titled,
     value_text,
 )
+from analysis.theory.linear import step_response_theory
 
 SHOWN_TAUS = 4
 """At most this many values of ``tau`` are drawn as separate series."""
@@ -31,6 +32,8 @@ LAM = "λ, eigenvalue of the recurrent weight"
 TIME_COURSE_LAMS = (-1.0, 0.5, 0.9, 1.0, 1.25)
 """Eigenvalues whose time courses are drawn (the nearest swept values): negative and
 positive feedback, slow, integrator, runaway."""
+TIME_COURSE_MARKERS = 50
+"""About this many simulated samples are drawn per time course (the line is the theory)."""
 
 
 def _dense_lam(lam: np.ndarray, below: float = 1.0) -> np.ndarray:
@@ -123,7 +126,11 @@ def persistence_figure(ds: xr.Dataset) -> Figure:
 
 
 def time_course_figure(ds: xr.Dataset) -> Figure:
-    """``rate`` of a few chosen ``lam`` at one ``tau``, the input step shaded."""
+    """``rate`` of a few chosen ``lam`` at one ``tau`` (points) and its closed form (lines).
+
+    The input step is shaded; the lines are
+    :func:`analysis.theory.linear.step_response_theory` of each point.
+    """
     others = fixed(ds, "lam", "tau")
     lam = ds["lam"].values
     chosen = nearest(lam, TIME_COURSE_LAMS)
@@ -132,14 +139,24 @@ def time_course_figure(ds: xr.Dataset) -> Figure:
     rate = ds["rate"].isel(selection).load()
     h = float(ds["h"].isel({**others, "lam": chosen[0], "tau": tau_index, "neuron": 0}).values)
     onset, offset = float(ds["onset"].values), float(ds["offset"].values)
+    tau = float(ds["tau"].values[tau_index])
     fig, (ax,) = figure(7.0, 4.2)
     ax.axvspan(onset, offset, color="tab:orange", alpha=0.15, lw=0,
                label=f"input on, h = {h:g} {ds['h'].attrs.get('units', '')}")  # fmt: skip
     time = rate["time"].values
+    step = max(1, len(time) // TIME_COURSE_MARKERS)
     for k, i in enumerate(chosen):
-        ax.plot(time, rate.isel(lam=k).values, lw=1.5, label=value_text(ds, "lam", lam[i]))
+        theory = step_response_theory(lam[i], h, tau, onset, offset, time)
+        (line,) = ax.plot(time, theory, lw=1.2, label=f"{value_text(ds, 'lam', lam[i])}: theory")
+        label = f"simulated, every {step}th sample" if k == len(chosen) - 1 else None
+        ax.plot(time[::step], rate.isel(lam=k).values[::step], "o", ms=3.5, mfc="none",
+                color=line.get_color(), label=label)  # fmt: skip
     tau_text = value_text(ds, "tau", ds["tau"].values[tau_index])
-    title = titled(f"Autapse responses to a step input ({tau_text})", ds, others)
+    title = titled(
+        f"Autapse responses to a step input ({tau_text}): points simulated, lines theory",
+        ds,
+        others,
+    )
     finish(
         ax, "time [s]", f"rate v [{ds['rate'].attrs.get('units', 'Hz')}]", title, loc="upper left"
     )
