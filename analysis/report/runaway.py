@@ -1,9 +1,10 @@
 """The lecture's runaway: with ``lam > 1`` activity grows as ``exp((lam-1) t/tau)``, then diverges.
 
 ``|v|`` on a log axis, where exponential growth is a straight line: the
-measured samples, a line of the theory's slope ``(lam - 1)/tau``
-(:func:`analysis.theory.scenarios.growth_rate_theory`) beside them, the rate
-the check fitted in the legend, and the moment the point diverged marked.
+measured samples, the closed-form ``|v(t)|`` beside them (each mode's step
+response), the rate the check fitted and the theory's ``(lam - 1)/tau``
+(:func:`analysis.theory.scenarios.growth_rate_theory`) in the legend, and
+the moment the point diverged marked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from matplotlib.figure import Figure
 
 from analysis.report import generic
 from analysis.report.figures import figure, finish, fixed, log_scale, titled, value_text
+from analysis.theory.linear import response_theory
 from analysis.theory.scenarios import growth_rate_theory
 
 MARKERS = 60
@@ -21,28 +23,37 @@ MARKERS = 60
 
 
 def growth_lines(ds: xr.Dataset, point: dict[str, int]) -> dict[str, object]:
-    """What the runaway figure draws of one point: ``|v|`` and the line of theory's growth.
+    """What the runaway figure draws of one point: ``|v|`` measured and in theory.
 
-    Returns ``time`` and ``size`` (``|v(t)|``, NaN after the divergence),
-    ``theory`` and ``fitted`` (the growth rate of the unstable mode, 1/s;
-    fitted after the input stops where the point lasted that long, else
-    while it was on), and ``line`` (times, values): ``|v|`` at the last
-    finite sample carried back along ``exp(theory t)`` over the stretch
-    where a single exponential is expected, from the input's end (or the
-    middle of the input, for a point that diverged while it was on).
+    Returns ``time`` and ``size`` (``|v(t)|`` recorded, NaN after the
+    divergence); ``line``, ``|v(t)|`` in theory, ``|sum_a phi_a c_a(t)|``
+    with each mode's step response ``c_a``
+    (:func:`analysis.theory.linear.response_theory`), up to the last
+    recorded sample; ``theory`` and ``fitted``, the growth rate of the
+    unstable mode in 1/s, ``(lam - 1)/tau`` and as the check fitted it (after
+    the input stops where the point lasted that long, else while it was on);
+    and ``diverged``, the last sample before the divergence, if any.
     """
-    part = ds[["rate", "eigenvalues", "growth_rate", "diverged_at", "tau"]].isel(point).load()
+    names = ["rate", "eigenvalues", "eigenvectors", "mode_input", "growth_rate", "diverged_at"]
+    part = ds[[*names, "tau"]].isel(point).load()
     time = part["time"].values
     size = np.sqrt((part["rate"] ** 2).sum("neuron", skipna=False)).transpose("time").values
     theory = float(growth_rate_theory(part["eigenvalues"], part["tau"]).max())
     fitted = part["growth_rate"].max("mode")
     phase = "decay" if np.isfinite(float(fitted.sel(phase="decay"))) else "rise"
-    finite = np.flatnonzero(np.isfinite(size))
-    last = finite[-1]
-    onset, offset = float(ds["onset"]), float(ds["offset"])
-    start = offset if time[last] > offset else onset + (time[last] - onset) / 2
-    times = np.array([start, time[last]])
-    line = size[last] * np.exp(theory * (times - time[last]))
+    last = np.flatnonzero(np.isfinite(size))[-1]
+    onset, offset, tau = float(ds["onset"]), float(ds["offset"]), float(part["tau"])
+    shown = time[: last + 1]
+    rates = response_theory(
+        part["eigenvalues"].values,
+        part["eigenvectors"].transpose("neuron", "mode").values,
+        part["mode_input"].values,
+        tau,
+        onset,
+        offset,
+        shown,
+    )
+    line = np.linalg.norm(rates, axis=0)
     diverged = float(part["diverged_at"])
     return {
         "time": time,
@@ -50,7 +61,7 @@ def growth_lines(ds: xr.Dataset, point: dict[str, int]) -> dict[str, object]:
         "theory": theory,
         "fitted": float(fitted.sel(phase=phase)),
         "phase": phase,
-        "line": (times, line),
+        "line": (shown, line),
         "diverged": (time[last], size[last]) if np.isfinite(diverged) else None,
     }
 

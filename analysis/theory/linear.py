@@ -128,10 +128,35 @@ def step_response_theory(
         c(t) = c(offset) exp(-k (t - offset))              after it,
 
     with ``R`` of :func:`relaxed`: ``h_a (1 - exp(-k t))/(1 - lam)`` below
-    ``lam = 1``, the ramp ``h_a t/tau`` at 1, growth above.
+    ``lam = 1``, the ramp ``h_a t/tau`` at 1, growth above; a complex
+    ``lam`` turns as it relaxes.
     """
-    k = (1 - np.real(eigenvalue)) / tau
+    k = (1 - eigenvalue) / tau
     on = np.clip(time - onset, 0.0, offset - onset)
     after = np.clip(time - offset, 0.0, None)
     with np.errstate(over="ignore", invalid="ignore"):
         return mode_input / tau * relaxed(k, on) * np.exp(-k * after)
+
+
+def response_theory(
+    eigenvalues: np.ndarray,
+    eigenvectors: np.ndarray,
+    mode_input: np.ndarray,
+    tau: float,
+    onset: float,
+    offset: float,
+    time: np.ndarray,
+) -> np.ndarray:
+    """Rates ``v(t) = Phi c(t)`` of a linear network from rest under a step input.
+
+    Each mode's ``c_a`` is its :func:`step_response_theory`; ``eigenvalues``
+    (n_mode,), ``eigenvectors`` ``Phi`` (n_neuron, n_mode) and ``mode_input``
+    ``Phi^-1 h`` (n_mode,) of one point.  Returns (n_neuron, n_time), real.
+    """
+    modes = np.array(
+        [
+            step_response_theory(lam, h_a, tau, onset, offset, time)
+            for lam, h_a in zip(eigenvalues, mode_input, strict=True)
+        ]
+    )
+    return np.real(eigenvectors @ modes)

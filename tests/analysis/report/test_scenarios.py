@@ -82,7 +82,8 @@ def test_each_scenario_gets_its_lecture_figures(stores, name, expected):
 
 
 def test_autapse_pair_loop_heads_for_each_neurons_own_steady_state(stores):
-    """The crosses are h_i/(1 - lam_i) of the slice named; the areas agree to 1e-3."""
+    """Crosses at h_i/(1 - lam_i) of the slice named, the simulated samples on each neuron's
+    closed form h_i/(1-lam_i) (1 - e^(-(1-lam_i)t/tau)), the areas agree to 1e-3."""
     with opened(stores, "autapse_pair") as ds:
         left, right = autapse_pair.loop_figure(ds).axes
         h = ds["h"]
@@ -97,8 +98,17 @@ def test_autapse_pair_loop_heads_for_each_neurons_own_steady_state(stores):
     crosses = next(line for line in left.lines if line.get_marker() == "x")
     expected = inputs / (1 - np.array([0.8, lam2]))
     np.testing.assert_allclose(np.column_stack(data(crosses)), expected, rtol=1e-12)
-    trajectory = left.lines[0]
-    np.testing.assert_array_equal(data(trajectory)[0], rate.isel(neuron=0).values)
+    theory, samples = left.lines[0], left.lines[1]
+    assert theory.get_label().startswith("theory") and samples.get_label().startswith("simulated")
+    time = rate["time"].values
+    on, after = np.clip(time - 0.05, 0, 0.4), np.clip(time - 0.45, 0, None)
+    k = (1 - np.array([0.8, lam2]))[:, None] / tau
+    closed = inputs[0][:, None] / (k * tau) * (1 - np.exp(-k * on)) * np.exp(-k * after)
+    np.testing.assert_allclose(np.vstack(data(theory)), closed, rtol=1e-9, atol=1e-12)
+    every = len(time) // autapse_pair.MARKERS
+    shown = rate.transpose("neuron", "time").values[:, ::every]
+    np.testing.assert_array_equal(np.vstack(data(samples)), shown)
+    np.testing.assert_allclose(shown, closed[:, ::every], rtol=1e-9, atol=1e-12)
     x, y = data(markers(right)[0])
     assert len(x) == np.isfinite(area).sum() == 2 * 2 * 3 * 2
     np.testing.assert_allclose(y, x, rtol=0, atol=1e-3 * np.abs(theory_area).max())
@@ -179,11 +189,19 @@ def test_runaway_grows_along_the_theory_slope_and_marks_the_divergence(stores):
         assert drawn["theory"] == pytest.approx(growth, rel=1e-12)
         assert drawn["fitted"] == pytest.approx(growth, rel=1e-6)
         times, values = drawn["line"]
-        slope = np.log(values[1] / values[0]) / (times[1] - times[0])
-        assert slope == pytest.approx(growth, rel=1e-9)
-        inside = (drawn["time"] >= times[0]) & (drawn["time"] <= times[1])
-        along = values[1] * np.exp(growth * (drawn["time"][inside] - times[1]))
-        np.testing.assert_allclose(drawn["size"][inside], along, rtol=0.02)
+        recorded = drawn["size"][: len(times)]
+        assert np.isfinite(recorded).all()  # the line ends at the last recorded sample
+        # Input onto neuron 1: modes (1, +-1)/sqrt2 get h/sqrt2 each; |v| = |c+ phi+ + c- phi-|.
+        k_up, k_down = (1 - w) / tau, (1 + w) / tau
+        on = np.clip(times - 0.05, 0, 0.2)
+        after = np.clip(times - 0.25, 0, None)
+        up = (1 - np.exp(-k_up * on)) / (1 - w) * np.exp(-k_up * after) / np.sqrt(2)
+        down = (1 - np.exp(-k_down * on)) / (1 + w) * np.exp(-k_down * after) / np.sqrt(2)
+        np.testing.assert_allclose(values, np.hypot(up, down), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(recorded, values, rtol=1e-6, atol=1e-12)
+        # Where it ends, log|v| rises at the unstable mode's rate.
+        slope = np.log(values[-1] / values[-2]) / (times[-1] - times[-2])
+        assert slope == pytest.approx(growth, rel=0.01)
         assert (drawn["diverged"] is not None) == blew_up
     assert diverged.sum() == 4  # w = 1.5, 2, 3, 50 at tau = 0.01
     ax = fig.axes[0]
