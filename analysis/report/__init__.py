@@ -25,6 +25,7 @@ from analysis.report import (
     generic,
     integrator,
     matrices,
+    matrix,
     nonsymmetric,
     page,
     pair,
@@ -43,6 +44,7 @@ SCENARIO_FIGURES: dict[tuple[str, str], Callable[[xr.Dataset], dict[str, Figure]
     ("pair", "runaway"): runaway.figures,
     ("autapse", "saturating"): saturating.figures,
     ("nonsymmetric", "nonsymmetric"): nonsymmetric.figures,
+    ("matrix", "linear_modes"): matrix.figures,
 }
 """Figures of a scenario by (network kind, check); any other gets :func:`generic.figures`."""
 

@@ -17,6 +17,7 @@ from analysis.report import (
     figures,
     integrator,
     matrices,
+    matrix,
     nonsymmetric,
     runaway,
     saturating,
@@ -31,6 +32,7 @@ RUNS = {
     "runaway": ["sweep.grid.input_angle=[0.0]"],
     "saturating_memory": ["sweep.grid.tau=[0.01]"],
     "nonsymmetric": [],
+    "matrix": ["sweep.grid.tau=[0.01]"],
 }
 """Each scenario's sweep, made smaller where that loses nothing the figure shows."""
 
@@ -68,6 +70,7 @@ def data(line) -> tuple[np.ndarray, np.ndarray]:
         ("runaway", {"runaway", "growth_rate"}),
         ("saturating_memory", {"fixed_point", "memory"}),
         ("nonsymmetric", {"spiral", "rates"}),
+        ("matrix", {"modes", "gain", "tau_eff"}),
     ],
 )
 def test_each_scenario_gets_its_lecture_figures(stores, name, expected):
@@ -268,3 +271,25 @@ def test_nonsymmetric_rates_lie_on_their_theory_lines_and_spirals_head_for_the_s
     steady = np.linalg.solve(np.eye(2)[None] - weights, h[..., None])[..., 0]
     np.testing.assert_allclose(np.column_stack(data(crosses)), steady, rtol=1e-12)
     assert "Re λ = 0.5" in spiral_ax.get_title()
+
+
+def test_matrix_modes_relax_each_as_its_own_autapse(stores):
+    """M = [[0, 0.8], [0.8, 0]], h = (1, 0): modes +-0.8 get 1/sqrt2 each and settle at
+    (1/sqrt2)/(1 -+ 0.8) with time constants tau/(1 -+ 0.8)."""
+    with opened(stores, "matrix") as ds:
+        ax = matrix.modes_figure(ds).axes[0]
+        onset, offset, tau = float(ds["onset"]), float(ds["offset"]), 0.01
+    theories = [line for line in ax.lines if line.get_label().endswith(": theory")]
+    samples = markers(ax)
+    assert len(theories) == len(samples) == 2
+    for theory, sample in zip(theories, samples, strict=True):
+        lam = 0.8 if "λ = 0.8" in theory.get_label() else -0.8
+        for t, c in (data(theory), data(sample)):
+            k = (1 - lam) / tau
+            on, after = np.clip(t - onset, 0, offset - onset), np.clip(t - offset, 0, None)
+            closed = 1 / np.sqrt(2) / (1 - lam) * (1 - np.exp(-k * on)) * np.exp(-k * after)
+            np.testing.assert_allclose(np.abs(c), closed, rtol=1e-9, atol=1e-12)
+    # The slow mode (gain 5, tau_eff 0.05 s) is still e^-4 short of its plateau at the offset.
+    assert max(np.abs(data(line)[1]).max() for line in theories) == pytest.approx(
+        1 / np.sqrt(2) / 0.2 * (1 - np.exp(-4)), rel=1e-9
+    )
