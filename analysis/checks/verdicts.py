@@ -94,6 +94,8 @@ def verdict(
 ) -> xr.DataArray:
     """:func:`verdict_codes` of DataArrays, broadcast by dimension name."""
     names = [name for name, _ in reasons]
+    # Given here, not left to verdict_codes: Dask hands a None on as an object array.
+    scale = abs(theory) if scale is None else scale
 
     def codes(measured, theory, scale, *masks):
         return verdict_codes(measured, theory, rtol, list(zip(names, masks, strict=True)), scale)
@@ -102,7 +104,7 @@ def verdict(
         codes,
         measured,
         theory,
-        scale,  # None passes through as is: verdict_codes then takes |theory|
+        scale,
         *(mask for _, mask in reasons),
         dask="parallelized",
         output_dtypes=[np.int8],

@@ -120,6 +120,11 @@ def linear_map(responses: xr.DataArray, stimuli: xr.DataArray, column: str) -> x
         transposed = np.linalg.pinv(u) @ v
         return np.swapaxes(transposed, -1, -2)
 
+    if responses.chunks is not None or stimuli.chunks is not None:
+        # One chunk along the matrix's dimensions (a few epochs and neurons): the solve
+        # needs every epoch of a point at once, as a store read lazily does not chunk them.
+        responses = responses.chunk({"epoch": -1, "neuron": -1})
+        stimuli = stimuli.chunk({"epoch": -1, column: -1})
     return xr.apply_ufunc(
         solve,
         responses,

@@ -16,13 +16,15 @@ from matplotlib.figure import Figure
 from analysis.report.figures import (
     figure,
     finish,
+    fixed,
+    log_scale,
     nearest,
     positive_span,
     spread,
-    sweep_dims,
     titled,
     value_text,
 )
+from analysis.theory.linear import step_response_theory
 
 SHOWN_TAUS = 4
 """At most this many values of ``tau`` are drawn as separate series."""
@@ -30,11 +32,8 @@ LAM = "λ, eigenvalue of the recurrent weight"
 TIME_COURSE_LAMS = (-1.0, 0.5, 0.9, 1.0, 1.25)
 """Eigenvalues whose time courses are drawn (the nearest swept values): negative and
 positive feedback, slow, integrator, runaway."""
-
-
-def _others(ds: xr.Dataset) -> dict[str, int]:
-    """The sweep dimensions other than ``lam`` and ``tau``, each fixed at its first value."""
-    return {dim: 0 for dim in sweep_dims(ds) if dim not in ("lam", "tau")}
+TIME_COURSE_MARKERS = 50
+"""About this many simulated samples are drawn per time course (the line is the theory)."""
 
 
 def _dense_lam(lam: np.ndarray, below: float = 1.0) -> np.ndarray:
@@ -46,7 +45,7 @@ def _dense_lam(lam: np.ndarray, below: float = 1.0) -> np.ndarray:
 
 def gain_figure(ds: xr.Dataset) -> Figure:
     """Measured steady-state gain against ``lam``, and ``1/(1-lam)``."""
-    others = _others(ds)
+    others = fixed(ds, "lam", "tau")
     part = ds[["gain"]].isel(others, mode=0).load()
     lam, taus = part["lam"].values, part["tau"].values
     fig, (ax,) = figure()
@@ -62,7 +61,7 @@ def gain_figure(ds: xr.Dataset) -> Figure:
             va="top", ha="left", fontsize=8, color="0.4")  # fmt: skip
     ax.set_xlim(right=max(float(lam.max()), 1.0) + 0.05)
     if positive_span(part["gain"].values) > 20:
-        ax.set_yscale("log")
+        log_scale(ax)
     title = titled("Autapse gain: measured points on the theory 1/(1-λ)", ds, others)
     finish(ax, LAM, "steady-state gain v∞/h", title, loc="upper left")
     return fig
@@ -70,7 +69,7 @@ def gain_figure(ds: xr.Dataset) -> Figure:
 
 def tau_eff_figure(ds: xr.Dataset) -> Figure:
     """Measured ``tau_eff/tau`` of the rise and the decay against ``lam``, and ``1/(1-lam)``."""
-    others = _others(ds)
+    others = fixed(ds, "lam", "tau")
     part = ds[["tau_eff"]].isel(others, mode=0).load()
     lam, taus = part["lam"].values, part["tau"].values
     ratio = part["tau_eff"] / part["tau"]
@@ -104,7 +103,7 @@ def tau_eff_figure(ds: xr.Dataset) -> Figure:
 
 def persistence_figure(ds: xr.Dataset) -> Figure:
     """Persistence a delay ``D`` after the input stops, against ``lam``, with theory per ``tau``."""
-    others = _others(ds)
+    others = fixed(ds, "lam", "tau")
     part = ds[["persistence"]].isel(others, mode=0).load()
     lam, taus = part["lam"].values, part["tau"].values
     delay = float(ds["persistence_theory"].attrs.get("delay", ds["persistence"].attrs["delay"]))
@@ -119,16 +118,20 @@ def persistence_figure(ds: xr.Dataset) -> Figure:
         ax.plot(lam, measured, markers[k % 5], color=line.get_color(), mfc="none", mew=1.5,
                 ms=7, label=f"measured, {value_text(ds, 'tau', tau)}")  # fmt: skip
     ax.axhline(1.0, color="0.6", ls=":", lw=1)
-    ax.set_yscale("log")
+    log_scale(ax)
     title = titled("Autapse persistence: decays below λ = 1, holds at 1, grows above", ds, others)
     ylabel = f"v(t_off + D) / v(t_off),  D = {delay:g} s"
-    finish(ax, LAM, ylabel, title, fontsize=7, ncols=2, loc="upper left")
+    finish(ax, LAM, ylabel, title, fontsize=7, ncols=2, loc="lower right")
     return fig
 
 
 def time_course_figure(ds: xr.Dataset) -> Figure:
-    """``rate`` of a few chosen ``lam`` at one ``tau``, the input step shaded."""
-    others = _others(ds)
+    """``rate`` of a few chosen ``lam`` at one ``tau`` (points) and its closed form (lines).
+
+    The input step is shaded; the lines are
+    :func:`analysis.theory.linear.step_response_theory` of each point.
+    """
+    others = fixed(ds, "lam", "tau")
     lam = ds["lam"].values
     chosen = nearest(lam, TIME_COURSE_LAMS)
     tau_index = len(ds["tau"]) // 2
@@ -136,14 +139,24 @@ def time_course_figure(ds: xr.Dataset) -> Figure:
     rate = ds["rate"].isel(selection).load()
     h = float(ds["h"].isel({**others, "lam": chosen[0], "tau": tau_index, "neuron": 0}).values)
     onset, offset = float(ds["onset"].values), float(ds["offset"].values)
+    tau = float(ds["tau"].values[tau_index])
     fig, (ax,) = figure(7.0, 4.2)
     ax.axvspan(onset, offset, color="tab:orange", alpha=0.15, lw=0,
                label=f"input on, h = {h:g} {ds['h'].attrs.get('units', '')}")  # fmt: skip
     time = rate["time"].values
+    step = max(1, len(time) // TIME_COURSE_MARKERS)
     for k, i in enumerate(chosen):
-        ax.plot(time, rate.isel(lam=k).values, lw=1.5, label=value_text(ds, "lam", lam[i]))
+        theory = step_response_theory(lam[i], h, tau, onset, offset, time)
+        (line,) = ax.plot(time, theory, lw=1.2, label=f"{value_text(ds, 'lam', lam[i])}: theory")
+        label = f"simulated, every {step}th sample" if k == len(chosen) - 1 else None
+        ax.plot(time[::step], rate.isel(lam=k).values[::step], "o", ms=3.5, mfc="none",
+                color=line.get_color(), label=label)  # fmt: skip
     tau_text = value_text(ds, "tau", ds["tau"].values[tau_index])
-    title = titled(f"Autapse responses to a step input ({tau_text})", ds, others)
+    title = titled(
+        f"Autapse responses to a step input ({tau_text}): points simulated, lines theory",
+        ds,
+        others,
+    )
     finish(
         ax, "time [s]", f"rate v [{ds['rate'].attrs.get('units', 'Hz')}]", title, loc="upper left"
     )

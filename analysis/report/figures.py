@@ -13,19 +13,36 @@ import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import LogFormatter, NullLocator
 
 DIMENSIONLESS = ("1", "", None)
 """Units of a dimensionless quantity: its label carries no unit."""
 
-SYMBOLS = {"lam": "λ", "tau": "τ", "coupling": "w", "tau_eff": "τ_eff"}
+SYMBOLS = {
+    "lam": "λ",
+    "lam1": "λ1",
+    "lam2": "λ2",
+    "lam_real": "Re λ",
+    "lam_imag": "Im λ",
+    "tau": "τ",
+    "coupling": "w",
+    "tau_eff": "τ_eff",
+}
 """How a name reads in a label or title, where it has a usual symbol."""
 
 
-def figure(width: float = 6.4, height: float = 4.2, columns: int = 1) -> tuple[Figure, list]:
-    """A new figure with ``columns`` axes side by side."""
+def figure(
+    width: float = 6.4, height: float = 4.2, columns: int = 1, constrained: bool = False
+) -> tuple[Figure, list]:
+    """A new figure with ``columns`` axes side by side.
+
+    ``constrained``: lay it out with matplotlib's constrained layout even with
+    one axes (needed for a figure title or a legend outside the axes).
+    """
     # One axes needs no layout engine: savefig's tight bounding box keeps every label,
     # and constrained layout would cost about as much again as drawing.
-    fig = Figure(figsize=(width * columns, height), layout="constrained" if columns > 1 else None)
+    layout = "constrained" if columns > 1 or constrained else None
+    fig = Figure(figsize=(width * columns, height), layout=layout)
     axes = fig.subplots(1, columns, squeeze=False)[0]
     return fig, list(axes)
 
@@ -39,8 +56,24 @@ def finish(ax: Axes, xlabel: str, ylabel: str, title: str, **legend: Any) -> Non
     """Label the axes of ``ax``, give it its title and its legend (``legend``: its options)."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    set_title(ax, title)
     ax.legend(**{"fontsize": 8, **legend})
+
+
+def set_title(ax: Axes, title: str, fontsize: float = 10) -> None:
+    """Give ``ax`` its title, just above the axes.
+
+    Placed there, not left to matplotlib, which at every draw looks for tick
+    labels above the axes to clear (there are none): the same pixels, 14% less
+    drawing time (benchmarks/README.md, figure 10).
+    """
+    ax.set_title(title, fontsize=fontsize, y=1.0)
+
+
+def state_space_labels(ds: xr.Dataset) -> tuple[str, str]:
+    """The axis labels of a two-neuron state space: ``v1 [Hz]``, ``v2 [Hz]``."""
+    units = ds["rate"].attrs.get("units", "Hz")
+    return f"v1 [{units}]", f"v2 [{units}]"
 
 
 def symbol(name: str) -> str:
@@ -74,6 +107,11 @@ def sweep_dims(ds: xr.Dataset) -> list[str]:
     return list(ds["status"].dims)
 
 
+def fixed(ds: xr.Dataset, *drawn: str) -> dict[str, int]:
+    """The sweep dimensions of ``ds`` other than ``drawn``, each fixed at its first value."""
+    return {dim: 0 for dim in sweep_dims(ds) if dim not in drawn}
+
+
 def nearest(values: np.ndarray, targets: Sequence[float]) -> list[int]:
     """Indices of the values nearest to each target, without repeats, in ascending value."""
     chosen = {int(np.argmin(np.abs(values - target))) for target in targets}
@@ -85,6 +123,46 @@ def spread(count: int, most: int) -> list[int]:
     if count <= most:
         return list(range(count))
     return sorted({round(i) for i in np.linspace(0, count - 1, most)})
+
+
+FLAT = 1e-6
+"""Values that differ by less than this fraction of their size are drawn as one level."""
+
+
+def flat_axis(ax: Axes, *arrays: np.ndarray) -> None:
+    """Show values that agree to round-off as the one level they are, not as noise.
+
+    Left alone, matplotlib zooms into a span of 1e-12 and labels it with an
+    offset ("1e-12+5e-1"): round-off drawn as if it were a result.
+    """
+    values = np.concatenate([np.ravel(a) for a in arrays])
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return
+    low, high = float(values.min()), float(values.max())
+    size = max(abs(low), abs(high))
+    if high - low <= FLAT * size:
+        centre = (low + high) / 2
+        ax.set_ylim(centre - 0.1 * size, centre + 0.1 * size)
+
+
+MINOR_TICK_DECADES = 3
+"""A log axis over more decades than this has no minor ticks (unlabelled, and costly to draw)."""
+
+
+def log_scale(ax: Axes, axis: str = "y") -> None:
+    """Put ``axis`` of ``ax`` (drawn already) on a log scale, its ticks labelled in plain text.
+
+    matplotlib's default labels (``10^-6`` as mathtext) build the mathtext
+    parser on first use, and every minor tick is an artist of its own: both
+    cost more than the rest of a figure's drawing (benchmarks/README.md, figure 10).
+    """
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    which = ax.yaxis if axis == "y" else ax.xaxis
+    which.set_major_formatter(LogFormatter(labelOnlyBase=True))
+    low, high = ax.dataLim.intervaly if axis == "y" else ax.dataLim.intervalx
+    if low > 0 and np.log10(high / low) > MINOR_TICK_DECADES:
+        which.set_minor_locator(NullLocator())
 
 
 def positive_span(*arrays: np.ndarray) -> float:

@@ -12,6 +12,7 @@ import itertools
 
 import numpy as np
 import xarray as xr
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from analysis.checks.verdicts import VERDICTS
@@ -19,6 +20,8 @@ from analysis.report.figures import (
     axis_label,
     figure,
     finish,
+    flat_axis,
+    log_scale,
     positive_span,
     slice_text,
     sweep_dims,
@@ -62,7 +65,10 @@ def quantity_figure(ds: xr.Dataset, name: str) -> Figure | None:
         ax.plot(xs, measured.isel(where).transpose(x).values, "o", color=colour, mfc="none",
                 ms=7, label=f"measured{', ' + label if label else ''}")  # fmt: skip
     if positive_span(measured.values, theory.values) > 50:
-        ax.set_yscale("log")
+        log_scale(ax)
+    flat_axis(ax, measured.values, theory.values)
+    if positive_span(xs) > 20:  # a sweep over decades (runaway's w up to 50)
+        log_scale(ax, "x")
     formula = ds[f"{name}_theory"].attrs.get("formula", "theory")
     title = titled(f"{symbol(name)}: measured (points) vs theory {formula} (line)", ds, chosen)
     xlabel, ylabel = axis_label(ds[x], x), axis_label(ds[name], name)
@@ -82,14 +88,7 @@ def diagonal_figure(
     For quantities with too many components to draw as series (a gain matrix).
     """
     fig, (ax,) = figure(5.2, 5.0)
-    x, y = theory.values.ravel(), measured.values.ravel()
-    shown = np.isfinite(x) & np.isfinite(y)
-    if shown.any():
-        low = float(min(x[shown].min(), y[shown].min()))
-        high = float(max(x[shown].max(), y[shown].max()))
-        ax.plot([low, high], [low, high], "-", color="0.4", lw=1, label="measured = theory")
-    ax.plot(x[shown], y[shown], "o", mfc="none", ms=6, label=f"{int(shown.sum())} values compared")
-    ax.set_aspect("equal", adjustable="datalim")
+    on_diagonal(ax, theory.values, measured.values)
     formula = ds[f"{name}_theory"].attrs.get("formula", "theory")
     title = f"{symbol(name)}: every component, measured vs theory {formula}"
     if chosen:
@@ -99,7 +98,20 @@ def diagonal_figure(
     return fig
 
 
-def figures(ds: xr.Dataset) -> dict[str, Figure]:
-    """A figure per checked quantity of ``ds`` that applies somewhere in the slice drawn."""
-    drawn = {name: quantity_figure(ds, name) for name in checked_quantities(ds)}
+def on_diagonal(ax: Axes, theory: np.ndarray, measured: np.ndarray) -> None:
+    """Each finite pair of ``theory`` and ``measured`` as a point, and the line ``y = x``."""
+    x, y = np.ravel(theory), np.ravel(measured)
+    shown = np.isfinite(x) & np.isfinite(y)
+    if shown.any():
+        low = float(min(x[shown].min(), y[shown].min()))
+        high = float(max(x[shown].max(), y[shown].max()))
+        ax.plot([low, high], [low, high], "-", color="0.4", lw=1, label="measured = theory")
+    ax.plot(x[shown], y[shown], "o", mfc="none", ms=6, label=f"{int(shown.sum())} values compared")
+    ax.set_aspect("equal", adjustable="datalim")
+
+
+def figures(ds: xr.Dataset, skip: tuple[str, ...] = ()) -> dict[str, Figure]:
+    """A figure per checked quantity of ``ds`` (but ``skip``) that applies in the slice drawn."""
+    names = [name for name in checked_quantities(ds) if name not in skip]
+    drawn = {name: quantity_figure(ds, name) for name in names}
     return {name: fig for name, fig in drawn.items() if fig is not None}

@@ -14,23 +14,29 @@ import xarray as xr
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from analysis.report.figures import figure, finish, nearest, slice_text, sweep_dims, titled
+from analysis.report.figures import (
+    figure,
+    finish,
+    fixed,
+    log_scale,
+    nearest,
+    set_title,
+    slice_text,
+    state_space_labels,
+    titled,
+)
 
 STATE_SPACE_COUPLINGS = (0.8, -0.8)
 """Couplings whose state space is drawn (the nearest swept values): the lecture's."""
-
-
-def _others(ds: xr.Dataset, *drawn: str) -> dict[str, int]:
-    """Sweep dimensions not drawn, each fixed at its first value."""
-    return {dim: 0 for dim in sweep_dims(ds) if dim not in drawn}
 
 
 def state_space_figure(ds: xr.Dataset) -> Figure:
     """``v2`` against ``v1`` for every input direction, eigenvectors scaled by gains."""
     couplings = ds["coupling"].values
     chosen = nearest(couplings, STATE_SPACE_COUPLINGS)[::-1]
-    others = _others(ds, "coupling", "input_angle")
-    fig, axes = figure(5.0, 5.0, columns=len(chosen))
+    others = fixed(ds, "coupling", "input_angle")
+    # Constrained also for one coupling: the figure's title and legend sit outside the axes.
+    fig, axes = figure(5.0, 5.0, columns=len(chosen), constrained=True)
     for ax, index in zip(axes, chosen, strict=True):
         point = {**others, "coupling": index}
         part = ds[["rate", "h", "weights", "eigenvectors", "eigenvalues"]].isel(point).load()
@@ -62,11 +68,12 @@ def state_space_figure(ds: xr.Dataset) -> Figure:
         ax.margins(0.12)
         ax.axhline(0, color="0.85", lw=0.8, zorder=0)
         ax.axvline(0, color="0.85", lw=0.8, zorder=0)
-        units = ds["rate"].attrs.get("units", "Hz")
-        ax.set_xlabel(f"v1 [{units}]")
-        ax.set_ylabel(f"v2 [{units}]")
+        xlabel, ylabel = state_space_labels(ds)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         shown = {**others, "coupling": index}
-        ax.set_title(
+        set_title(
+            ax,
             f"{slice_text(ds, shown)}: {len(angles)} input directions;\n"
             "arrows: eigenvectors x gain 1/(1-λ) x |h|",
             fontsize=10,
@@ -92,14 +99,16 @@ def mode_gain_figure(ds: xr.Dataset) -> Figure:
     The mode along ``(1, 1)`` has eigenvalue ``+w``, the one along ``(1, -1)``
     has ``-w``; a mode is told by the sign of its eigenvector's components.
     """
-    others = _others(ds, "coupling", "input_angle", "tau")
+    others = fixed(ds, "coupling", "input_angle", "tau")
     part = ds[["gain", "eigenvectors"]].isel(others).load()
     vectors = part["eigenvectors"]
     along_sum = (vectors.isel(neuron=0) * vectors.isel(neuron=1)) > 0
     coupling = part["coupling"].broadcast_like(part["gain"])
     fig, (ax,) = figure()
     w = part["coupling"].values
-    dense = np.linspace(w.min(), w.max(), 400)
+    # One coupling alone still gets a stretch of each curve around it (short of w = +-1).
+    half = 0.1 * (1 - abs(w[0])) if w.min() == w.max() and abs(w[0]) < 1 else 0.0
+    dense = np.linspace(w.min() - half, w.max() + half, 400)
     for along, sign, colour, name in (
         (True, 1, "C3", "(1, 1)/√2"),
         (False, -1, "C0", "(1, -1)/√2"),
@@ -110,7 +119,7 @@ def mode_gain_figure(ds: xr.Dataset) -> Figure:
         mask = (along_sum == along).values & np.isfinite(part["gain"].values)
         ax.plot(coupling.values[mask], part["gain"].values[mask], "o", color=colour, mfc="none",
                 ms=7, label=f"measured, mode {name} (every input direction and τ)")  # fmt: skip
-    ax.set_yscale("log")
+    log_scale(ax)
     title = titled(
         "Gain of each mode of the pair: 1/(1 - w) along (1, 1), 1/(1 + w) along (1, -1)",
         ds,

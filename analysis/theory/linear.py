@@ -103,6 +103,60 @@ def ramp_slope_theory(
     where ``x`` need not be small.
     """
     x = (1 - np.real(eigenvalue)) * duration / tau
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(x == 0, 1.0, -np.expm1(-x) / np.where(x == 0, 1.0, x))
-    return labelled(mode_input / tau * factor, ATTRS["ramp_slope"])
+    return labelled(mode_input / tau * relaxed(x, 1.0), ATTRS["ramp_slope"])
+
+
+def relaxed(rate: Values, t: Values) -> np.ndarray:
+    """``R(k, t) = int_0^t exp(-k s) ds = (1 - exp(-k t)) / k``, and ``t`` where ``k = 0``.
+
+    How far a mode relaxing at rate ``k`` (growing where ``k < 0``) has come
+    towards its steady state after ``t``, per unit of its initial slope.
+    """
+    rate, t = np.asarray(rate), np.asarray(t)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(rate == 0, t, -np.expm1(-rate * t) / np.where(rate == 0, 1.0, rate))
+
+
+def step_response_theory(
+    eigenvalue: float, mode_input: float, tau: float, onset: float, offset: float, time: np.ndarray
+) -> np.ndarray:
+    """Activity of a mode from rest under a step input ``h_a`` from ``onset`` to ``offset``.
+
+    ``tau dc/dt = -(1 - lam) c + h_a`` with ``k = (1 - lam)/tau`` gives
+
+        c(t) = (h_a / tau) R(k, t - onset)                 while the input is on,
+        c(t) = c(offset) exp(-k (t - offset))              after it,
+
+    with ``R`` of :func:`relaxed`: ``h_a (1 - exp(-k t))/(1 - lam)`` below
+    ``lam = 1``, the ramp ``h_a t/tau`` at 1, growth above; a complex
+    ``lam`` turns as it relaxes.
+    """
+    k = (1 - eigenvalue) / tau
+    on = np.clip(time - onset, 0.0, offset - onset)
+    after = np.clip(time - offset, 0.0, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return mode_input / tau * relaxed(k, on) * np.exp(-k * after)
+
+
+def response_theory(
+    eigenvalues: np.ndarray,
+    eigenvectors: np.ndarray,
+    mode_input: np.ndarray,
+    tau: float,
+    onset: float,
+    offset: float,
+    time: np.ndarray,
+) -> np.ndarray:
+    """Rates ``v(t) = Phi c(t)`` of a linear network from rest under a step input.
+
+    Each mode's ``c_a`` is its :func:`step_response_theory`; ``eigenvalues``
+    (n_mode,), ``eigenvectors`` ``Phi`` (n_neuron, n_mode) and ``mode_input``
+    ``Phi^-1 h`` (n_mode,) of one point.  Returns (n_neuron, n_time), real.
+    """
+    modes = np.array(
+        [
+            step_response_theory(lam, h_a, tau, onset, offset, time)
+            for lam, h_a in zip(eigenvalues, mode_input, strict=True)
+        ]
+    )
+    return np.real(eigenvectors @ modes)

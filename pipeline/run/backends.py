@@ -9,6 +9,7 @@ that runs already (``cluster.address``), or Dask workers started as SLURM jobs
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import logging.handlers
 import os
@@ -104,7 +105,6 @@ def _distributed_client(cluster: DistributedCluster) -> Iterator[Any]:
         ) as local,
         Client(local) as client,
     ):
-        log.info("Dask dashboard: %s", client.dashboard_link)
         yield client
 
 
@@ -131,7 +131,22 @@ def _client(cluster: ClusterConfig) -> Iterator[Any]:
         directory = Path(cluster.log_directory).absolute()  # type: ignore[attr-defined]
         file = stack.enter_context(engine_logs(directory))
         log.info("Dask's log: %s", file)
-        yield stack.enter_context(CLIENTS[cluster.scheduler](cluster))
+        client = stack.enter_context(CLIENTS[cluster.scheduler](cluster))
+        log.info("Dask dashboard: %s", dashboard(client))
+        yield client
+
+
+def dashboard(client: Any) -> str:
+    """Where the scheduler of ``client`` serves its dashboard, in words for the terminal.
+
+    A local or SLURM cluster of ours serves one on a free port; a scheduler
+    the user started says where it serves its own.  Its pages need bokeh,
+    which the ``cluster`` extra installs.
+    """
+    link = client.dashboard_link
+    if importlib.util.find_spec("bokeh") is None:
+        return f"{link} (its pages need bokeh: pip install bokeh)"
+    return str(link)
 
 
 def check(cluster: ClusterConfig) -> None:

@@ -65,3 +65,25 @@ def test_a_path_that_is_not_a_store_is_refused(tmp_path, capsys):
     (tmp_path / "notes").mkdir()
     assert main([str(tmp_path / "notes")]) == 2
     assert "cannot be opened as a Zarr store" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["+sweep=spectrum", "sweep.grid.seed=[0.0]", "sweep.grid.tau=[0.01]"],
+        ["+sweep=feedforward", "sweep.grid.seed=[0.0]", "sweep.grid.tau=[0.01]"],
+        ["+sweep=integrator", "sweep.grid.tau=[0.02]", "sweep.grid.amplitude=[1.0]"],
+        ["+sweep=runaway", "sweep.grid.coupling=[1.2,50.0]", "sweep.grid.tau=[0.01]"],
+        ["+sweep=nonsymmetric", "sweep.grid.lam_real=[0.5]"],
+    ],
+    ids=lambda overrides: overrides[0].removeprefix("+sweep="),
+)
+def test_every_scenario_is_checked_again_from_its_lazily_read_store_as_the_run_checked_it(
+    tmp_path, capsys, overrides
+):
+    """Read lazily (Dask), the epochs of a gain matrix are one chunk and no tolerance is None."""
+    path = tmp_path / "s.zarr"
+    result = run_sweep(compose_config([*overrides, f"store.path={path}"]))
+    assert main([str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:-1] == result.summary.lines

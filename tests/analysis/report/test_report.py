@@ -62,6 +62,30 @@ def test_autapse_tau_eff_figure_shows_rise_and_decay_on_1_over_1_minus_lam(store
         np.testing.assert_allclose(ratio[measured], 1 / (1 - lam[measured]), rtol=1e-9)
 
 
+def test_autapse_time_courses_are_the_step_response_of_each_lam(stores):
+    """Simulated samples on the closed form: h/(1-lam)(1 - e^(-(1-lam)t/tau)), h t/tau at 1."""
+    with xr.open_zarr(stores["autapse"].path, chunks=None) as ds:
+        ax = autapse.time_course_figure(ds).axes[0]
+        onset, offset = float(ds["onset"]), float(ds["offset"])
+    assert "τ = 0.05 s" in ax.get_title()
+    theories = [line for line in ax.lines if line.get_label().endswith(": theory")]
+    samples = marker_lines(ax)
+    assert len(theories) == len(samples) == 5  # lam = -1, 0.5, 0.9, 1, 1.25
+    for theory, sample in zip(theories, samples, strict=True):
+        lam = float(theory.get_label().split("=")[1].split(":")[0])
+        t, v = (np.asarray(x, dtype=float) for x in sample.get_data())
+        on = np.clip(t - onset, 0, offset - onset)
+        after = np.clip(t - offset, 0, None)
+        if lam == 1:
+            expected = 1.0 * on / 0.05  # the ramp h t/tau, then held
+        else:
+            k = (1 - lam) / 0.05
+            expected = (1 - np.exp(-k * on)) / (1 - lam) * np.exp(-k * after)
+        np.testing.assert_allclose(v, expected, rtol=1e-9, atol=1e-12)
+        line_t, line_v = (np.asarray(x, dtype=float) for x in theory.get_data())
+        np.testing.assert_allclose(np.interp(t, line_t, line_v), expected, rtol=1e-9, atol=1e-12)
+
+
 def test_pair_mode_gains_lie_on_1_over_1_minus_and_plus_w(stores):
     """Markers of the mode along (1, 1) on 1/(1-w), along (1, -1) on 1/(1+w)."""
     with xr.open_zarr(stores["pair"].path, chunks=None) as ds:
@@ -93,10 +117,11 @@ def test_pair_state_space_arrows_are_eigenvectors_scaled_by_gain(stores):
 
 
 def test_any_other_scenario_gets_measured_against_theory_with_the_slice_named(stores):
-    """Runaway has no figures of its own: each checked quantity, theory line beside points."""
+    """Beside its own figure, runaway gets each checked quantity, theory line beside points."""
     with xr.open_zarr(stores["runaway"].path, chunks=None) as ds:
         drawn = figures(ds)
-        assert set(drawn) == set(generic.figures(ds)) >= {"growth_rate", "tau_eff"}
+        assert set(drawn) == {"runaway", *generic.figures(ds)}
+        assert set(drawn) >= {"growth_rate", "tau_eff"}
         ax = drawn["growth_rate"].axes[0]
         assert "slice: input_angle = " in ax.get_title()
         x = ds["coupling"].values
@@ -142,3 +167,17 @@ def test_a_sweep_with_nothing_measurable_still_gets_its_report_without_warnings(
         page = write_report(ds, path, result.summary)
     assert len(list(page.parent.glob("*.png"))) == 4
     assert result.summary.verdict in page.read_text()
+
+
+def test_log_axes_are_labelled_in_plain_text_without_minor_ticks_over_many_decades(stores):
+    """Persistence spans 7 decades: labels like 1e-06 (no mathtext), no minor ticks."""
+    from analysis.report import png
+
+    with xr.open_zarr(stores["autapse"].path, chunks=None) as ds:
+        fig = autapse.persistence_figure(ds)
+    png(fig)  # draws: the tick labels are set
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert "1e\u221206" in labels and "1" in labels  # matplotlib writes a true minus sign
+    assert not any("$" in label for label in labels)
+    assert ax.yaxis.get_minorticklocs().size == 0

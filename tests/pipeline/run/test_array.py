@@ -129,6 +129,18 @@ def test_a_sweep_as_a_slurm_array_with_a_task_cancelled_equals_the_local_run(
     assert "stopped (SystemExit: 143)" in task0[0] or "ended without recording" in task0[0]
     assert finishing["blocks_computed"] == 2, messages  # the share task 0 did not write
     assert np.all(chunks.read_status(path) == STATUS["ok"])
+    # The finishing job writes the report as a local run does, and records it.
+    report = tmp_path / "s.report"
+    assert f"report: {(report / 'index.html').resolve()}" in finish_log, finish_log
+    assert sorted(p.name for p in report.glob("*.png")) == [
+        "gain.png",
+        "persistence.png",
+        "tau_eff.png",
+        "time_courses.png",
+    ]
+    assert finishing["report"] == str(report.resolve())
+    page = (report / "index.html").read_text()
+    assert f"<td>{catalog.index[-1]} in " in page and "PASS" in page  # the finishing run's page
 
 
 def test_an_array_slurm_would_refuse_is_refused_before_anything_is_written(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,3 +57,24 @@ def test_a_running_scheduler_is_used_by_address_or_file(tmp_path: Path, schedule
         dask_log = (work / f"s{i}.zarr.logs" / "dask.log").read_text()
         assert "Scheduler at" not in dask_log and "Start Nanny" not in dask_log
         assert "distributed" not in done.stdout + done.stderr
+        # Where that scheduler serves HTTP (its --no-dashboard keeps only the routes).
+        shown = re.search(r"Dask dashboard: http://127\.0\.0\.1:\d+/status", done.stdout)
+        assert shown, done.stdout
+
+
+def test_a_local_cluster_prints_the_address_of_a_dashboard_that_answers():
+    """The address printed is the scheduler's dashboard, and its status page is bokeh's."""
+    from distributed import Client, LocalCluster
+
+    from pipeline.run.backends import HTTP_PORT, dashboard
+
+    with (
+        LocalCluster(n_workers=1, processes=False, dashboard_address=HTTP_PORT) as local,
+        Client(local) as client,
+    ):
+        link = dashboard(client)
+        assert re.fullmatch(r"http://[\d.]+:\d+/status", link), link
+        with urllib.request.urlopen(link, timeout=30) as page:
+            text = page.read().decode()
+    assert page.status == 200
+    assert "Bokeh" in text and "bokeh>=" not in text  # the dashboard, not "install bokeh"
