@@ -113,19 +113,27 @@ kernels could bring the pipeline to.
 
 
 def cli_run(
-    overrides: list[str], workdir: Path, name: str, repeat: int = 1, compute: bool = True
+    overrides: list[str],
+    workdir: Path,
+    name: str,
+    repeat: int = 1,
+    compute: bool = True,
+    report: bool = False,
 ) -> Run:
     """Run the pipeline as a user would, ``repeat`` times from an empty store.
 
     Returns the shortest wall time (the least disturbed run, as for the
     kernel) and the largest peak RSS.  ``compute=False``: every block is a
-    copy of the first one (:data:`WITHOUT_COMPUTE`).
+    copy of the first one (:data:`WITHOUT_COMPUTE`).  Without the report
+    unless ``report``: figure 10 measures the report, and the figures of
+    the store and its speed compare with baselines that draw nothing.
     """
     store = workdir / f"{name}.zarr"
     log = workdir / f"{name}.log"
     command = [
         sys.executable, *(["-m", "pipeline"] if compute else ["-c", WITHOUT_COMPUTE]), *overrides,
         f"store.path={store}", f"hydra.run.dir={workdir / 'hydra' / name}",
+        *([] if report else ["report=false"]),
     ]  # fmt: skip
     seconds, peaks = [], []
     for _ in range(repeat):
