@@ -17,8 +17,9 @@ from pathlib import Path
 
 import xarray as xr
 
-from analysis.recheck import UnreadableStore, check_readable, point_counts, recheck
+from analysis.recheck import UnreadableStore, check_readable, recheck
 from analysis.summary import summarize
+from pipeline.store.status import status_counts
 
 VERDICT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 4}
 REFUSED = 2
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             # not reach the threads that compute a lazy check.
             warnings.filterwarnings("ignore", ARITHMETIC, RuntimeWarning)
             checked = recheck(ds)
-            summary = summarize(checked, point_counts(ds["status"]))
+            summary = summarize(checked, status_counts(ds["status"].values))
             from analysis.report import write_report  # matplotlib: once the store is readable
 
             page = write_report(checked, args.store, summary, args.out)

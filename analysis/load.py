@@ -29,10 +29,10 @@ RunRef = int | str | os.PathLike
 
 
 def store_of(run: RunRef, catalog: str | os.PathLike | None = None) -> str:
-    """The store of ``run``: a catalog id looked up in ``catalog`` (default
-    ``results/catalog.sqlite``), or a path as it is."""
+    """The store of ``run``: a catalog id looked up in ``catalog`` (default: the one the
+    runs record into, :func:`pipeline.records.catalog.default_catalog`), or a path as it is."""
     if isinstance(run, int) and not isinstance(run, bool):
-        return run_catalog.run(catalog or run_catalog.DEFAULT_PATH, run)["store"]
+        return run_catalog.run(catalog or run_catalog.default_catalog(), run)["store"]
     return os.fspath(run)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import xarray as xr
 import yaml
 
@@ -55,11 +54,3 @@ def recheck(ds: xr.Dataset) -> xr.Dataset:
     """``ds`` with every variable of its theory check computed again by this code, lazily."""
     result = run_check(ds["check"].attrs["check"], ds, check_settings(ds))
     return ds.assign(result.data_vars)
-
-
-def point_counts(status: xr.DataArray) -> dict[str, int]:
-    """Points by status name, from the CF flags of ``status`` (read in full: one byte a point)."""
-    names = status.attrs["flag_meanings"].split()
-    counts = np.bincount(np.asarray(status.values).ravel(), minlength=len(names))
-    values = status.attrs["flag_values"]
-    return {name: int(counts[value]) for name, value in zip(names, values, strict=True)}

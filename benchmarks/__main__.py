@@ -9,7 +9,6 @@ Stores go to a temporary directory (``--workdir`` to choose where), removed at t
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -35,10 +34,13 @@ class Sizes:
 FULL = Sizes(
     kernel_points=2000, ivp_points=20, tau_1x=20, side_memory=100, lam_workers=160, repeat_cluster=2
 )
-QUICK = dataclasses.replace(
-    Sizes(
-        kernel_points=200, ivp_points=3, tau_1x=2, side_memory=20, lam_workers=2, repeat_cluster=1
-    ),
+QUICK = Sizes(
+    kernel_points=200,
+    ivp_points=3,
+    tau_1x=2,
+    side_memory=20,
+    lam_workers=2,
+    repeat_cluster=1,
     repeat_report=1,
 )
 

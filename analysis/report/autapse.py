@@ -24,7 +24,12 @@ from analysis.report.figures import (
     titled,
     value_text,
 )
-from analysis.theory.linear import step_response_theory
+from analysis.theory.linear import (
+    gain_theory,
+    persistence_theory,
+    step_response_theory,
+    tau_eff_theory,
+)
 
 SHOWN_TAUS = 4
 """At most this many values of ``tau`` are drawn as separate series."""
@@ -50,7 +55,7 @@ def gain_figure(ds: xr.Dataset) -> Figure:
     lam, taus = part["lam"].values, part["tau"].values
     fig, (ax,) = figure()
     dense = _dense_lam(lam)
-    ax.plot(dense, 1 / (1 - dense), color="0.3", lw=1.5, label="theory 1/(1-λ)", zorder=1)
+    ax.plot(dense, gain_theory(dense), color="0.3", lw=1.5, label="theory 1/(1-λ)", zorder=1)
     markers = "osD^v"
     for k, i in enumerate(spread(len(taus), SHOWN_TAUS)):
         gain = part["gain"].isel(tau=i).values
@@ -78,7 +83,7 @@ def tau_eff_figure(ds: xr.Dataset) -> Figure:
     for side in (lam < 1, lam > 1):  # one branch each side of the pole at lam = 1
         if side.any():
             dense = np.linspace(lam[side].min(), lam[side].max(), 400)
-            ax.plot(dense, 1 / (1 - dense), color="0.3", lw=1.5, zorder=1, label=label)
+            ax.plot(dense, tau_eff_theory(dense, 1.0), color="0.3", lw=1.5, zorder=1, label=label)
             label = None
     styles = {"rise": ("o", 9), "decay": ("s", 5)}
     for phase, (marker, size) in styles.items():
@@ -112,7 +117,7 @@ def persistence_figure(ds: xr.Dataset) -> Figure:
     markers = "osD^v"
     for k, i in enumerate(spread(len(taus), SHOWN_TAUS)):
         tau = float(taus[i])
-        (line,) = ax.plot(dense, np.exp(-(1 - dense) * delay / tau), lw=1.2, zorder=1,
+        (line,) = ax.plot(dense, persistence_theory(dense, tau, delay), lw=1.2, zorder=1,
                           label=f"theory exp(-(1-λ)D/τ), {value_text(ds, 'tau', tau)}")  # fmt: skip
         measured = part["persistence"].isel(tau=i).values
         ax.plot(lam, measured, markers[k % 5], color=line.get_color(), mfc="none", mew=1.5,

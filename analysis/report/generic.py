@@ -56,7 +56,7 @@ def quantity_figure(ds: xr.Dataset, name: str) -> Figure | None:
         return diagonal_figure(ds, name, measured, theory, chosen)
     fig, (ax,) = figure()
     xs = part[x].values
-    for k, combo in enumerate(combos[:MOST_SERIES]):
+    for k, combo in enumerate(combos):
         where = dict(zip(inner, combo, strict=True))
         label = ", ".join(f"{dim} {part[dim].values[i]}" for dim, i in where.items())
         colour = f"C{k % 10}"

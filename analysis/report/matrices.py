@@ -34,7 +34,8 @@ AXES = {
 def matrix_figure(ds: xr.Dataset, name: str) -> Figure:
     """Heat maps of ``name`` and ``name_theory`` for one point, and every value on the diagonal."""
     others = fixed(ds)
-    part = ds[[name, f"{name}_theory"]].isel(others).load()
+    everything = ds[[name, f"{name}_theory"]].load()  # the diagonal shows every point
+    part = everything.isel(others)
     rows, columns = part[name].dims
     measured, theory = part[name].values, part[f"{name}_theory"].values
     fig, axes = figure(4.2, 4.2, columns=3)
@@ -49,7 +50,6 @@ def matrix_figure(ds: xr.Dataset, name: str) -> Figure:
         ax.set_xticks(range(values.shape[1]))
         ax.set_yticks(range(values.shape[0]))
     fig.colorbar(image, ax=axes[:2], shrink=0.8, label="component of the matrix (dimensionless)")
-    everything = ds[[name, f"{name}_theory"]].load()
     generic.on_diagonal(axes[2], everything[f"{name}_theory"].values, everything[name].values)
     axes[2].set_xlabel("component, theory")
     axes[2].set_ylabel("component, measured")

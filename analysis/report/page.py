@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,8 +26,6 @@ figure { margin: 2em 0; } img { max-width: 100%; }
 def identity(attrs: Mapping[str, Any], path: str) -> dict[str, str]:
     """What names a run: sweep, network, run id, fingerprint, code version, point counts."""
     code = attrs.get("code") or {}
-    if isinstance(code, str):  # a store exported with its structured attributes as JSON
-        code = json.loads(code)
     history = attrs.get("history") or []
     last = history[-1] if history else {}
     counts = attrs.get("point_counts") or {}

@@ -180,28 +180,29 @@ def start_run(path: Path, fields: Mapping[str, Any]) -> int:
         return cursor.lastrowid
 
 
-def update_run(path: Path, run_id: int, fields: Mapping[str, Any]) -> None:
-    """Set ``fields`` (column -> value) of run ``run_id``."""
+def update_run(
+    path: Path,
+    run_id: int,
+    fields: Mapping[str, Any],
+    figures: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Set ``fields`` (column -> value) of run ``run_id``, and record the summary's
+    ``figures`` of every checked quantity, if given, in the same transaction."""
     unknown = set(fields) - set(_COLUMNS)
     if unknown:
         raise KeyError(f"the run catalog has no column {sorted(unknown)}")
+    names = list(RESULT_FIGURES)
     with _connect(path, create=True) as db:
         db.execute(
             f"UPDATE runs SET {', '.join(f'{key} = ?' for key in fields)} WHERE id = ?",
             (*fields.values(), run_id),
         )
-
-
-def record_results(path: Path, run_id: int, figures: Mapping[str, Mapping[str, Any]]) -> None:
-    """Record the summary's ``figures`` of every checked quantity of run ``run_id``."""
-    names = list(RESULT_FIGURES)
-    with _connect(path, create=True) as db:
         db.executemany(
             f"INSERT OR REPLACE INTO results (run_id, quantity, {', '.join(names)}) "
             f"VALUES (?, ?, {', '.join('?' for _ in names)})",
             [
                 (run_id, quantity, *(values[name] for name in names))
-                for quantity, values in figures.items()
+                for quantity, values in (figures or {}).items()
             ],
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import importlib.metadata
 import json
@@ -74,11 +73,6 @@ def code_version() -> dict[str, Any]:
 
 def package_versions() -> dict[str, str]:
     """Installed version of every package in :data:`PACKAGES`."""
-    return dict(_installed_versions())
-
-
-@functools.cache  # a run records them twice (run record and catalog); each look-up reads files
-def _installed_versions() -> dict[str, str]:
     versions = {}
     for name in PACKAGES:
         try:

@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import os
+import socket
 import sqlite3
 import time
 import traceback
@@ -78,15 +79,7 @@ class RunResult:
     @property
     def where(self) -> str:
         """The store as the summary names it: an absolute path, or its URL."""
-        return _display(self.path)
-
-    def reader(self) -> Path | Any:
-        """What ``xr.open_zarr`` opens the store from."""
-        return _reader(self.path)
-
-
-def _display(path: Path | location.Location) -> str:
-    return str(path.resolve()) if isinstance(path, Path) else str(path)
+        return location.display(self.path)
 
 
 def _reader(path: Path | location.Location) -> Path | Any:
@@ -250,8 +243,7 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     # Before the probe of plan_run, which allocates one point's trajectories.
     check_resources(config, Grid.from_config(config.sweep.grid))
     plan = plan_run(config)
-    where = location.locate(config.store.path, config.store.storage_options)
-    path = where.path if where.local else where
+    path = location.locate(config.store.path, config.store.storage_options).target
     lifecycle.check_path(path, plan.attrs, config.store.overwrite)
     backends.check(config.cluster)
     catalog_file = catalog.catalog_path(path, config.catalog.path)
@@ -278,11 +270,11 @@ def run_fields(
         "overrides": json.dumps(list(overrides)),
         "tags": json.dumps(list(config.tags or [])),
         "sweep": config.sweep.name,
-        "store": _display(path),
+        "store": location.display(path),
         "fingerprint": plan.attrs["fingerprint"],
         "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
         "started": started,
-        "host": provenance.environment()["host"],
+        "host": socket.gethostname(),
         "pid": os.getpid(),
         "config": yaml.safe_dump(recorded_config(config), sort_keys=False),
     }
@@ -397,9 +389,7 @@ def _end_record(
     counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}
     try:
         catalog.update_run(
-            catalog_file, run_id, {"finished": provenance.now(), **counted, **fields}
+            catalog_file, run_id, {"finished": provenance.now(), **counted, **fields}, figures
         )
-        if figures:
-            catalog.record_results(catalog_file, run_id, figures)
     except Exception as err:  # sqlite3 or OS errors: the store already says what happened
         log.error("could not record the end of run %d in %s: %s", run_id, catalog_file, err)

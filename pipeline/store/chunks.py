@@ -46,7 +46,7 @@ def block_arrays(store: Store, sweep_dims: Sequence[str]) -> dict[str, zarr.Arra
 
 
 def _selection(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple[slice, ...]:
-    where = dict(zip(dims, block.slices, strict=True))
+    where = block.region(dims)
     return tuple(where.get(d, slice(None)) for d in dimension_names(array))
 
 
@@ -87,16 +87,13 @@ def written_hashes(
     """The SHA-256 of each chunk of ``block`` that this process wrote to a local store, by
     key (``rate/c/0/3/0``): what :func:`pipeline.store.verify.content_digest` would read
     back.  Empty for a store elsewhere (object stores keep no hashes)."""
+    index = dict(zip(dims, block.index, strict=True))  # a block is one chunk of each array
     hashes = {}
     for array in arrays.values():
         store = array.store_path.store
         if not isinstance(store, durable.DurableLocalStore):
             return {}
-        where = dict(zip(dims, block.slices, strict=True))
-        coords = tuple(
-            where[d].start // size if d in where else 0
-            for d, size in zip(dimension_names(array), array.chunks, strict=True)
-        )
+        coords = tuple(index.get(d, 0) for d in dimension_names(array))
         key = f"{array.path}/{array.metadata.encode_chunk_key(coords)}"
         digest = durable.take_hash(store.root / key)
         if digest is not None:

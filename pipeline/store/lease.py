@@ -144,7 +144,6 @@ class Lease:
                 raise LeaseLost(
                     _lost_message(self.store, object_lease.latest(fs, folder)[1], self.token)
                 ) from None
-            object_lease.prune(fs, folder, number + 1)
             return
         with _locked(lease_path(self.store), exclusive=True) as handle:
             holder = _read(handle)
@@ -165,7 +164,6 @@ class Lease:
                     object_lease.create(fs, folder, number + 1, released)
                 except FileExistsError:  # taken over meanwhile: it is not ours to release
                     return
-                object_lease.prune(fs, folder, number + 1)
             return
         with _locked(lease_path(self.store), exclusive=True) as handle:
             holder = _read(handle)
@@ -208,7 +206,6 @@ def _acquire_object(store: Path | Location, seconds: float, fs: Any, folder: str
         object_lease.create(fs, folder, number + 1, record)
     except FileExistsError:  # another driver took it first
         raise LeaseHeld(_describe(store, object_lease.latest(fs, folder)[1])) from None
-    object_lease.prune(fs, folder, number + 1)
     return Lease(store=store, token=record["token"], seconds=seconds)
 
 

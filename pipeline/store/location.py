@@ -105,6 +105,11 @@ class Location:
         return Location(self.protocol, f"{parent}/{name}" if parent else name, self.storage_options)
 
     @property
+    def target(self) -> Path | Location:
+        """What the store's functions take: the folder of a local store, else this location."""
+        return self.path if self.local else self
+
+    @property
     def name(self) -> str:
         return self.root.rstrip("/").rpartition("/")[2]
 
@@ -121,6 +126,11 @@ class Location:
 # botocore logs every credentials and endpoint lookup at INFO: not news for a run's log.
 logging.getLogger("botocore").setLevel(logging.WARNING)
 logging.getLogger("aiobotocore").setLevel(logging.WARNING)
+
+
+def display(where: Path | Location) -> str:
+    """A store as a run names it: a local folder's absolute path, or its URL."""
+    return str(where.resolve()) if isinstance(where, Path) else str(where)
 
 
 def locate(

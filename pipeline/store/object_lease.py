@@ -60,10 +60,12 @@ def latest(fs: AbstractFileSystem, folder: str) -> tuple[int, dict[str, Any] | N
 
 
 def create(fs: AbstractFileSystem, folder: str, number: int, record: dict[str, Any]) -> None:
-    """Create record ``number``; FileExistsError if another driver created it first."""
+    """Create record ``number`` and delete the older ones; FileExistsError if another driver
+    created it first."""
     path = f"{folder}/{number:0{RECORD_DIGITS}d}.json"
     fs.pipe_file(path, json.dumps(record, indent=1).encode(), mode="create")
     fs.invalidate_cache(folder)
+    prune(fs, folder, number)
 
 
 def prune(fs: AbstractFileSystem, folder: str, keep_from: int) -> None:

@@ -36,7 +36,14 @@ from typing import Any
 from zarr.abc.store import Store
 
 from pipeline.store import integrity, lease, lifecycle
-from pipeline.store.location import Location, list_keys, locate, read_json, read_key
+from pipeline.store.location import (
+    Location,
+    display,
+    list_keys,
+    locate,
+    read_json,
+    read_key,
+)
 from pipeline.store.status import run_status, status_counts
 
 CONSOLIDATED = ".zmetadata"
@@ -69,8 +76,7 @@ class Report:
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
-        where = self.path.resolve() if isinstance(self.path, Path) else self.path
-        lines = [f"store: {where}", f"points: {sum(self.counts.values())} ({counts})"]
+        lines = [f"store: {display(self.path)}", f"points: {sum(self.counts.values())} ({counts})"]
         lines += [f"problem: {problem}" for problem in self.problems]
         if self.complete:
             verdict = "sound and complete"
@@ -229,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    path = where.path if where.local else where
+    path = where.target
     if not where.exists() and not (where.local and where.path.exists()):
         print(f"error: {args.path} does not exist", file=sys.stderr)
         return 2
