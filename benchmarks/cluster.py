@@ -135,7 +135,7 @@ METADATA = frozenset({"zarr.json", ".zarray", ".zattrs"})
 
 
 def _has_block(store: Path) -> bool:
-    """Whether a block's status chunk is on disk (``status/c/...`` in v3, ``status/0.0`` in v2)."""
+    """Whether a block's status chunk is on disk (``status/c.0.0`` in v3, ``status/0.0`` in v2)."""
     return any(p.name not in METADATA for p in (store / "status").rglob("*") if p.is_file())
 
 

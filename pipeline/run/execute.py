@@ -190,7 +190,8 @@ def block_tasks(
 class Computed:
     """How the store was opened, how many blocks were computed, the failure of each block
     whose computation raised, the tally of every point where this run computed them all,
-    and the SHA-256 of the chunks the blocks wrote, by key."""
+    and the hash (:func:`~pipeline.store.durable.content_hash`) of every chunk the blocks
+    wrote, by key."""
 
     opened: str
     blocks: int

@@ -1,22 +1,34 @@
 """A block's chunks, written and read through zarr-python.
 
 A block is exactly one chunk of every array with the sweep dimensions, so
-each write covers whole chunks and no two tasks write the same one.  Every
-data array of a block is written at once through zarr's asynchronous API
-(one ``setitem`` per array, gathered), and only then its ``status`` chunk,
-so a point whose status reads ``ok`` or ``diverged`` has its data in the
-store.  Why at once: ``benchmarks/README.md``, "Design measurements".
+each write covers whole chunks and no two tasks write the same one.  Its
+data chunks are written first and its ``status`` chunk last, so a point
+whose status reads ``ok`` or ``diverged`` has its data in the store.
+
+How a chunk reaches the store:
+
+- on a local or shared file system, a whole chunk whose codecs all encode
+  synchronously (``zarr.abc.codec.SupportsSyncCodec``: Zarr v3's bytes,
+  Blosc, ...) is encoded by those codecs and put by the store in the task's
+  own thread, as zarr's codec pipeline would, without its event loop;
+- everything else (object stores, Zarr v2, a smaller block at the edge of
+  the grid) goes through zarr's asynchronous ``setitem``, a block's arrays
+  gathered at once.
+
+Why: ``benchmarks/README.md``, "Design measurements".
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import xarray as xr
 import zarr
 from zarr.abc.store import Store
+from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync  # zarr's own event loop, where its stores live
 
 from pipeline.grid import Block
@@ -50,6 +62,57 @@ def _selection(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple[sl
     return tuple(where.get(d, slice(None)) for d in dimension_names(array))
 
 
+def _sync_codecs(array: zarr.Array) -> list[Any] | None:
+    """The codecs of ``array`` in the order they encode, if the chunk can be encoded and put
+    in this thread (see the module docstring); None if it goes through ``setitem``."""
+    if not isinstance(array.store_path.store, durable.DurableLocalStore):
+        return None
+    pipeline = array.async_array.codec_pipeline
+    try:
+        codecs = [
+            *pipeline.array_array_codecs,
+            pipeline.array_bytes_codec,
+            *pipeline.bytes_bytes_codecs,
+        ]
+    except AttributeError:  # a codec pipeline other than zarr's batched one
+        return None
+    # A method check, not isinstance of the runtime Protocol: that costs more than a chunk.
+    return codecs if all(hasattr(codec, "_encode_sync") for codec in codecs) else None
+
+
+def _put_chunk(array: zarr.Array, codecs: Sequence[Any], coords: tuple[int, ...], data) -> None:
+    """Encode ``data``, the whole chunk ``coords`` of ``array``, with ``codecs``; put it."""
+    metadata = array.metadata
+    prototype = default_buffer_prototype()
+    spec = metadata.get_chunk_spec(coords, array.async_array.config, prototype)
+    chunk = prototype.nd_buffer.from_ndarray_like(
+        np.asarray(data, dtype=metadata.dtype.to_native_dtype())
+    )
+    for codec in codecs:
+        chunk = codec._encode_sync(chunk, spec)
+    key = f"{array.path}/{metadata.encode_chunk_key(coords)}"
+    array.store_path.store.set_sync(key, chunk)
+
+
+def _put(
+    arrays: Mapping[str, zarr.Array], values: Mapping[str, np.ndarray], dims, block: Block
+) -> None:
+    """Write ``values`` (by array name) as the chunks of ``block``: in this thread where
+    :func:`_sync_codecs` allows, the rest through zarr's ``setitem`` at once."""
+    index = dict(zip(dims, block.index, strict=True))  # a block is one chunk of each array
+    rest = {}
+    for name, data in values.items():
+        array = arrays[name]
+        codecs = _sync_codecs(array)
+        if codecs is None or data.shape != array.metadata.chunks:
+            rest[name] = data
+            continue
+        coords = tuple(index.get(d, 0) for d in dimension_names(array))
+        _put_chunk(array, codecs, coords, data)
+    if rest:
+        sync(_write(arrays, rest, dims, block))
+
+
 async def _write(
     arrays: Mapping[str, zarr.Array], values: Mapping[str, np.ndarray], dims, block: Block
 ) -> None:
@@ -76,17 +139,18 @@ def write_block(
         for name, array in arrays.items()
         if name != "status"
     }
-    sync(_write(arrays, data, dims, block))
+    _put(arrays, data, dims, block)
     status = ds.variables["status"].transpose(*dims).values
-    sync(_write(arrays, {"status": status}, dims, block))
+    _put(arrays, {"status": status}, dims, block)
 
 
 def written_hashes(
     arrays: Mapping[str, zarr.Array], dims: Sequence[str], block: Block
 ) -> dict[str, bytes]:
-    """The SHA-256 of each chunk of ``block`` that this process wrote to a local store, by
-    key (``rate/c/0/3/0``): what :func:`pipeline.store.verify.content_digest` would read
-    back.  Empty for a store elsewhere (object stores keep no hashes)."""
+    """The hash (:func:`~pipeline.store.durable.content_hash`) of each chunk of ``block``
+    that this process wrote to a local store, by key (``rate/c.0.3.0``): what
+    :func:`pipeline.store.verify.content_digest` would read back.  Empty for a store
+    elsewhere (object stores keep no hashes)."""
     index = dict(zip(dims, block.index, strict=True))  # a block is one chunk of each array
     hashes = {}
     for array in arrays.values():
@@ -106,7 +170,7 @@ def write_status(
 ) -> None:
     """Mark every point of ``block`` with one status (``failed``: its data are not written)."""
     values = np.full(block.shape, code, dtype=np.int8)
-    sync(_write(arrays, {"status": values}, dims, block))
+    _put(arrays, {"status": values}, dims, block)
 
 
 def read_status(store: Store) -> np.ndarray:

@@ -77,6 +77,11 @@ def blosc(zarr_format: int, compressor: str, compression_level: int) -> Any:
     return numcodecs.Blosc(compressor, compression_level, shuffle=numcodecs.Blosc.SHUFFLE)
 
 
+CHUNK_KEYS_V3 = {"name": "default", "separator": "."}
+"""Zarr v3 chunk keys ``c.3.0.0``: every chunk of an array in its own folder, as in v2,
+not a folder per index (``c/3/0/0``), which costs each new chunk its folders."""
+
+
 def encoding(
     ds: xr.Dataset,
     layout: Layout,
@@ -86,12 +91,15 @@ def encoding(
 ) -> dict[str, dict]:
     """Zarr encoding of every variable: one chunk per block of ``layout``, compressed.
 
-    Blosc ``compressor`` with byte shuffle; NaN fill for floats, none for codes.
+    Blosc ``compressor`` with byte shuffle; NaN fill for floats, none for codes;
+    in Zarr v3 the chunk keys of :data:`CHUNK_KEYS_V3`.
     """
     codec = blosc(zarr_format, compressor, compression_level)
     result = {}
     for name, var in ds.data_vars.items():
         entry: dict[str, Any] = {"compressors": [codec]}
+        if zarr_format == 3:
+            entry["chunk_key_encoding"] = CHUNK_KEYS_V3
         if set(layout.dims) <= set(var.dims):
             entry["chunks"] = layout.chunks + var.shape[len(layout.dims) :]
         if np.issubdtype(var.dtype, np.floating):

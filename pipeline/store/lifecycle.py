@@ -265,7 +265,10 @@ def _create(
         var, encoding = full.variables[name], encodings[name]
         attributes = _json_attrs(var.attrs)
         if zarr_format == 3:
-            layout: dict[str, Any] = {"dimension_names": list(var.dims)}
+            layout: dict[str, Any] = {
+                "dimension_names": list(var.dims),
+                "chunk_key_encoding": encoding["chunk_key_encoding"],
+            }
             if encoding["_FillValue"] is not None:  # xarray's CF attribute beside zarr's own
                 attributes["_FillValue"] = _cf_fill_value(encoding["_FillValue"])
         else:

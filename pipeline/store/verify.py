@@ -25,7 +25,6 @@ root attribute count byte for byte.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from collections.abc import Mapping
@@ -33,9 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import xxhash
 from zarr.abc.store import Store
 
 from pipeline.store import integrity, lease, lifecycle
+from pipeline.store.durable import content_hash
 from pipeline.store.location import (
     Location,
     display,
@@ -189,15 +190,16 @@ def _canonical(tree: Any) -> bytes:
 
 
 def content_digest(path: Path | Location, known: Mapping[str, bytes] | None = None) -> str:
-    """SHA-256 of every key of the store, run-record root attributes left out.
+    """The hash (:func:`~pipeline.store.durable.content_hash`) of every key of the store and
+    its value's hash, run-record root attributes left out.
 
     Equal digests mean bit-identical stores, as the module docstring defines.
-    ``known``: the SHA-256 of chunks that the caller wrote itself, by key
+    ``known``: the hashes of chunks that the caller wrote itself, by key
     (:func:`pipeline.store.chunks.written_hashes`); they are not read back.
     """
     known = known or {}
     store = locate(path).store(read_only=True)
-    digest = hashlib.sha256()
+    digest = xxhash.xxh3_128()
     for key in list_keys(store):
         if key in known:
             digest.update(key.encode() + b"\0" + known[key])
@@ -215,7 +217,7 @@ def content_digest(path: Path | Location, known: Mapping[str, bytes] | None = No
             root = tree["metadata"].get(".zattrs", {})
             tree["metadata"][".zattrs"] = _without_run_records(root)
             data = _canonical(tree)
-        digest.update(key.encode() + b"\0" + hashlib.sha256(data).digest())
+        digest.update(key.encode() + b"\0" + content_hash(data))
     return digest.hexdigest()
 
 

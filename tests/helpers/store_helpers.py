@@ -68,13 +68,16 @@ def file_bytes(path: Path) -> dict[str, bytes]:
 
 
 def _chunk_index(chunk: str) -> tuple[int, ...] | None:
-    """The chunk index in a key's part after the array name: ``c/5/0/0`` (v3), ``5.0.0`` (v2)."""
-    parts = chunk.removeprefix("c/").split("/") if chunk.startswith("c/") else chunk.split(".")
+    """The chunk index in a key's part after the array name: ``c.5.0.0`` (v3 as the pipeline
+    writes it), ``c/5/0/0`` (v3 with zarr's default keys) or ``5.0.0`` (v2)."""
+    if chunk.startswith(("c/", "c.")):
+        chunk = chunk[2:]
+    parts = chunk.replace("/", ".").split(".")
     return tuple(int(i) for i in parts) if all(i.isdigit() for i in parts) else None
 
 
 def block_of(key: str, sweep_dims: int, block_arrays: set[str]) -> tuple[int, ...] | None:
-    """The sweep block a chunk key like ``rate/c/5/0/0/0`` (or v2 ``rate/5.0.0.0``) belongs
+    """The sweep block a chunk key like ``rate/c.5.0.0.0`` (or v2 ``rate/5.0.0.0``) belongs
     to; None for other files."""
     name, _, chunk = key.partition("/")
     index = _chunk_index(chunk)

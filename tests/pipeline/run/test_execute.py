@@ -190,7 +190,7 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
     statuses = [
         i
         for i, key in enumerate(writes)
-        if key in ("clean/s.zarr/status/c/0/0", "clean/s.zarr/status/c/1/0")
+        if key in ("clean/s.zarr/status/c.0.0", "clean/s.zarr/status/c.1.0")
     ]
     moments = {  # name: how many writes succeed before the disk is full
         "middle of creation": statuses[0] // 3,
@@ -316,8 +316,8 @@ KILL_MOMENTS = {  # Zarr format: {name: (die at the n-th write to a path contain
     # verify code)}
     3: {
         "creating": (".s.zarr.creating-", 40, False, None),
-        "in a data chunk": ("s.zarr/rate/c/0/0/0/0", 1, True, 2),
-        "in a status chunk": ("s.zarr/status/c/0/0", 1, True, 2),
+        "in a data chunk": ("s.zarr/rate/c.0.0.0.0", 1, True, 2),
+        "in a status chunk": ("s.zarr/status/c.0.0", 1, True, 2),
         # The root zarr.json holds both: its attributes are written, then consolidated.
         "before the consolidated metadata": ("s.zarr/zarr.json", 2, False, 2),
     },

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+import xxhash
 import zarr
 
 from pipeline.store import durable
@@ -110,7 +110,7 @@ def test_the_first_key_of_a_new_folder_makes_the_folders(folder: Path, size: int
     durable.put(target, data)
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == ["0"]
-    assert durable.take_hash(target) == hashlib.sha256(data).digest()
+    assert durable.take_hash(target) == xxhash.xxh3_128_digest(data)
     assert durable.take_hash(target) is None  # taken once
 
 
@@ -175,3 +175,10 @@ def test_zarr_writes_every_key_through_the_durable_writer(folder: Path, monkeypa
     array[...] = values
     assert sorted(written) == ["x/c/0/0", "x/c/1/0", "x/zarr.json", "zarr.json"]
     np.testing.assert_array_equal(zarr.open_array(store, path="x", mode="r")[...], values)
+
+
+def test_content_hash_is_xxh3_128():
+    """The published XXH3-128 of no bytes (the xxHash reference's test vector), and a
+    one-byte change changes it."""
+    assert durable.content_hash(b"") == bytes.fromhex("99aa06d3014798d86001c324468d497f")
+    assert durable.content_hash(b"\0" * 100) != durable.content_hash(b"\0" * 99 + b"\1")

@@ -108,7 +108,7 @@ def test_two_drivers_racing_for_a_lapsed_lease_cannot_both_take_it(s3: str):
 
 def _status_keys(url: str) -> list[str]:
     """The status chunks written so far."""
-    return [k for k in list_keys(locate(url).store(read_only=True)) if k.startswith("status/c/")]
+    return [k for k in list_keys(locate(url).store(read_only=True)) if k.startswith("status/c.")]
 
 
 @pytest.mark.slow
@@ -142,11 +142,11 @@ def test_torn_chunk_on_s3_is_found_and_recomputed(s3: str, tmp_path: Path, local
     run_sweep(_config(url, tmp_path))
     where = locate(url)
     fs = where.fs()
-    key = f"{where.root}/rate/c/2/0/0/0"
+    key = f"{where.root}/rate/c.2.0.0.0"
     fs.pipe_file(key, fs.cat_file(key)[:100])
     report = verify.inspect(where)
     assert report.exit_code == 2
-    assert report.problems[0].startswith("rate/c/2/0/0/0 does not decode")
+    assert report.problems[0].startswith("rate/c.2.0.0.0 does not decode")
     result = run_sweep(_config(url, tmp_path))
     assert result.blocks_computed == 1
     assert verify.content_digest(where) == local_digest[KILLABLE]

@@ -47,34 +47,34 @@ def test_complete_store_is_sound(copy: Path, capsys):
 
 
 def test_truncated_chunk_is_found(copy: Path, capsys):
-    chunk = copy / "rate" / "c" / "1" / "0" / "0" / "0"
+    chunk = copy / "rate" / "c.1.0.0.0"
     chunk.write_bytes(chunk.read_bytes()[:100])
     code, lines = _verify(copy, capsys)
     assert code == 2
     assert [line for line in lines if line.startswith("problem:")] == [
-        "problem: rate/c/1/0/0/0 does not decode (RuntimeError: error during blosc "
+        "problem: rate/c.1.0.0.0 does not decode (RuntimeError: error during blosc "
         "decompression: -1); its block is computed again on resume"
     ]
 
 
 def test_missing_chunk_of_a_computed_block_is_found(copy: Path, capsys):
-    (copy / "gain" / "c" / "3" / "0" / "0").unlink()
+    (copy / "gain" / "c.3.0.0").unlink()
     (copy / "tau" / "c" / "0").unlink()
     code, lines = _verify(copy, capsys)
     assert code == 2
     problems = [line for line in lines if line.startswith("problem:")]
     assert problems == [
-        "problem: gain/c/3/0/0 is missing; its block is computed again on resume",
+        "problem: gain/c.3.0.0 is missing; its block is computed again on resume",
         "problem: tau/c/0 is missing; it is written again on resume",
     ]
 
 
 def test_leftover_temporary_file_is_found(copy: Path, capsys):
-    (copy / "rate" / "c" / "0" / "0" / "0" / "0.1234abcd.partial").write_bytes(b"half a chunk")
+    (copy / "rate" / "c.0.0.0.0.1234abcd.partial").write_bytes(b"half a chunk")
     code, lines = _verify(copy, capsys)
     assert code == 2
     assert (
-        "problem: temporary file left by an interrupted write: rate/c/0/0/0/0.1234abcd.partial"
+        "problem: temporary file left by an interrupted write: rate/c.0.0.0.0.1234abcd.partial"
         in lines
     )
 
@@ -124,7 +124,7 @@ def test_array_missing_from_consolidated_metadata_of_a_v2_store_is_found(
 
 def test_pending_points_make_a_sound_but_incomplete_store(copy: Path, capsys):
     """As a kill between a block's data and its status leaves it."""
-    (copy / "status" / "c" / "2" / "0").unlink()
+    (copy / "status" / "c.2.0").unlink()
     lifecycle.mark_incomplete(copy)
     code, lines = _verify(copy, capsys)
     assert code == 1
@@ -133,7 +133,7 @@ def test_pending_points_make_a_sound_but_incomplete_store(copy: Path, capsys):
 
 
 def test_complete_attribute_contradicting_status_is_found(copy: Path, capsys):
-    (copy / "status" / "c" / "2" / "0").unlink()
+    (copy / "status" / "c.2.0").unlink()
     code, lines = _verify(copy, capsys)
     assert code == 2
     assert (
