@@ -42,7 +42,6 @@ from pipeline.store.location import (
     delete_keys,
     list_keys,
     locate,
-    store_format,
 )
 from pipeline.store.status import STATUS, run_status, status_counts
 
@@ -363,28 +362,32 @@ the store is the same (see :func:`pipeline.store.verify.content_digest`).
 
 
 def record_verdict(path: Path | Location, verdict: str) -> None:
-    """Write the store's overall verdict into the attributes of ``check`` (and their copy)."""
+    """Write the store's overall verdict into the attributes of ``check``; consolidate the
+    metadata (after :func:`finalize`)."""
     group = _open_group(path)
     group["check"].attrs["verdict"] = verdict
     consolidate(group.store, group.metadata.zarr_format)
 
 
 def finalize(path: Path | Location, run: Mapping[str, Any]) -> dict[str, int]:
-    """Record point counts, ``run_status`` and this run in ``history``; consolidate.
+    """Record point counts, ``run_status`` and this run in ``history``.
 
     Call it when no task writes any more: it deletes the temporary files that
-    writers killed mid-write left behind.
+    writers killed mid-write left behind.  Then :func:`record_verdict`, which
+    consolidates the metadata.
     """
     store = locate(path).store()
     delete_keys(store, leftover_keys(store))
     counts = status_counts(read_status(store))
-    group = _open_group(path)
-    group.attrs.update(
+    # Opened with its consolidated metadata, which the update keeps (v3: in the root's
+    # zarr.json; v2: .zmetadata is not touched): it still describes every array, so the
+    # summary reads the store through it, and record_verdict consolidates once, at the end.
+    group = zarr.open_group(store, mode="r+")
+    group.update_attributes(  # one write (attrs.update writes the root once per key)
         {
             "point_counts": counts,
             "run_status": run_status(counts),
             "history": [*group.attrs.get("history", []), dict(run)],
         }
     )
-    consolidate(store, store_format(store))
     return counts

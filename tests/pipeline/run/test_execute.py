@@ -179,10 +179,9 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
     with monkeypatch.context() as patch:
         _route_writes(patch, lambda target: writes.append(target.relative_to(tmp_path).as_posix()))
         run_sweep(config(clean, sweep=TINY))
-    # The root attributes, then the consolidated metadata (v3: both in the root zarr.json),
-    # then the run's verdict on check, and the consolidated metadata again.
-    assert writes[-4:] == [
-        "clean/s.zarr/zarr.json",
+    # The root attributes, then the run's verdict on check, then the consolidated metadata
+    # (v3: the root attributes and the consolidated metadata are both in the root zarr.json).
+    assert writes[-3:] == [
         "clean/s.zarr/zarr.json",
         "clean/s.zarr/check/zarr.json",
         "clean/s.zarr/zarr.json",
@@ -196,8 +195,9 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
         "middle of creation": statuses[0] // 3,
         "first block status": statuses[0],
         "second block data": statuses[1] - 4,
-        "consolidated metadata": len(writes) - 3,
-        "verdict": len(writes) - 1,
+        "root attributes": len(writes) - 3,
+        "verdict": len(writes) - 2,
+        "consolidated metadata": len(writes) - 1,
     }
     for moment, fail_from in moments.items():
         path = tmp_path / moment.replace(" ", "_") / "s.zarr"
