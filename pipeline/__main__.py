@@ -39,9 +39,11 @@ from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from pipeline.config.compose import (
+    PRIMARY,
     compact_lists,
     load_config,
     register_resolvers,
+    skip_mode_composition,
     store_schemas,
 )
 from pipeline.config.schema import ConfigError
@@ -104,7 +106,7 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
     return multirun.Outcome(VERDICT_CODES[summary.verdict], lines, errors)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path="../conf", config_name=PRIMARY)
 def main(cfg: DictConfig) -> None:
     in_multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
@@ -132,6 +134,7 @@ def cli() -> None:
     """Run :func:`main`; a config that Hydra itself refuses exits with :data:`REFUSED` too."""
     signal.signal(signal.SIGTERM, _terminate)
     sys.argv[1:] = compact_lists(sys.argv[1:])
+    skip_mode_composition(sys.argv[1:])
     # The objects so far are the imported modules', alive until exit: frozen, the
     # collector never walks them again, here or at exit.
     gc.freeze()

@@ -46,10 +46,12 @@ def block_arrays(store: Store, sweep_dims: Sequence[str]) -> dict[str, zarr.Arra
     """Every array the blocks write (those with every sweep dimension), opened for writing.
 
     Opened once per run and handed to the tasks, so that writing a block
-    opens no metadata.  Every chunk is written, even one equal to the fill
-    value: a missing chunk means damage (:mod:`pipeline.store.integrity`).
+    opens no metadata; through the consolidated metadata where there is one
+    (only attributes change after a store is created, and the blocks write
+    none).  Every chunk is written, even one equal to the fill value: a
+    missing chunk means damage (:mod:`pipeline.store.integrity`).
     """
-    group = zarr.open_group(store, mode="r+", use_consolidated=False)
+    group = zarr.open_group(store, mode="r+")
     return {
         name: array.with_config({"write_empty_chunks": True})
         for name, array in group.arrays()

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import shutil
 import struct
@@ -30,6 +31,9 @@ import numpy as np
 import xarray as xr
 import yaml
 import zarr
+import zarr.api.asynchronous
+from zarr.abc.store import Store
+from zarr.core.sync import sync  # zarr's own event loop, where its stores live
 
 from pipeline.grid import Block
 from pipeline.store.chunks import read_status
@@ -259,7 +263,7 @@ def _create(
         encoding={name: encodings[name] for name in fixed.data_vars},
         write_empty_chunks=True,
     )
-    group = zarr.open_group(store, mode="r+", use_consolidated=False)
+    arrays: dict[str, dict[str, Any]] = {}
     for name in swept:
         var, encoding = full.variables[name], encodings[name]
         attributes = _json_attrs(var.attrs)
@@ -273,17 +277,24 @@ def _create(
         else:
             layout = {"chunk_key_encoding": {"name": "v2", "separator": "."}}
             attributes["_ARRAY_DIMENSIONS"] = list(var.dims)
-        group.create_array(
-            str(name),
-            shape=var.shape,
-            chunks=encoding["chunks"],
-            dtype=var.dtype,
-            fill_value=encoding["_FillValue"],
-            compressors=encoding["compressors"],
-            attributes=attributes,
+        arrays[str(name)] = {
+            "shape": var.shape,
+            "chunks": encoding["chunks"],
+            "dtype": var.dtype,
+            "fill_value": encoding["_FillValue"],
+            "compressors": encoding["compressors"],
+            "attributes": attributes,
             **layout,
-        )
+        }
+    sync(_create_arrays(store, arrays))
     consolidate(store, zarr_format)
+
+
+async def _create_arrays(store: Store, arrays: Mapping[str, dict[str, Any]]) -> None:
+    """Create every array of ``arrays`` (name: arguments of ``create_array``) in the group at
+    the root of ``store`` at once: their metadata are written side by side, not in turn."""
+    group = await zarr.api.asynchronous.open_group(store, mode="r+", use_consolidated=False)
+    await asyncio.gather(*(group.create_array(name, **kw) for name, kw in arrays.items()))
 
 
 def _cf_fill_value(value: float) -> str:
