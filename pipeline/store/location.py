@@ -19,7 +19,7 @@ import importlib.util
 import json
 import logging
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,10 +173,28 @@ def list_keys(store: Store) -> list[str]:
     return sorted(sync(_keys(store)))
 
 
+async def _get(store: Store, keys: list[str]) -> list[Any]:
+    prototype = default_buffer_prototype()
+    return await asyncio.gather(*(store.get(key, prototype) for key in keys))
+
+
+def read_keys(store: Store, keys: Iterable[str], batch: int = 8) -> Iterator[tuple[str, Any]]:
+    """Each key of ``keys``, in order, with its bytes (None if there are none).
+
+    ``batch`` keys are read at once: one round trip to the store (an object
+    store's latency, or zarr's event loop) per batch, not per key, and at
+    most ``batch`` values in memory.
+    """
+    keys = list(keys)
+    for start in range(0, len(keys), batch):
+        part = keys[start : start + batch]
+        for key, buffer in zip(part, sync(_get(store, part)), strict=True):
+            yield key, None if buffer is None else buffer.to_bytes()
+
+
 def read_key(store: Store, key: str) -> bytes | None:
     """The bytes stored under ``key``; None if there are none."""
-    buffer = sync(store.get(key, default_buffer_prototype()))
-    return None if buffer is None else buffer.to_bytes()
+    return next(read_keys(store, [key]))[1]
 
 
 def read_json(store: Store, key: str) -> Any:

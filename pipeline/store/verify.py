@@ -43,7 +43,7 @@ from pipeline.store.location import (
     list_keys,
     locate,
     read_json,
-    read_key,
+    read_keys,
 )
 from pipeline.store.status import run_status, status_counts
 
@@ -200,11 +200,13 @@ def content_digest(path: Path | Location, known: Mapping[str, bytes] | None = No
     known = known or {}
     store = locate(path).store(read_only=True)
     digest = xxhash.xxh3_128()
-    for key in list_keys(store):
+    keys = list_keys(store)
+    unknown = read_keys(store, [key for key in keys if key not in known])
+    for key in keys:
         if key in known:
             digest.update(key.encode() + b"\0" + known[key])
             continue
-        data = read_key(store, key) or b""
+        data = next(unknown)[1] or b""
         if key in (".zattrs", ROOT):
             tree = json.loads(data)
             if key == ROOT:
