@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 
 import pytest
+import xarray as xr
 import zarr
 from store_helpers import config, copy_of
 
 from pipeline.run.execute import run_sweep
-from pipeline.store import lease, lifecycle, verify
+from pipeline.store import layout, lease, lifecycle, verify
 from pipeline.store.location import consolidate
 
 
@@ -181,3 +182,22 @@ def test_store_being_written_is_noted(copy: Path, capsys):
 def test_missing_path(tmp_path: Path, capsys):
     assert verify.main([str(tmp_path / "nothing.zarr")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'nothing.zarr'} does not exist\n"
+
+
+def test_a_store_with_zarrs_default_chunk_keys_opens_and_verifies(
+    complete: Path, tmp_path: Path, monkeypatch
+):
+    """A v3 store written with ``c/3/0`` keys (zarr's default, this pipeline's before it
+    wrote ``c.3.0``): sound, its damage found, its values those of today's store."""
+    monkeypatch.setattr(layout, "CHUNK_KEYS_V3", {"name": "default", "separator": "/"})
+    path = tmp_path / "slash.zarr"
+    run_sweep(config(path))
+    assert (path / "rate" / "c" / "0" / "0" / "0" / "0").is_file()
+    assert not list((path / "rate").glob("c.*"))
+    assert verify.inspect(path).exit_code == 0
+    with xr.open_zarr(path) as slash, xr.open_zarr(complete) as dotted:
+        xr.testing.assert_identical(slash.drop_attrs(), dotted.drop_attrs())
+    (path / "gain" / "c" / "1" / "0" / "0").unlink()
+    assert verify.inspect(path).problems == [
+        "gain/c/1/0/0 is missing; its block is computed again on resume"
+    ]
