@@ -66,10 +66,14 @@ def test_digest_from_hashes_taken_while_writing_equals_one_read_back(
 ):
     path = tmp_path / "hashed.zarr"
     read = []
-    read_key = verify.read_key
-    monkeypatch.setattr(
-        verify, "read_key", lambda store, key: read.append(key) or read_key(store, key)
-    )
+    read_keys = verify.read_keys
+
+    def recording(store, keys):
+        keys = list(keys)
+        read.extend(keys)
+        return read_keys(store, keys)
+
+    monkeypatch.setattr(verify, "read_keys", recording)
     run_sweep(config(path, reference[2], cluster, "cluster.n_workers=2"))
     recorded = _runs(path)["digest"].iloc[-1]
     read_during_run, read = read, []
