@@ -59,6 +59,14 @@ def block_arrays(store: Store, sweep_dims: Sequence[str]) -> dict[str, zarr.Arra
     }
 
 
+def _chunk_key(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple:
+    """The chunk of ``array`` that ``block`` is (a block is one chunk of every array it
+    writes): its coordinates, and its key in the store (``rate/c.0.3.0``)."""
+    index = dict(zip(dims, block.index, strict=True))
+    coords = tuple(index.get(d, 0) for d in dimension_names(array))
+    return coords, f"{array.path}/{array.metadata.encode_chunk_key(coords)}"
+
+
 def _selection(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple[slice, ...]:
     where = block.region(dims)
     return tuple(where.get(d, slice(None)) for d in dimension_names(array))
@@ -82,8 +90,10 @@ def _sync_codecs(array: zarr.Array) -> list[Any] | None:
     return codecs if all(hasattr(codec, "_encode_sync") for codec in codecs) else None
 
 
-def _put_chunk(array: zarr.Array, codecs: Sequence[Any], coords: tuple[int, ...], data) -> None:
-    """Encode ``data``, the whole chunk ``coords`` of ``array``, with ``codecs``; put it."""
+def _put_chunk(array: zarr.Array, codecs: Sequence[Any], dims, block: Block, data) -> None:
+    """Encode ``data``, the whole chunk of ``array`` that ``block`` is, with ``codecs``; put
+    it."""
+    coords, key = _chunk_key(array, dims, block)
     metadata = array.metadata
     prototype = default_buffer_prototype()
     spec = metadata.get_chunk_spec(coords, array.async_array.config, prototype)
@@ -92,7 +102,6 @@ def _put_chunk(array: zarr.Array, codecs: Sequence[Any], coords: tuple[int, ...]
     )
     for codec in codecs:
         chunk = codec._encode_sync(chunk, spec)
-    key = f"{array.path}/{metadata.encode_chunk_key(coords)}"
     array.store_path.store.set_sync(key, chunk)
 
 
@@ -101,7 +110,6 @@ def _put(
 ) -> None:
     """Write ``values`` (by array name) as the chunks of ``block``: in this thread where
     :func:`_sync_codecs` allows, the rest through zarr's ``setitem`` at once."""
-    index = dict(zip(dims, block.index, strict=True))  # a block is one chunk of each array
     rest = {}
     for name, data in values.items():
         array = arrays[name]
@@ -109,8 +117,7 @@ def _put(
         if codecs is None or data.shape != array.metadata.chunks:
             rest[name] = data
             continue
-        coords = tuple(index.get(d, 0) for d in dimension_names(array))
-        _put_chunk(array, codecs, coords, data)
+        _put_chunk(array, codecs, dims, block, data)
     if rest:
         sync(_write(arrays, rest, dims, block))
 
@@ -153,14 +160,12 @@ def written_hashes(
     that this process wrote to a local store, by key (``rate/c.0.3.0``): what
     :func:`pipeline.store.verify.content_digest` would read back.  Empty for a store
     elsewhere (object stores keep no hashes)."""
-    index = dict(zip(dims, block.index, strict=True))  # a block is one chunk of each array
     hashes = {}
     for array in arrays.values():
         store = array.store_path.store
         if not isinstance(store, durable.DurableLocalStore):
             return {}
-        coords = tuple(index.get(d, 0) for d in dimension_names(array))
-        key = f"{array.path}/{array.metadata.encode_chunk_key(coords)}"
+        _, key = _chunk_key(array, dims, block)
         digest = durable.take_hash(store.root / key)
         if digest is not None:
             hashes[key] = digest

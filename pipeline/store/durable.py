@@ -62,6 +62,11 @@ def content_hash(data: Any) -> bytes:
     return xxhash.xxh3_128_digest(data)
 
 
+def content_hasher() -> Any:
+    """A running :func:`content_hash` (``update(data)``, then ``hexdigest()``)."""
+    return xxhash.xxh3_128()
+
+
 def flush_to_disk(fd: int) -> None:
     """Return once the data of the open file ``fd`` are on disk; drop its cached pages."""
     _datasync(fd)

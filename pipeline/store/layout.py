@@ -81,6 +81,14 @@ CHUNK_KEYS_V3 = {"name": "default", "separator": "."}
 """Zarr v3 chunk keys ``c.3.0.0``: every chunk of an array in its own folder, as in v2,
 not a folder per index (``c/3/0/0``), which costs each new chunk its folders."""
 
+CHUNK_KEYS_V2 = {"name": "v2", "separator": "."}
+"""Zarr v2 chunk keys ``3.0.0``, as xarray writes them."""
+
+
+def chunk_keys(zarr_format: int) -> dict[str, str]:
+    """The chunk key encoding of the store's arrays in ``zarr_format``."""
+    return CHUNK_KEYS_V3 if zarr_format == 3 else CHUNK_KEYS_V2
+
 
 def encoding(
     ds: xr.Dataset,

@@ -38,7 +38,7 @@ from zarr.core.sync import sync  # zarr's own event loop, where its stores live
 from pipeline.grid import Block
 from pipeline.store.chunks import read_status
 from pipeline.store.integrity import Scan, leftover_keys
-from pipeline.store.layout import PRODUCER, Layout, block_filled
+from pipeline.store.layout import PRODUCER, Layout, block_filled, chunk_keys
 from pipeline.store.location import (
     Location,
     consolidate,
@@ -267,15 +267,12 @@ def _create(
     for name in swept:
         var, encoding = full.variables[name], encodings[name]
         attributes = _json_attrs(var.attrs)
+        layout: dict[str, Any] = {"chunk_key_encoding": chunk_keys(zarr_format)}
         if zarr_format == 3:
-            layout: dict[str, Any] = {
-                "dimension_names": list(var.dims),
-                "chunk_key_encoding": encoding["chunk_key_encoding"],
-            }
+            layout["dimension_names"] = list(var.dims)
             if encoding["_FillValue"] is not None:  # xarray's CF attribute beside zarr's own
                 attributes["_FillValue"] = _cf_fill_value(encoding["_FillValue"])
         else:
-            layout = {"chunk_key_encoding": {"name": "v2", "separator": "."}}
             attributes["_ARRAY_DIMENSIONS"] = list(var.dims)
         arrays[str(name)] = {
             "shape": var.shape,

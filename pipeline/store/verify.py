@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import xxhash
 from zarr.abc.store import Store
 
 from pipeline.store import integrity, lease, lifecycle
-from pipeline.store.durable import content_hash
+from pipeline.store.durable import content_hash, content_hasher
 from pipeline.store.location import (
     Location,
     display,
@@ -199,7 +198,7 @@ def content_digest(path: Path | Location, known: Mapping[str, bytes] | None = No
     """
     known = known or {}
     store = locate(path).store(read_only=True)
-    digest = xxhash.xxh3_128()
+    digest = content_hasher()
     keys = list_keys(store)
     unknown = read_keys(store, [key for key in keys if key not in known])
     for key in keys:
