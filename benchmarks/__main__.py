@@ -93,6 +93,16 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
           f"   (these runs with report=false; the 10x run with its report "
           f"{reported.seconds:.1f} s)")  # fmt: skip
 
+    print("3, 4 with the adapters off (RATE_SWEEPS_ADAPTERS=off): the 10x run again ...",
+          flush=True)  # fmt: skip
+    ten_off = end_to_end.cli_run(
+        end_to_end.pair_1000(10 * sizes.tau_1x), workdir, "10x-off", repeat=3,
+        env=end_to_end.ADAPTERS_OFF,
+    )  # fmt: skip
+    shutil.rmtree(ten_off.store)
+    print(f"   {ten_off.points} points in {ten_off.seconds:.1f} s "
+          f"(adapters on: {ten.seconds:.1f} s)")  # fmt: skip
+
     print("6: peak memory of python -m pipeline, pair networks, 200 samples, 1x and 4x ...",
           flush=True)  # fmt: skip
     big = end_to_end.cli_run(end_to_end.pair_200(sizes.side_memory), workdir, "memory")
@@ -114,7 +124,9 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
     print("8: the fixed cost: python -m pipeline +sweep=autapse report=false "
           "vs importing its libraries ...", flush=True)  # fmt: skip
     fixed = end_to_end.fixed_cost(workdir)
-    print(f"   {fixed['run_seconds']:.2f} s the run, {fixed['imports_seconds']:.2f} s "
+    fixed_off = end_to_end.fixed_cost(workdir, env=end_to_end.ADAPTERS_OFF)
+    print(f"   {fixed['run_seconds']:.2f} s the run ({fixed_off['run_seconds']:.2f} s with the "
+          f"adapters off), {fixed['imports_seconds']:.2f} s "
           f"python -c \"{end_to_end.IMPORTS}\"")  # fmt: skip
 
     print("10: python -m pipeline +sweep=autapse with the report and with report=false ...",
@@ -159,6 +171,7 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
             ]
 
     throughput = ten.points / ten.seconds
+    off = "(adapters off)"
     return [
         Figure("1 kernel vs solve_ivp loop, speed", f"{ivp['speedup']:.0f}x",
                ">= 1000x", ivp["speedup"] >= 1000),
@@ -168,8 +181,10 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
                ">= 0.1", copy["ratio"] >= 0.1),
         Figure("3 end to end vs durable to_zarr", f"{plain['ratio']:.2f}",
                ">= 0.5", plain["ratio"] >= 0.5),
+        Figure("  adapters off", f"{plain['to_zarr_seconds'] / ten_off.seconds:.2f}", off, None),
         Figure(f"4 end-to-end points/s ({ten.points} points)", f"{throughput:.0f}",
                ">= 20000", throughput >= 2e4),
+        Figure("  adapters off", f"{ten_off.points / ten_off.seconds:.0f}", off, None),
         Figure("5 time for 10x the points / 1x",
                f"{ten.seconds / one.seconds:.1f}", "<= 11", ten.seconds / one.seconds <= 11),
         Figure(f"6 peak RSS, {big.points} points",
@@ -182,6 +197,8 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
                ">= 1.6x", workers["ratio"] >= 1.6),
         Figure("8 autapse run / importing its libraries", f"{fixed['ratio']:.2f}",
                "<= 1.5", fixed["ratio"] <= 1.5),
+        Figure("  adapters off", f"{fixed_off['run_seconds'] / fixed['imports_seconds']:.2f}",
+               off, None),
         *on_slurm,
         Figure("10 report's wall time, default autapse run", f"{report_cost:.2f} s",
                "<= 1 s", report_cost <= 1.0),

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
+from pipeline.adapters import ENV
 from pipeline.config.compose import compose_config
 from pipeline.run.execute import run_sweep
 
@@ -119,6 +121,7 @@ def cli_run(
     repeat: int = 1,
     compute: bool = True,
     report: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> Run:
     """Run the pipeline as a user would, ``repeat`` times from an empty store.
 
@@ -127,6 +130,7 @@ def cli_run(
     copy of the first one (:data:`WITHOUT_COMPUTE`).  Without the report
     unless ``report``: figure 10 measures the report, and the figures of
     the store and its speed compare with baselines that draw nothing.
+    ``env``: variables set for the run (:data:`ADAPTERS_OFF`).
     """
     store = workdir / f"{name}.zarr"
     log = workdir / f"{name}.log"
@@ -141,7 +145,10 @@ def cli_run(
         quiet_disk()
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", PEAK_RSS, str(log), *command], capture_output=True, text=True
+            [sys.executable, "-c", PEAK_RSS, str(log), *command],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
         seconds.append(time.perf_counter() - start)
         if done.returncode != 0:
@@ -198,16 +205,22 @@ def fsync_tree(folder: Path) -> None:
             os.close(fd)
 
 
+ADAPTERS_OFF = {ENV: "off"}
+"""The environment of a run whose adapters take their public-API fallbacks
+(:mod:`pipeline.adapters`): what the fast paths buy is the difference."""
+
 IMPORTS = "import numpy, xarray, zarr, dask, hydra"
 """Figure 8's reference: importing the libraries any such pipeline needs."""
 
 
-def fixed_cost(workdir: Path, repeat: int = 3) -> dict[str, float]:
+def fixed_cost(
+    workdir: Path, repeat: int = 3, env: Mapping[str, str] | None = None
+) -> dict[str, float]:
     """Figure 8: the default autapse run's wall time over that of importing its libraries.
 
     Both as subprocesses, best of ``repeat``; the run writes a new store each
     time.  The run is made with ``report=false``: the report's own cost is
-    figure 10.
+    figure 10.  ``env``: variables set for the run (:data:`ADAPTERS_OFF`).
     """
     store = workdir / "autapse.zarr"
     run = [
@@ -225,7 +238,13 @@ def fixed_cost(workdir: Path, repeat: int = 3) -> dict[str, float]:
             shutil.rmtree(store, ignore_errors=True)
             quiet_disk()
             start = time.perf_counter()
-            done = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
+            done = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                cwd=workdir,
+                env={**os.environ, **(env or {})} if name == "run" else None,
+            )
             seconds[name].append(time.perf_counter() - start)
             if done.returncode != 0:
                 raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip()}")

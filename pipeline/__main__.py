@@ -29,7 +29,6 @@ import logging
 import signal
 import sys
 import traceback
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -93,8 +92,8 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         *summary.lines,
     ]
     errors = [f"failed: {failure}" for failure in result.failures]
-    if config.report and isinstance(result.path, Path):
-        page = write_store_report(result.path, summary).resolve()
+    if config.report and result.store.folder is not None:
+        page = write_store_report(result.store.folder, summary).resolve()
         lines.insert(1, f"report: {page}")  # beside the store's line: the verdict stays last
         errors += record_report(result, page.parent)
     elif config.report:

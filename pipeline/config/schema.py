@@ -29,7 +29,7 @@ from pipeline import grid
 from pipeline.model import solvers
 from pipeline.model.networks import NETWORKS
 from pipeline.model.transfer import TRANSFERS
-from pipeline.store.location import scheme_problem
+from pipeline.store.base import scheme_problem
 
 
 class ConfigError(ValueError):

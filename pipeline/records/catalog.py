@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from pipeline.config.flat import flatten
 from pipeline.store.status import STATUS
 
 ENVIRONMENT = "RATE_SWEEPS_CATALOG"
@@ -104,21 +105,20 @@ LIST_COLUMNS = (
 """Columns that ``list`` prints, after the run id."""
 
 
-def catalog_path(store_path: str | Path, configured: str | None) -> Path:
+def catalog_path(beside_store: Path, configured: str | None) -> Path:
     """The catalog a run records itself in.
 
     ``catalog.path`` if given, else the file that :data:`ENVIRONMENT` names
-    (one catalog for all of a user's runs), else ``catalog.sqlite`` beside the
-    store (in the working directory for a store on an object store: SQLite
-    needs a local file).
+    (one catalog for all of a user's runs), else ``beside_store``: the store's
+    own default (:meth:`pipeline.store.sweep_store.SweepStore.default_catalog`,
+    ``catalog.sqlite`` beside a folder, in the working directory for a store on
+    an object store: SQLite needs a local file).
     """
     if configured is not None:
         return Path(configured)
     if os.environ.get(ENVIRONMENT):
         return Path(os.environ[ENVIRONMENT])
-    if "://" in str(store_path):
-        return Path("catalog.sqlite")
-    return Path(store_path).parent / "catalog.sqlite"
+    return beside_store
 
 
 def default_catalog() -> Path:
@@ -228,17 +228,7 @@ def note(path: Path, run_id: int, text: str) -> None:
 def flat_config(text: str | None) -> dict[str, Any]:
     """A run's YAML config as ``{"network.transfer": "tanh", ...}`` (lists kept whole)."""
     tree = yaml.safe_load(text) if isinstance(text, str) else {}
-    flat: dict[str, Any] = {}
-
-    def walk(node: Any, prefix: str) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, f"{prefix}{key}.")
-        else:
-            flat[prefix[:-1]] = node
-
-    walk(tree or {}, "")
-    return flat
+    return flatten(tree or {})
 
 
 def _matches(value: Any, wanted: str) -> bool:

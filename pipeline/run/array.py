@@ -35,8 +35,10 @@ from pipeline.run.execute import block_tasks, run_fields
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
 from pipeline.run.slurm import test_only
-from pipeline.store import chunks, lease, lifecycle
+from pipeline.store.kinds import open_sweep_store
+from pipeline.store.lifecycle import StoreError, pending_blocks
 from pipeline.store.status import run_status, status_counts
+from pipeline.store.sweep_store import SweepStore
 
 log = logging.getLogger(__name__)
 
@@ -58,30 +60,28 @@ def share_of(plan: Plan, task: int, tasks: int) -> list:
     return plan.layout.blocks()[task::tasks]
 
 
-def pending_in_share(path: Path, plan: Plan, task: int, tasks: int) -> list:
+def pending_in_share(store: SweepStore, plan: Plan, task: int, tasks: int) -> list:
     """The blocks of share ``task`` whose points are not all ok or diverged in the store."""
-    pending = {b.index for b in lifecycle.pending_blocks(chunks.read_status(path), plan.layout)}
+    pending = {b.index for b in pending_blocks(store.read_status(), plan.layout)}
     return [block for block in share_of(plan, task, tasks) if block.index in pending]
 
 
 def prepare_store(config: Config, plan: Plan) -> str:
     """Create, replace or check for resuming the store of ``config`` under its lease."""
-    path = Path(config.store.path)
-    lifecycle.check_path(path, plan.attrs, config.store.overwrite)
-    with lease.held(path, config.store.lease_seconds):
-        shares.refuse_if_shared(path)
-        opened = lifecycle.prepare(
-            path, plan.full, plan.encodings, plan.attrs, config.store.overwrite
-        )
+    store = open_sweep_store(config.store.path)
+    store.check(plan.attrs, config.store.overwrite)
+    with store.lease(config.store.lease_seconds):
+        shares.refuse_if_shared(store)
+        opened = store.prepare(plan.template, config.store.overwrite)
         if opened == "resumed":
-            lifecycle.mark_incomplete(path)
+            store.mark_incomplete()
     return opened
 
 
-def _wait_until_free(key: Path, seconds: float) -> None:
+def _wait_until_free(key: SweepStore, seconds: float) -> None:
     """Wait (at most ``seconds``) until nobody holds the lease of ``key``."""
     deadline = time.monotonic() + seconds
-    while lease.holder(key) is not None and time.monotonic() < deadline:
+    while key.lease_holder() is not None and time.monotonic() < deadline:
         time.sleep(0.5)
 
 
@@ -89,15 +89,15 @@ def run_share(config: Config, task: int, tasks: int, array_job: str) -> int:
     """Compute the pending blocks of share ``task`` of ``tasks``; return how many it computed.
 
     Records the task in the catalog when it ends, however it ends.  Refuses
-    (:class:`lifecycle.StoreError`) a store that is not there to resume:
+    (:class:`~pipeline.store.lifecycle.StoreError`) a store that is not there to resume:
     ``python -m pipeline.submit`` creates it before the array starts.
     """
     plan = plan_run(config)
-    path = Path(config.store.path)
-    if lifecycle.check_path(path, plan.attrs, overwrite=False) != "resume":
-        raise lifecycle.StoreError(
-            f"store.path={path} holds no store of this sweep to fill: python -m pipeline.submit "
-            "creates it before it submits the array"
+    path = open_sweep_store(config.store.path)
+    if path.check(plan.attrs, overwrite=False) != "resume":
+        raise StoreError(
+            f"store.path={config.store.path} holds no store of this sweep to fill: "
+            "python -m pipeline.submit creates it before it submits the array"
         )
     key = shares.share_key(path, task)
     # A requeued task may find the lease of its own earlier run, killed mid-share.
@@ -111,12 +111,13 @@ def run_share(config: Config, task: int, tasks: int, array_job: str) -> int:
             todo = pending_in_share(path, plan, task, tasks)
             log.info("%s: %d of its %d blocks to compute", label, len(todo),
                      len(share_of(plan, task, tasks)))  # fmt: skip
+            writer = path.block_writer(plan.grid.dims, held.token, leased=key)
             results = run_tasks(
-                block_tasks(plan, path, held.token, todo, leased=key),
+                block_tasks(plan, writer, todo),
                 ClusterConfig(scheduler="threads", n_workers=cores),
                 Progress(len(todo), sum(math.prod(block.shape) for block in todo)),
             )
-            lease.check(key, held.token)
+            held.record.check(held.token)
             failed = sum(1 for r in results if r["failure"])
             outcome = {
                 "blocks_computed": len(todo),
@@ -133,10 +134,10 @@ def run_share(config: Config, task: int, tasks: int, array_job: str) -> int:
             _record(config, plan, path, started, outcome)
 
 
-def _record(config: Config, plan: Plan, path: Path, started: str, outcome: dict) -> None:
+def _record(config: Config, plan: Plan, path: SweepStore, started: str, outcome: dict) -> None:
     """One catalog row for an array task, written when it ends (tasks run side by side)."""
     try:
-        counts = status_counts(chunks.read_status(path))
+        counts = status_counts(path.read_status())
     except Exception:  # a damaged store: the finishing run repairs it and says more
         counts = {}
     fields = {
@@ -146,7 +147,7 @@ def _record(config: Config, plan: Plan, path: Path, started: str, outcome: dict)
         "opened": "array task",
         **{catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()},
     }
-    file = catalog.catalog_path(path, config.catalog.path)
+    file = catalog.catalog_path(path.default_catalog(), config.catalog.path)
     try:
         run_id = catalog.start_run(file, run_fields(config, plan, path, started))
         catalog.update_run(file, run_id, fields)
@@ -166,12 +167,12 @@ def wait_for_shares(config: Config, array_job: str) -> None:
     Then every task that recorded no outcome (cancelled before it started, or
     killed) gets one in the catalog, so that the catalog lists every task.
     """
-    path = Path(config.store.path)
+    path = open_sweep_store(config.store.path)
     while live := shares.live_shares(path):
         log.info("waiting for array tasks %s to end", sorted(live))
         time.sleep(1)
     tasks = array_settings(config).array_tasks or 0
-    file = catalog.catalog_path(path, config.catalog.path)
+    file = catalog.catalog_path(path.default_catalog(), config.catalog.path)
     recorded = catalog.runs(file)["message"].dropna().tolist() if file.exists() else []
     plan = plan_run(config)
     for task in range(tasks):
@@ -233,7 +234,7 @@ def submit(config: Config, overrides: Sequence[str]) -> list[str]:
          f"--output={logs}/array-%A_%a.out"],
         [f"exec {python} -m pipeline.submit --task {args}"],
     )  # fmt: skip
-    lifecycle.check_path(Path(config.store.path), plan.attrs, config.store.overwrite)
+    open_sweep_store(config.store.path).check(plan.attrs, config.store.overwrite)
     test_only(tasks, "the array's tasks")
     opened = prepare_store(config, plan)
     logs.mkdir(parents=True, exist_ok=True)

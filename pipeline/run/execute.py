@@ -36,7 +36,6 @@ import dask
 import numpy as np
 import xarray as xr
 import yaml
-import zarr
 
 from analysis.summary import Summary, Tally, summarize, tally
 from pipeline.block import BlockSpec, simulate_block
@@ -49,8 +48,12 @@ from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run, recorded_config
 from pipeline.run.progress import Progress, counted
 from pipeline.run.resources import check_resources
-from pipeline.store import chunks, integrity, lease, lifecycle, location, verify
-from pipeline.store.status import STATUS, run_status, status_counts
+from pipeline.store import lease
+from pipeline.store.chunks import BlockWriter
+from pipeline.store.kinds import open_sweep_store
+from pipeline.store.lifecycle import StoreError, pending_blocks
+from pipeline.store.status import run_status, status_counts
+from pipeline.store.sweep_store import SweepStore
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +66,8 @@ class RunStopped(RuntimeError):
 class RunResult:
     """What a run did: the store, how it was opened, and the point counts after it."""
 
-    path: Path | location.Location
-    """The store: its folder, or where it is on an object store."""
+    store: SweepStore
+    """The store the run wrote."""
     opened: str
     blocks_computed: int
     counts: dict[str, int]
@@ -79,30 +82,22 @@ class RunResult:
     @property
     def where(self) -> str:
         """The store as the summary names it: an absolute path, or its URL."""
-        return location.display(self.path)
+        return str(self.store)
+
+    @property
+    def path(self) -> Path | str:
+        """The store as ``xr.open_zarr`` takes it: its folder, or its URL."""
+        return self.store.folder or str(self.store)
 
 
-def _reader(path: Path | location.Location) -> Path | Any:
-    return path if isinstance(path, Path) else path.store(read_only=True)
-
-
-def compute_block(
-    spec: BlockSpec,
-    grid: Grid,
-    block: Block,
-    path: Path | location.Location,
-    token: str,
-    arrays: dict[str, zarr.Array],
-    leased: Path | None = None,
-) -> dict[str, Any]:
+def compute_block(spec: BlockSpec, grid: Grid, block: Block, writer: BlockWriter) -> dict[str, Any]:
     """Simulate, check and write one block; return its status counts and its summary's tally.
 
     A block whose computation raises is marked ``failed`` (its data are not
     written) and the sweep goes on.  An error while writing propagates and
     stops the run, so nothing is marked done without its data.  Nothing is
-    written once the lease with ``token`` is lost: the store's, or that of
-    ``leased`` (a share of an array, :mod:`pipeline.run.shares`).  ``arrays``
-    are the store's arrays that the blocks write (:func:`chunks.block_arrays`).
+    written once the lease of ``writer`` is lost (the store's, or a share's of
+    an array, :mod:`pipeline.run.shares`).
     """
     memory.keep_freed_memory()
     dask_probe.defer_dask_array()
@@ -111,63 +106,44 @@ def compute_block(
         ds = simulate_block(spec, grid, block.slices)
     except Exception:  # a numerical failure of one block must not stop the sweep
         message = traceback.format_exc(limit=3)
-        lease.check(leased or path, token)
-        chunks.write_status(arrays, grid.dims, block, STATUS["failed"])
-        return {
-            "counts": {"failed": math.prod(block.shape)},
-            "failure": f"block {block.index}: {message}",
-            "tally": None,
-            "hashes": chunks.written_hashes({"status": arrays["status"]}, grid.dims, block),
-        }
-    lease.check(leased or path, token)
-    chunks.write_block(arrays, ds, grid.dims, block)
+        written = writer.write_failed(block)
+        return {**written, "failure": f"block {block.index}: {message}", "tally": None}
+    # Hashed as written: the run's digest of the store need not read them back.
+    written = writer.write(ds, block)
     start = {dim: part.start for dim, part in zip(grid.dims, block.slices, strict=True)}
     return {
-        "counts": status_counts(ds["status"].values),
+        **written,
         "failure": None,
         # Reduced here, where the block is in memory: the driver never reads it back.
         "tally": tally(ds, start, dict(zip(grid.dims, grid.shape, strict=True))),
-        # Hashed as written: the run's digest of the store need not read them back.
-        "hashes": chunks.written_hashes(arrays, grid.dims, block),
     }
 
 
-def _open_store(
-    path: Path | location.Location, plan: Plan, overwrite: bool
-) -> tuple[str, list[Block]]:
+def _open_store(store: SweepStore, plan: Plan, overwrite: bool) -> tuple[str, list[Block]]:
     """Create, replace or resume the store; the blocks this run computes."""
-    opened = lifecycle.prepare(
-        path, plan.full, plan.encodings, plan.attrs, overwrite, plan.zarr_format
-    )
+    opened = store.prepare(plan.template, overwrite)
     if opened != "resumed":
         return opened, plan.layout.blocks()
-    scan = integrity.scan(path)
+    scan = store.scan()
     for damage in scan.damage:
         again = "its block is computed" if damage.block is not None else "it is written"
         log.warning("%s %s: %s again", damage.key, damage.problem, again)
     if scan.leftovers:
         log.warning("deleting %d temporary files of interrupted writes", len(scan.leftovers))
-    todo = lifecycle.pending_blocks(lifecycle.repair(path, scan, plan.full), plan.layout)
+    todo = pending_blocks(store.repair(scan, plan.full), plan.layout)
     if todo:
-        lifecycle.mark_incomplete(path)
+        store.mark_incomplete()
     return opened, todo
 
 
-def block_tasks(
-    plan: Plan,
-    path: Path | location.Location,
-    token: str,
-    todo: list[Block],
-    leased: Path | None = None,
-) -> list:
-    """One Dask task per block of ``todo``, writing into the store at ``path`` under a lease."""
-    arrays = chunks.block_arrays(location.locate(path).store(), plan.grid.dims)
+def block_tasks(plan: Plan, writer: BlockWriter, todo: list[Block]) -> list:
+    """One Dask task per block of ``todo``, each writing its block with ``writer``."""
     # Each shared argument enters the graph once, as a key: passed as is, it
-    # would be searched for Dask collections in every task (seconds per 100
-    # blocks) and, on a distributed cluster, sent with every task.
+    # would be searched for Dask collections in every task and, on a
+    # distributed cluster, sent with every task.
     shared = {
-        name: dask.delayed(value, name=f"{name}-{token}", traverse=False)
-        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("arrays", arrays))
+        name: dask.delayed(value, name=f"{name}-{writer.token}", traverse=False)
+        for name, value in (("spec", plan.spec), ("grid", plan.grid), ("writer", writer))
     }
     task = dask.delayed(compute_block, pure=False)
     return [
@@ -175,11 +151,7 @@ def block_tasks(
             shared["spec"],
             shared["grid"],
             block,
-            # Workers elsewhere (SLURM jobs, a cluster of their own) have another cwd.
-            path.absolute() if isinstance(path, Path) else path,
-            token,
-            shared["arrays"],
-            leased,
+            shared["writer"],
             dask_key_name=f"compute_block-{i}",
         )
         for i, block in enumerate(todo)
@@ -200,27 +172,25 @@ class Computed:
     hashes: dict[str, bytes]
 
 
-def _compute(
-    config: Config, plan: Plan, path: Path | location.Location, held: lease.Lease
-) -> Computed:
+def _compute(config: Config, plan: Plan, store: SweepStore, held: lease.Lease) -> Computed:
     """Open the store under the lease ``held`` and compute what it lacks."""
-    opened, todo = _open_store(path, plan, config.store.overwrite)
+    opened, todo = _open_store(store, plan, config.store.overwrite)
     log.info(
         "%s store %s: %s in %s of up to %d, %s to compute",
         opened,
-        path,
+        store,
         counted(plan.grid.size, "point"),
         counted(len(plan.layout.blocks()), "block"),
         int(np.prod(plan.layout.chunks)),
         counted(len(todo), "block"),
     )
-    tasks = block_tasks(plan, path, held.token, todo)
+    tasks = block_tasks(plan, store.block_writer(plan.grid.dims, held.token), todo)
     progress = Progress(len(todo), sum(math.prod(block.shape) for block in todo))
     try:
         results = run_tasks(tasks, config.cluster, progress)
     finally:
         progress.close()
-    lease.check(path, held.token)
+    held.record.check(held.token)
     failures = [r["failure"] for r in results if r["failure"]]
     whole = len(todo) == len(plan.layout.blocks()) and not failures
     total = functools.reduce(Tally.combine, (r["tally"] for r in results)) if whole else None
@@ -231,7 +201,7 @@ def _compute(
 def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     """Create or resume the store of ``config`` and compute every block it lacks.
 
-    Raises :class:`lifecycle.StoreError` or :class:`lease.LeaseHeld` before
+    Raises :class:`~pipeline.store.lifecycle.StoreError` or :class:`lease.LeaseHeld` before
     writing anything when the store path cannot be used, and
     :class:`RunStopped` when the run stops after it has started writing
     (a full disk, a lost lease, workers that keep dying): the store keeps
@@ -244,34 +214,33 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     # Before the probe of plan_run, which allocates one point's trajectories.
     check_resources(config, Grid.from_config(config.sweep.grid))
     plan = plan_run(config)
-    path = location.locate(config.store.path, config.store.storage_options).target
-    lifecycle.check_path(path, plan.attrs, config.store.overwrite)
+    store = open_sweep_store(config.store.path, config.store.storage_options)
+    store.check(plan.attrs, config.store.overwrite)
     backends.check(config.cluster)
-    catalog_file = catalog.catalog_path(path, config.catalog.path)
+    catalog_file = catalog.catalog_path(store.default_catalog(), config.catalog.path)
     with ExitStack() as stack:
         try:
-            held = stack.enter_context(lease.held(path, config.store.lease_seconds))
+            held = stack.enter_context(store.lease(config.store.lease_seconds))
         except OSError as err:
-            raise lifecycle.StoreError(f"store.path={path} cannot be written: {err}") from err
-        if isinstance(path, Path):  # job arrays share only stores on a file system
-            shares.refuse_if_shared(path)
-        return _recorded_run(config, plan, path, held, catalog_file, overrides)
+            raise StoreError(f"store.path={store} cannot be written: {err}") from err
+        shares.refuse_if_shared(store)
+        return _recorded_run(config, plan, store, held, catalog_file, overrides)
 
 
 def run_fields(
     config: Config,
     plan: Plan,
-    path: Path | location.Location,
+    store: SweepStore,
     started: str,
     overrides: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The catalog's record of a run of ``config`` on the store at ``path``, as it starts."""
+    """The catalog's record of a run of ``config`` on ``store``, as it starts."""
     code = plan.attrs["code"]
     return {
         "overrides": json.dumps(list(overrides)),
         "tags": json.dumps(list(config.tags or [])),
         "sweep": config.sweep.name,
-        "store": location.display(path),
+        "store": str(store),
         "fingerprint": plan.attrs["fingerprint"],
         "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
         "started": started,
@@ -284,7 +253,7 @@ def run_fields(
 def _recorded_run(
     config: Config,
     plan: Plan,
-    path: Path | location.Location,
+    store: SweepStore,
     held: lease.Lease,
     catalog_file: Path,
     overrides: Sequence[str],
@@ -293,17 +262,18 @@ def _recorded_run(
     clock = time.monotonic()
     environment = provenance.environment()
     try:
-        run_id = catalog.start_run(catalog_file, run_fields(config, plan, path, started, overrides))
+        run_id = catalog.start_run(
+            catalog_file, run_fields(config, plan, store, started, overrides)
+        )
     except (sqlite3.Error, OSError) as err:
-        raise lifecycle.StoreError(
+        raise StoreError(
             f"the run catalog {catalog_file} cannot be written ({err}); nothing was written "
             "to the store. Choose another catalog.path, or free the disk."
         ) from err
     try:
-        computed = _compute(config, plan, path, held)
+        computed = _compute(config, plan, store, held)
         opened, blocks_computed, failures = computed.opened, computed.blocks, computed.failures
-        counts = lifecycle.finalize(
-            path,
+        counts = store.finalize(
             {
                 "run": run_id,
                 "catalog": str(catalog_file.resolve()),
@@ -318,19 +288,19 @@ def _recorded_run(
         # The verdict belongs to the store as much as its counts: recorded
         # under the same lease, so a resumed and a clean run of one config agree.
         # No Dask: the summary reads the store slab by slab; a task per chunk only adds overhead.
-        with xr.open_zarr(_reader(path), chunks=None) as ds:
+        with xr.open_zarr(store.zarr_store(read_only=True), chunks=None) as ds:
             summary = summarize(ds, counts, computed.tally)
-        lifecycle.record_verdict(path, summary.verdict)
-        digest = verify.content_digest(path, computed.hashes)
+        store.record_verdict(summary.verdict)
+        digest = store.digest(computed.hashes)
     except Exception as err:
         message = f"{type(err).__name__}: {err}"
-        _end_record(catalog_file, run_id, {"status": "error", "message": message}, path)
+        _end_record(catalog_file, run_id, {"status": "error", "message": message}, store)
         raise RunStopped(
-            f"the run on store.path={path} stopped: {message}\n"
+            f"the run on store.path={store} stopped: {message}\n"
             "Every block written before is kept; run the same command again to resume."
         ) from err
     except BaseException:
-        _end_record(catalog_file, run_id, {"status": "interrupted"}, path)
+        _end_record(catalog_file, run_id, {"status": "interrupted"}, store)
         raise
     _end_record(
         catalog_file,
@@ -344,12 +314,12 @@ def _recorded_run(
             "duration_s": round(time.monotonic() - clock, 3),
             "digest": digest,
         },
-        path,
+        store,
         counts,
         summary.figures,
     )
     return RunResult(
-        path,
+        store,
         opened,
         blocks_computed,
         counts,
@@ -373,18 +343,17 @@ def _end_record(
     catalog_file: Path,
     run_id: int,
     fields: dict[str, Any],
-    path: Path | location.Location,
+    store: SweepStore,
     counts: dict[str, int] | None = None,
     figures: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Record how run ``run_id`` ended; a catalog that cannot be written does not hide it.
 
-    Point ``counts``, when not given, are read from the store at ``path``, if it can be read.
+    Point ``counts``, when not given, are read from ``store``, if it can be read.
     """
     if counts is None:
         try:
-            store = location.locate(path).store(read_only=True)
-            counts = status_counts(chunks.read_status(store))
+            counts = status_counts(store.read_status())
         except Exception:  # a damaged store: the next run or verify says more
             counts = {}
     counted = {catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()}

@@ -20,7 +20,15 @@ from pipeline.config.schema import Config
 from pipeline.grid import Grid
 from pipeline.model.transfer import Transfer
 from pipeline.records import provenance
-from pipeline.store.layout import PRODUCER, SCHEMA_VERSION, Layout, encoding, layout_for, template
+from pipeline.store.layout import (
+    PRODUCER,
+    SCHEMA_VERSION,
+    Layout,
+    StoreTemplate,
+    encoding,
+    layout_for,
+    template,
+)
 
 EXECUTION_ONLY = {
     ("store", "path"),
@@ -48,6 +56,11 @@ class Plan:
     attrs: dict[str, Any]
     execution: dict[str, Any]
     zarr_format: int = 3
+
+    @property
+    def template(self) -> StoreTemplate:
+        """What the store holds before its first block."""
+        return StoreTemplate(self.full, self.encodings, self.attrs, self.zarr_format)
 
 
 def block_spec(config: Config) -> BlockSpec:

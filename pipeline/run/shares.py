@@ -13,30 +13,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from pipeline.store import lease
+from pipeline.store.sweep_store import SweepStore
 
 SHARE = "share-"
 
 
-def share_key(store: Path, task: int) -> Path:
+def share_key(store: SweepStore, task: int) -> SweepStore:
     """The name whose lease is that of share ``task`` of ``store`` (``<store>.share-K``)."""
-    return store.with_name(f"{store.name}.{SHARE}{task}")
+    return store.part(f"{SHARE}{task}")
 
 
-def live_shares(store: Path) -> dict[int, dict[str, Any]]:
+def live_shares(store: SweepStore) -> dict[int, dict[str, Any]]:
     """The shares of ``store`` whose task holds its lease now, by task index."""
     live = {}
-    for file in store.parent.glob(f"{store.name}.{SHARE}*.lease"):
-        task = file.name[len(store.name) + 1 + len(SHARE) : -len(".lease")]
-        if task.isdigit() and (holder := lease.holder(share_key(store, int(task)))):
+    for name in store.lease_names(SHARE):
+        task = name[len(SHARE) :]
+        if task.isdigit() and (holder := share_key(store, int(task)).lease_holder()):
             live[int(task)] = holder
     return live
 
 
-def refuse_if_shared(store: Path) -> None:
+def refuse_if_shared(store: SweepStore) -> None:
     """Raise :class:`lease.LeaseHeld` if a task of an array writes a share of ``store``."""
     live = live_shares(store)
     if live:
@@ -51,11 +51,11 @@ def refuse_if_shared(store: Path) -> None:
 
 
 @contextmanager
-def held_share(store: Path, task: int, seconds: float) -> Iterator[lease.Lease]:
+def held_share(store: SweepStore, task: int, seconds: float) -> Iterator[lease.Lease]:
     """Hold the lease of share ``task`` of ``store``; :class:`lease.LeaseHeld` if a driver
     holds the whole store's lease (or another process this share's)."""
-    with lease.held(share_key(store, task), seconds) as held:
-        whole = lease.holder(store)
+    with share_key(store, task).lease(seconds) as held:
+        whole = store.lease_holder()
         if whole is not None:
             raise lease.LeaseHeld(
                 f"store.path={store} is being written by a driver (process {whole['pid']} on "

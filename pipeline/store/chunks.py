@@ -5,34 +5,30 @@ each write covers whole chunks and no two tasks write the same one.  Its
 data chunks are written first and its ``status`` chunk last, so a point
 whose status reads ``ok`` or ``diverged`` has its data in the store.
 
-How a chunk reaches the store:
-
-- on a local or shared file system, a whole chunk whose codecs all encode
-  synchronously (``zarr.abc.codec.SupportsSyncCodec``: Zarr v3's bytes,
-  Blosc, ...) is encoded by those codecs and put by the store in the task's
-  own thread, as zarr's codec pipeline would, without its event loop;
-- everything else (object stores, Zarr v2, a smaller block at the edge of
-  the grid) goes through zarr's asynchronous ``setitem``, a block's arrays
-  gathered at once.
-
-Why: ``benchmarks/README.md``, "Design measurements".
+How a chunk reaches the store: on a store that puts values in the caller's
+thread (``set_sync``: the durable local store), a whole chunk that the zarr
+adapter can encode there (:func:`pipeline.adapters.zarr.encode_chunk`) is
+encoded and put in the task's own thread; everything else (object stores,
+Zarr v2, a smaller block at the edge of the grid, the adapter's public-API
+fallback) is written through zarr's ``Array`` (:func:`pipeline.adapters.zarr.write_regions`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import xarray as xr
 import zarr
 from zarr.abc.store import Store
-from zarr.core.buffer import default_buffer_prototype
-from zarr.core.sync import sync  # zarr's own event loop, where its stores live
 
+from pipeline.adapters import zarr as zarr_adapter
 from pipeline.grid import Block
-from pipeline.store import durable
+from pipeline.store.lease import LeaseRecord
+from pipeline.store.status import STATUS, status_counts
 
 
 def dimension_names(array: zarr.Array) -> tuple[str, ...]:
@@ -72,65 +68,29 @@ def _selection(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple[sl
     return tuple(where.get(d, slice(None)) for d in dimension_names(array))
 
 
-def _sync_codecs(array: zarr.Array) -> list[Any] | None:
-    """The codecs of ``array`` in the order they encode, if the chunk can be encoded and put
-    in this thread (see the module docstring); None if it goes through ``setitem``."""
-    if not isinstance(array.store_path.store, durable.DurableLocalStore):
-        return None
-    pipeline = array.async_array.codec_pipeline
-    try:
-        codecs = [
-            *pipeline.array_array_codecs,
-            pipeline.array_bytes_codec,
-            *pipeline.bytes_bytes_codecs,
-        ]
-    except AttributeError:  # a codec pipeline other than zarr's batched one
-        return None
-    # A method check, not isinstance of the runtime Protocol: that costs more than a chunk.
-    return codecs if all(hasattr(codec, "_encode_sync") for codec in codecs) else None
-
-
-def _put_chunk(array: zarr.Array, codecs: Sequence[Any], dims, block: Block, data) -> None:
-    """Encode ``data``, the whole chunk of ``array`` that ``block`` is, with ``codecs``; put
-    it."""
-    coords, key = _chunk_key(array, dims, block)
-    metadata = array.metadata
-    prototype = default_buffer_prototype()
-    spec = metadata.get_chunk_spec(coords, array.async_array.config, prototype)
-    chunk = prototype.nd_buffer.from_ndarray_like(
-        np.asarray(data, dtype=metadata.dtype.to_native_dtype())
-    )
-    for codec in codecs:
-        chunk = codec._encode_sync(chunk, spec)
-    array.store_path.store.set_sync(key, chunk)
-
-
 def _put(
     arrays: Mapping[str, zarr.Array], values: Mapping[str, np.ndarray], dims, block: Block
 ) -> None:
-    """Write ``values`` (by array name) as the chunks of ``block``: in this thread where
-    :func:`_sync_codecs` allows, the rest through zarr's ``setitem`` at once."""
-    rest = {}
+    """Write ``values`` (by array name) as the chunks of ``block``: each encoded and put in
+    this thread where the store and the zarr adapter allow it, the rest through zarr."""
+    rest = []
     for name, data in values.items():
         array = arrays[name]
-        codecs = _sync_codecs(array)
-        if codecs is None or data.shape != array.metadata.chunks:
-            rest[name] = data
-            continue
-        _put_chunk(array, codecs, dims, block, data)
+        store = array.store_path.store
+        coords, key = _chunk_key(array, dims, block)
+        encoded = zarr_adapter.encode_chunk(array, coords, data) if _puts_sync(store) else None
+        if encoded is None:
+            rest.append((array, _selection(array, dims, block), data))
+        else:
+            store.set_sync(key, encoded)
     if rest:
-        sync(_write(arrays, rest, dims, block))
+        zarr_adapter.write_regions(rest)
 
 
-async def _write(
-    arrays: Mapping[str, zarr.Array], values: Mapping[str, np.ndarray], dims, block: Block
-) -> None:
-    await asyncio.gather(
-        *(
-            arrays[name].async_array.setitem(_selection(arrays[name], dims, block), data)
-            for name, data in values.items()
-        )
-    )
+def _puts_sync(store: Store) -> bool:
+    """Whether ``store`` puts a value in the caller's thread (zarr's ``SupportsSetSync``: the
+    durable local store)."""
+    return callable(getattr(store, "set_sync", None))
 
 
 def write_block(
@@ -157,16 +117,16 @@ def written_hashes(
     arrays: Mapping[str, zarr.Array], dims: Sequence[str], block: Block
 ) -> dict[str, bytes]:
     """The hash (:func:`~pipeline.store.durable.content_hash`) of each chunk of ``block``
-    that this process wrote to a local store, by key (``rate/c.0.3.0``): what
-    :func:`pipeline.store.verify.content_digest` would read back.  Empty for a store
-    elsewhere (object stores keep no hashes)."""
+    that its store kept as it wrote it, by key (``rate/c.0.3.0``): what
+    :func:`pipeline.store.verify.content_digest` need not read back.  Empty for a store
+    that keeps none (object stores)."""
     hashes = {}
     for array in arrays.values():
-        store = array.store_path.store
-        if not isinstance(store, durable.DurableLocalStore):
+        take = getattr(array.store_path.store, "take_hash", None)
+        if take is None:
             return {}
         _, key = _chunk_key(array, dims, block)
-        digest = durable.take_hash(store.root / key)
+        digest = take(key)
         if digest is not None:
             hashes[key] = digest
     return hashes
@@ -178,6 +138,42 @@ def write_status(
     """Mark every point of ``block`` with one status (``failed``: its data are not written)."""
     values = np.full(block.shape, code, dtype=np.int8)
     _put(arrays, {"status": values}, dims, block)
+
+
+@dataclass(frozen=True)
+class BlockWriter:
+    """What a task writes its block with: the arrays the blocks fill, opened once for the
+    run (:func:`block_arrays`), and the lease whose ``token`` must still hold when it writes.
+
+    Made by :meth:`pipeline.store.sweep_store.SweepStore.block_writer`; sent to the workers.
+    """
+
+    arrays: Mapping[str, zarr.Array]
+    dims: tuple[str, ...]
+    lease: LeaseRecord
+    token: str
+
+    def write(self, ds: xr.Dataset, block: Block) -> dict[str, Any]:
+        """Write ``block``'s data, then its status; its status counts and chunk hashes.
+
+        Raises :class:`~pipeline.store.lease.LeaseLost`, writing nothing, once the lease is
+        no longer this run's.
+        """
+        self.lease.check(self.token)
+        write_block(self.arrays, ds, self.dims, block)
+        return {
+            "counts": status_counts(ds["status"].values),
+            "hashes": written_hashes(self.arrays, self.dims, block),
+        }
+
+    def write_failed(self, block: Block) -> dict[str, Any]:
+        """Mark every point of ``block`` failed (its computation raised; no data written)."""
+        self.lease.check(self.token)
+        write_status(self.arrays, self.dims, block, STATUS["failed"])
+        return {
+            "counts": {"failed": math.prod(block.shape)},
+            "hashes": written_hashes({"status": self.arrays["status"]}, self.dims, block),
+        }
 
 
 def read_status(store: Store) -> np.ndarray:

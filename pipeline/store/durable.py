@@ -14,9 +14,13 @@ through the page cache, flushed, and its pages dropped.  The temporary
 names are this module's own (:data:`TEMPORARY_SUFFIX`), so the integrity
 scan finds what an interrupted write left behind.
 
-Each value put is also hashed (:func:`content_hash`) while it is in memory,
-and the hash kept in :data:`WRITTEN` until the writer takes it: a run's digest
-of its store then reads back only what it did not write itself.
+A store made with ``keep_hashes=True`` also hashes each value it puts
+(:func:`content_hash`) while the value is in memory, and keeps the hash until
+the writer takes it (:meth:`DurableLocalStore.take_hash`): a run's digest of
+its store then reads back only what it did not write itself.
+
+Only zarr's public API is used here: ``LocalStore``'s constructor, its
+``read_only`` property and the ``Buffer`` protocol (``as_buffer_like``).
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ import errno
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xxhash
-from zarr.core.buffer import Buffer
 from zarr.storage import LocalStore
+
+if TYPE_CHECKING:
+    from zarr.abc.buffer import Buffer
 
 TEMPORARY_SUFFIX = ".partial"
 """Suffix of a file being written (``<key>.<random hex>.partial``); renamed when whole."""
@@ -42,10 +48,6 @@ FLUSHED_BYTES = 2**20
 DIRECT_ALIGNMENT = 4096
 """Alignment of the memory, offset and length of an ``O_DIRECT`` write: a page,
 a multiple of every common logical block size."""
-
-WRITTEN: dict[str, bytes] = {}
-""":func:`content_hash` of the value last put at each file path (``str``) by this process, until
-:func:`take_hash` takes it."""
 
 _datasync = getattr(os, "fdatasync", os.fsync)
 """Waits until a file's data and length are on disk (fsync where there is no fdatasync)."""
@@ -123,46 +125,95 @@ def _write_partial(partial: Path, data: Any) -> None:
             file.write(data)
 
 
+def _unique_partial(path: Path) -> Path:
+    return path.with_name(f"{path.name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}")
+
+
+def _write_new(partial: Path, path: Path, data: Any) -> None:
+    """Write ``data`` to the new file ``partial``, making ``path``'s folders if they are
+    missing (the first key of a folder: a mkdir per key costs more than this retry)."""
+    try:
+        _write_partial(partial, data)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_partial(partial, data)
+
+
 def put(path: Path, data: Any) -> None:
     """Replace the file ``path`` by ``data`` (any buffer) atomically: temporary file, rename.
 
     ``data`` of at least :data:`FLUSHED_BYTES` is on disk before the rename.
     """
-    partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}{TEMPORARY_SUFFIX}")
+    partial = _unique_partial(path)
     try:
-        try:
-            _write_partial(partial, data)
-        except FileNotFoundError:  # the first key of its folder; a mkdir per key costs more
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_partial(partial, data)
+        _write_new(partial, path, data)
         partial.replace(path)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    WRITTEN[str(path)] = content_hash(data)
 
 
-def take_hash(path: Path) -> bytes | None:
-    """The :func:`content_hash` of the value this process last put at ``path``, forgotten
-    here; None if it put none since the hash was last taken."""
-    return WRITTEN.pop(str(path), None)
+def put_if_absent(path: Path, data: Any) -> bool:
+    """Create the file ``path`` holding ``data`` unless it exists; whether it was created.
+
+    Atomic: the whole file is written under a temporary name and hard-linked
+    to ``path``, which fails when ``path`` exists, so of two writers exactly
+    one creates it and no reader sees a part of it.
+    """
+    partial = _unique_partial(path)
+    try:
+        _write_new(partial, path, data)
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 class DurableLocalStore(LocalStore):
-    """zarr's LocalStore whose writes go through :func:`put`."""
+    """zarr's LocalStore whose writes go through :func:`put` (and :func:`put_if_absent`).
+
+    With ``keep_hashes=True`` it keeps the :func:`content_hash` of every value
+    it puts, by key, until :meth:`take_hash` takes it.
+    """
+
+    def __init__(self, root: Path | str, *, read_only: bool = False, keep_hashes: bool = False):
+        super().__init__(root, read_only=read_only)
+        self.keep_hashes = keep_hashes
+        self._hashes: dict[str, bytes] = {}
+
+    def with_read_only(self, read_only: bool = False) -> DurableLocalStore:
+        return type(self)(self.root, read_only=read_only, keep_hashes=self.keep_hashes)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Hashes belong to the process that wrote the values: a copy starts with none.
+        return {**self.__dict__, "_hashes": {}}
+
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only:
+            raise ValueError("store was opened in read-only mode and does not support writing")
+
+    def _put(self, key: str, data: Any) -> None:
+        put(self.root / key, data)
+        if self.keep_hashes:
+            self._hashes[key] = content_hash(data)
 
     async def set(self, key: str, value: Buffer) -> None:
-        if not self._is_open:
-            await self._open()
-        self._check_writable()
-        await asyncio.to_thread(put, self.root / key, value.as_buffer_like())
+        self._refuse_if_read_only()
+        await asyncio.to_thread(self._put, key, value.as_buffer_like())
 
     def set_sync(self, key: str, value: Buffer) -> None:
-        self._ensure_open_sync()
-        self._check_writable()
-        put(self.root / key, value.as_buffer_like())
+        """Put ``value`` at ``key`` in this thread (zarr's ``SupportsSetSync``)."""
+        self._refuse_if_read_only()
+        self._put(key, value.as_buffer_like())
 
     async def set_if_not_exists(self, key: str, value: Buffer) -> None:
-        # Only metadata is written this way, under the store's lease: no race to guard.
-        if not await self.exists(key):
-            await self.set(key, value)
+        self._refuse_if_read_only()
+        await asyncio.to_thread(put_if_absent, self.root / key, value.as_buffer_like())
+
+    def take_hash(self, key: str) -> bytes | None:
+        """The :func:`content_hash` of the value last put at ``key``, forgotten here; None if
+        none was put since it was last taken (or hashes are not kept)."""
+        return self._hashes.pop(key, None)

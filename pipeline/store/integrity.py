@@ -25,17 +25,15 @@ import itertools
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import zarr
-from zarr.abc.store import Store
 from zarr.errors import ZarrUserWarning
 
 from pipeline.grid import block_slices
+from pipeline.store.base import StoreBase
 from pipeline.store.chunks import dimension_names
 from pipeline.store.durable import TEMPORARY_SUFFIX
-from pipeline.store.location import Location, list_keys, locate
 from pipeline.store.status import STATUS
 
 MISSING = "is missing"
@@ -83,9 +81,9 @@ class Scan:
         return {d.key.split("/")[0] for d in self.damage if d.block is None}
 
 
-def leftover_keys(store: Store, keys: Iterable[str] | None = None) -> list[str]:
-    """Keys of temporary files that an interrupted write left in ``store`` (or among ``keys``)."""
-    return [k for k in (list_keys(store) if keys is None else keys) if k.endswith(TEMPORARY_SUFFIX)]
+def leftover_keys(keys: Iterable[str]) -> list[str]:
+    """The keys among ``keys`` of temporary files that an interrupted write left."""
+    return [k for k in keys if k.endswith(TEMPORARY_SUFFIX)]
 
 
 def _chunk_indices(array: zarr.Array) -> Iterator[tuple[int, ...]]:
@@ -122,10 +120,11 @@ def _scan_status(keys: set[str], status: zarr.Array) -> tuple[np.ndarray, list[D
     return values, damage
 
 
-def scan(path: Path | Location) -> Scan:
-    """Read every chunk of the store at ``path`` once and report what is wrong."""
-    store = locate(path).store(read_only=True)
-    all_keys = list_keys(store)
+def scan(where: StoreBase) -> Scan:
+    """Read every chunk of the store at ``where`` once and report what is wrong."""
+    path = where
+    store = path.zarr_store(read_only=True)
+    all_keys = path.list_keys()
     keys = set(all_keys)
     group = zarr.open_group(store, mode="r", use_consolidated=False)
     with warnings.catch_warnings():  # temporary files are reported below, not warned about
@@ -162,5 +161,5 @@ def scan(path: Path | Location) -> Scan:
         chunks=chunks,
         status=status,
         damage=damage,
-        leftovers=leftover_keys(store, all_keys),
+        leftovers=leftover_keys(all_keys),
     )

@@ -25,6 +25,18 @@ PRODUCER = "rate-sweeps"
 
 
 @dataclass(frozen=True)
+class StoreTemplate:
+    """What a new store holds before its first block: every variable (``full``, the
+    block-filled ones as templates), their encodings, the root attributes and the Zarr
+    format (2 or 3)."""
+
+    full: xr.Dataset
+    encodings: dict[str, dict]
+    attrs: dict[str, Any]
+    zarr_format: int = 3
+
+
+@dataclass(frozen=True)
 class Layout:
     """Sweep dimensions of a store and how they are cut into blocks."""
 

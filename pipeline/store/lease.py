@@ -15,9 +15,11 @@ meanwhile, stops instead of writing on.  (Two drivers of one fingerprint
 write identical bytes, so the narrow window between the check and the write
 cannot corrupt a store.)
 
-On an object store (``s3://``) the lease is a sequence of records created
-with put-if-absent instead (:mod:`pipeline.store.object_lease`), with the
-same rules.
+Where the lease is kept depends on the kind of store, behind one interface
+(:class:`LeaseRecord`): a file under ``flock`` beside a store on a file system
+(:class:`FileLease`), a sequence of records created with put-if-absent on
+an object store (:class:`ObjectLease`, :mod:`pipeline.store.object_lease`).
+The rules above are written once, on top of that interface.
 
 Reading and rewriting the file is serialised by ``flock`` on the file itself,
 which the kernel drops when its holder dies, so a crash can never leave the
@@ -31,19 +33,22 @@ import fcntl
 import json
 import logging
 import os
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.store import object_lease
-from pipeline.store.location import Location, locate
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+    from pipeline.store.base import StoreBase
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +61,89 @@ class LeaseLost(RuntimeError):
     """This driver's lease lapsed and another driver took the store over."""
 
 
-def lease_path(store: Path) -> Path:
-    """Where the lease of the store at ``store`` lives: ``<store>.lease`` beside it."""
-    return store.with_name(store.name + ".lease")
+Replace = Callable[[dict[str, Any]], None]
+"""Replaces the newest record by another; FileExistsError if another process replaced it
+since it was read."""
 
 
-def _object_store(store: Path | Location) -> tuple[Any, str] | None:
-    """The file system and records folder of the lease of a store on an object store."""
-    where = locate(store)
-    return None if where.local else (where.fs(), f"{where.root}.lease")
+class LeaseRecord(ABC):
+    """Where one store's lease is kept: the newest record of who holds it."""
+
+    store: str
+    """The store, as messages name it."""
+
+    @abstractmethod
+    def current(self) -> dict[str, Any] | None:
+        """The newest record (perhaps released or lapsed); None if there is none or it is
+        unreadable."""
+
+    @abstractmethod
+    def update(self) -> Any:
+        """A context manager giving the newest record and a :data:`Replace` for it; no other
+        process replaces the record in between without the replacement failing."""
+
+    def take(self, seconds: float) -> Lease:
+        """Take the lease for ``seconds``; :class:`LeaseHeld` while a live driver holds it."""
+        record = object_lease.new_holder(seconds)
+        try:
+            with self.update() as (holder, replace):
+                _may_take(self.store, holder)
+                replace(record)
+        except FileExistsError:  # another driver took it first
+            raise LeaseHeld(_describe(self.store, self.current() or {})) from None
+        return Lease(record=self, token=record["token"], seconds=seconds)
+
+    def check(self, token: str) -> None:
+        """Raise :class:`LeaseLost` unless the lease is still the one with ``token``."""
+        holder = self.current()
+        if not _holds(holder, token):
+            raise LeaseLost(_lost_message(self.store, holder, token))
+
+    def holder(self) -> dict[str, Any] | None:
+        """The driver that holds the lease now (host, pid, ...); None if none does."""
+        current = self.current()
+        if current is None or current.get("released") or current["expires"] <= time.time():
+            return None
+        return current
+
+
+class FileLease(LeaseRecord):
+    """The JSON file ``path`` (``<store>.lease``), read and rewritten under ``flock``, which
+    the kernel drops when its holder dies, so a crash never leaves the lock held."""
+
+    def __init__(self, path: Path, store: str) -> None:
+        self.path = path
+        self.store = store
+
+    def current(self) -> dict[str, Any] | None:
+        if not self.path.is_file():
+            return None
+        with _locked(self.path, exclusive=False) as handle:
+            return _read(handle)
+
+    @contextmanager
+    def update(self) -> Iterator[tuple[dict[str, Any] | None, Replace]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(self.path, exclusive=True) as handle:
+            yield _read(handle), lambda holder: _write(handle, holder)
+
+
+class ObjectLease(LeaseRecord):
+    """The numbered records under ``folder`` (``<store>.lease/``) of an object store, each
+    created only if absent (:mod:`pipeline.store.object_lease`)."""
+
+    def __init__(self, fs: AbstractFileSystem, folder: str, store: str) -> None:
+        self.fs = fs
+        self.folder = folder
+        self.store = store
+
+    def current(self) -> dict[str, Any] | None:
+        return object_lease.latest(self.fs, self.folder)[1]
+
+    @contextmanager
+    def update(self) -> Iterator[tuple[dict[str, Any] | None, Replace]]:
+        number, holder = object_lease.latest(self.fs, self.folder)
+        yield holder, lambda new: object_lease.create(self.fs, self.folder, number + 1, new)
 
 
 def _clock(seconds: float) -> str:
@@ -103,7 +182,7 @@ def _write(handle: Any, holder: dict[str, Any]) -> None:
     os.fsync(handle.fileno())
 
 
-def _describe(store: Path | Location, holder: dict[str, Any]) -> str:
+def _describe(store: str, holder: dict[str, Any]) -> str:
     return (
         f"store.path={store} is being written by another driver (process {holder['pid']} "
         f"on host {holder['host']}, since {_clock(holder['acquired'])}); its lease was "
@@ -118,7 +197,7 @@ def _describe(store: Path | Location, holder: dict[str, Any]) -> str:
 class Lease:
     """A lease this process holds on one store."""
 
-    store: Path | Location
+    record: LeaseRecord
     token: str
     seconds: float
     lost: str | None = field(default=None)
@@ -126,52 +205,28 @@ class Lease:
 
     def renew(self) -> None:
         """Push the lapse time ``seconds`` ahead; :class:`LeaseLost` if another driver holds it."""
-        objects = _object_store(self.store)
-        if objects is not None:
-            fs, folder = objects
-            number, holder = object_lease.latest(fs, folder)
-            if not _holds(holder, self.token):
-                raise LeaseLost(_lost_message(self.store, holder, self.token))
-            now = time.time()
-            try:
-                object_lease.create(
-                    fs,
-                    folder,
-                    number + 1,
-                    {**holder, "renewed": now, "expires": now + self.seconds},
-                )
-            except FileExistsError:
-                raise LeaseLost(
-                    _lost_message(self.store, object_lease.latest(fs, folder)[1], self.token)
-                ) from None
-            return
-        with _locked(lease_path(self.store), exclusive=True) as handle:
-            holder = _read(handle)
-            if not _holds(holder, self.token):
-                raise LeaseLost(_lost_message(self.store, holder, self.token))
-            now = time.time()
-            _write(handle, {**holder, "renewed": now, "expires": now + self.seconds})
+        try:
+            with self.record.update() as (holder, replace):
+                if not _holds(holder, self.token):
+                    raise LeaseLost(_lost_message(self.record.store, holder, self.token))
+                now = time.time()
+                replace({**holder, "renewed": now, "expires": now + self.seconds})
+        except FileExistsError:
+            raise LeaseLost(
+                _lost_message(self.record.store, self.record.current(), self.token)
+            ) from None
 
     def release(self) -> None:
         """Mark the lease released, unless another driver has taken it over."""
-        objects = _object_store(self.store)
-        if objects is not None:
-            fs, folder = objects
-            number, holder = object_lease.latest(fs, folder)
-            if _holds(holder, self.token):
-                released = {**holder, "released": True, "expires": time.time()}
-                try:
-                    object_lease.create(fs, folder, number + 1, released)
-                except FileExistsError:  # taken over meanwhile: it is not ours to release
-                    return
+        try:
+            with self.record.update() as (holder, replace):
+                if _holds(holder, self.token):
+                    replace({**holder, "released": True, "expires": time.time()})
+        except FileExistsError:  # taken over meanwhile: it is not ours to release
             return
-        with _locked(lease_path(self.store), exclusive=True) as handle:
-            holder = _read(handle)
-            if _holds(holder, self.token):
-                _write(handle, {**holder, "released": True, "expires": time.time()})
 
 
-def _lost_message(store: Path | Location, holder: dict[str, Any] | None, token: str) -> str:
+def _lost_message(store: str, holder: dict[str, Any] | None, token: str) -> str:
     if holder is None:
         return f"the lease file of store.path={store} is empty or unreadable; this driver stops"
     if holder["token"] == token:
@@ -183,7 +238,7 @@ def _lost_message(store: Path | Location, holder: dict[str, Any] | None, token: 
     )
 
 
-def _may_take(store: Path | Location, holder: dict[str, Any] | None) -> None:
+def _may_take(store: str, holder: dict[str, Any] | None) -> None:
     """Refuse (:class:`LeaseHeld`) while ``holder`` holds a live lease; say so on a takeover."""
     if holder is None or holder.get("released"):
         return
@@ -198,78 +253,31 @@ def _may_take(store: Path | Location, holder: dict[str, Any] | None) -> None:
     )
 
 
-def _acquire_object(store: Path | Location, seconds: float, fs: Any, folder: str) -> Lease:
-    number, holder = object_lease.latest(fs, folder)
-    _may_take(store, holder)
-    record = object_lease.new_holder(seconds)
-    try:
-        object_lease.create(fs, folder, number + 1, record)
-    except FileExistsError:  # another driver took it first
-        raise LeaseHeld(_describe(store, object_lease.latest(fs, folder)[1])) from None
-    return Lease(store=store, token=record["token"], seconds=seconds)
+def lease_path(store: Path) -> Path:
+    """Where the lease of the store in the folder ``store`` lives: ``<store>.lease`` beside it."""
+    return store.with_name(store.name + ".lease")
 
 
-def acquire(store: Path | Location, seconds: float) -> Lease:
+def acquire(store: StoreBase, seconds: float) -> Lease:
     """Take the lease on ``store`` for ``seconds``; :class:`LeaseHeld` if a live driver has it."""
-    objects = _object_store(store)
-    if objects is not None:
-        return _acquire_object(store, seconds, *objects)
-    path = lease_path(store)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(path, exclusive=True) as handle:
-        _may_take(store, _read(handle))
-        now = time.time()
-        token = uuid.uuid4().hex
-        _write(
-            handle,
-            {
-                "token": token,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "acquired": now,
-                "renewed": now,
-                "expires": now + seconds,
-            },
-        )
-    return Lease(store=store, token=token, seconds=seconds)
+    return store.lease_record().take(seconds)
 
 
-def _current(store: Path | Location) -> dict[str, Any] | None:
-    """The last holder recorded in the lease of ``store`` (perhaps released or lapsed)."""
-    objects = _object_store(store)
-    if objects is not None:
-        return object_lease.latest(*objects)[1]
-    path = lease_path(store)
-    if not path.is_file():
-        return None
-    with _locked(path, exclusive=False) as handle:
-        return _read(handle)
-
-
-def holder(store: Path | Location) -> dict[str, Any] | None:
+def holder(store: StoreBase) -> dict[str, Any] | None:
     """The driver that holds the lease on ``store`` now (host, pid, ...); None if none does."""
-    current = _current(store)
-    if current is None or current.get("released") or current["expires"] <= time.time():
-        return None
-    return current
+    return store.lease_record().holder()
 
 
-def check(store: Path | Location, token: str) -> None:
+def check(store: StoreBase, token: str) -> None:
     """Raise :class:`LeaseLost` unless the lease on ``store`` is still the one with ``token``."""
-    objects = _object_store(store)
-    if objects is not None:
-        holder = object_lease.latest(*objects)[1]
-    else:
-        with _locked(lease_path(store), exclusive=False) as handle:
-            holder = _read(handle)
-    if not _holds(holder, token):
-        raise LeaseLost(_lost_message(store, holder, token))
+    store.lease_record().check(token)
 
 
 @contextmanager
-def held(store: Path | Location, seconds: float) -> Iterator[Lease]:
+def held(store: StoreBase, seconds: float) -> Iterator[Lease]:
     """Hold the lease on ``store`` while the block runs, renewing it in the background."""
     lease = acquire(store, seconds)
+    where = lease.record.store
     stop = threading.Event()
 
     def heartbeat() -> None:
@@ -281,7 +289,7 @@ def held(store: Path | Location, seconds: float) -> Iterator[Lease]:
                 log.error("%s", err)
                 return
             except OSError as err:  # a full disk or a flaky mount: try again next beat
-                log.warning("could not renew the lease on %s: %s", store, err)
+                log.warning("could not renew the lease on %s: %s", where, err)
 
     thread = threading.Thread(target=heartbeat, name="lease-heartbeat", daemon=True)
     thread.start()
@@ -293,4 +301,4 @@ def held(store: Path | Location, seconds: float) -> Iterator[Lease]:
         try:
             lease.release()
         except OSError as err:  # it lapses on its own; do not hide why the run ended
-            log.warning("could not release the lease on %s: %s", store, err)
+            log.warning("could not release the lease on %s: %s", where, err)

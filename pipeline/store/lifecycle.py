@@ -18,35 +18,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import shutil
 import struct
-import uuid
+import warnings
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 import yaml
 import zarr
-import zarr.api.asynchronous
 from zarr.abc.store import Store
-from zarr.core.sync import sync  # zarr's own event loop, where its stores live
+from zarr.errors import ZarrUserWarning
 
+from pipeline.adapters import zarr as zarr_adapter
+from pipeline.config.flat import flatten
 from pipeline.grid import Block
+from pipeline.store.base import StoreBase
 from pipeline.store.chunks import read_status
 from pipeline.store.integrity import Scan, leftover_keys
-from pipeline.store.layout import PRODUCER, Layout, block_filled, chunk_keys
-from pipeline.store.location import (
-    Location,
-    consolidate,
-    copy_keys,
-    delete_keys,
-    list_keys,
-    locate,
-)
+from pipeline.store.layout import PRODUCER, Layout, StoreTemplate, block_filled, chunk_keys
 from pipeline.store.status import STATUS, run_status, status_counts
 
 
@@ -54,26 +45,24 @@ class StoreError(RuntimeError):
     """A store that cannot be written as asked; the message says what to do instead."""
 
 
-def root_attrs(where: Path | Location) -> dict[str, Any] | None:
+def consolidate(store: Store, zarr_format: int) -> None:
+    """Gather every array's metadata into the root (``.zmetadata`` or the root ``zarr.json``).
+
+    Zarr v3 has no consolidated metadata in its specification yet; zarr-python
+    and xarray read it, and without it ``xr.open_zarr`` lists the store.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Consolidated metadata", ZarrUserWarning)
+        zarr.consolidate_metadata(store, zarr_format=zarr_format)
+
+
+def root_attrs(where: StoreBase) -> dict[str, Any] | None:
     """Root attributes of the pipeline store at ``where``; None if it is not one."""
-    loc = locate(where)
-    if loc.local and not loc.path.is_dir():
-        return None
     try:
-        attrs = dict(zarr.open_group(loc.store(read_only=True), mode="r").attrs)
+        attrs = dict(zarr.open_group(where.zarr_store(read_only=True), mode="r").attrs)
     except (FileNotFoundError, NotADirectoryError, zarr.errors.GroupNotFoundError, ValueError):
         return None
     return attrs if attrs.get("producer") == PRODUCER else None
-
-
-def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _code(code: Mapping[str, Any]) -> str:
@@ -88,7 +77,7 @@ def describe_difference(stored: Mapping[str, Any], new: Mapping[str, Any]) -> st
     ``stored`` and ``new`` hold ``config`` (a nested mapping) and ``code``
     (:func:`pipeline.records.provenance.code_version`).
     """
-    old, cur = _flatten(stored["config"]), _flatten(new["config"])
+    old, cur = flatten(stored["config"]), flatten(new["config"])
     lines = [
         f"  {key}: {old.get(key, '(absent)')!r} in the store, {cur.get(key, '(absent)')!r} now"
         for key in sorted(old.keys() | cur.keys())
@@ -99,7 +88,7 @@ def describe_difference(stored: Mapping[str, Any], new: Mapping[str, Any]) -> st
     return "\n".join(lines)
 
 
-def check_path(where: Path | Location, attrs: Mapping[str, Any], overwrite: bool) -> str:
+def check_path(where: StoreBase, attrs: Mapping[str, Any], overwrite: bool) -> str:
     """How a run whose root attributes are ``attrs`` may open ``path``, touching nothing.
 
     Returns ``"create"``, ``"resume"`` (a store of the same fingerprint, even
@@ -108,11 +97,11 @@ def check_path(where: Path | Location, attrs: Mapping[str, Any], overwrite: bool
     something other than this pipeline's store, or a store of another config
     and ``overwrite`` is false.
     """
-    path = locate(where)
+    path = where
     if not path.exists():
         return "create"
     existing = root_attrs(path)
-    if existing is None and _interrupted_copy(path):
+    if existing is None and path.interrupted_copy():
         return "create"  # prepare deletes the partial copy first
     if existing is None:
         raise StoreError(
@@ -133,113 +122,41 @@ def check_path(where: Path | Location, attrs: Mapping[str, Any], overwrite: bool
     return "overwrite"
 
 
-def _staging(path: Location, purpose: str) -> Location:
-    """A hidden sibling of ``path`` for a store being created or discarded."""
-    return path.sibling(f".{path.name}.{purpose}-{uuid.uuid4().hex[:12]}")
-
-
-def _remove(path: Location) -> None:
-    if path.local:
-        shutil.rmtree(path.path, ignore_errors=True)
-    elif path.fs().exists(path.root):
-        path.fs().rm(path.root, recursive=True)
-
-
-def _stale_staging(path: Location, purpose: str) -> list[Location]:
-    """The hidden siblings of ``path`` that a driver made for ``purpose`` (:func:`_staging`)."""
-    pattern = path.sibling(f".{path.name}.{purpose}-*")
-    if path.local:
-        return [Location("file", str(p)) for p in Path(pattern.root).parent.glob(pattern.name)]
-    fs = path.fs()
-    fs.invalidate_cache()
-    return [Location(path.protocol, p, path.storage_options) for p in fs.glob(pattern.root)]
-
-
-def _remove_stale_staging(path: Location) -> None:
+def _remove_stale_staging(path: StoreBase) -> None:
     """Delete what a killed driver left while creating or replacing the store at ``path``."""
     for purpose in ("creating", "replaced"):
-        for folder in _stale_staging(path, purpose):
-            _remove(folder)
+        for folder in path.siblings(f".{path.name}.{purpose}-*"):
+            folder.remove()
 
 
-def _interrupted_copy(path: Location) -> bool:
-    """Whether the object-store prefix ``path``, which has no root metadata, holds only keys
-    of a new store staged beside it: a copy into place (:func:`_move`) that a killed driver
-    cut short.  Nothing else may be deleted: anything else there is the user's."""
-    if path.local:
-        return False
-    keys = set(list_keys(path.store(read_only=True)))
-    if not keys or keys & set(ROOT_METADATA):
-        return False
-    return any(
-        keys <= set(list_keys(staged.store(read_only=True)))
-        for staged in _stale_staging(path, "creating")
-    )
-
-
-ROOT_METADATA = ("zarr.json", ".zgroup", ".zattrs", ".zmetadata")
-"""Keys of a store's root metadata (v3, v2): without them a prefix is no store."""
-
-
-def _move(staged: Location, path: Location) -> None:
-    """Put the store built at ``staged`` in place at ``path`` (which holds nothing).
-
-    A rename on a file system.  An object store has none: every key is
-    copied, the root metadata last, so that a copy cut short leaves no
-    store that looks whole, and the staged keys are deleted.
-    """
-    if staged.local:
-        staged.path.rename(path.path)
-        return
-    source = staged.store(read_only=True)
-    keys = list_keys(source)
-    copy_keys(source, path.store(), [k for k in keys if k not in ROOT_METADATA])
-    copy_keys(source, path.store(), [k for k in keys if k in ROOT_METADATA])
-    _remove(staged)
-
-
-def prepare(
-    where: Path | Location,
-    full: xr.Dataset,
-    encodings: dict[str, dict],
-    attrs: dict[str, Any],
-    overwrite: bool,
-    zarr_format: int = 3,
-) -> str:
+def prepare(where: StoreBase, template: StoreTemplate, overwrite: bool) -> str:
     """Create the store, replace it, or check that it can be resumed (hold its lease).
 
     Returns ``"created"``, ``"overwritten"`` or ``"resumed"``; refuses as
     :func:`check_path` does.  A new store is built beside ``where`` and
-    moved into place (:func:`_move`), so a store there always has all its
-    metadata: a driver killed while creating leaves only a hidden sibling,
-    which the next driver deletes.
+    moved into place (:meth:`~pipeline.store.sweep_store.SweepStore.move_to`), so a
+    store there always has all its metadata: a driver killed while creating
+    leaves only a hidden sibling, which the next driver deletes.
     """
-    path = locate(where)
-    action = check_path(path, attrs, overwrite)
+    path = where
+    action = check_path(path, template.attrs, overwrite)
     if action == "create" and path.exists():  # a copy into place cut short: redone whole
-        _remove(path)
+        path.remove()
     _remove_stale_staging(path)
     if action == "resume":
         return "resumed"
-    staged = _staging(path, "creating")
+    staged = path.staging("creating")
     try:
-        _create(staged, full, encodings, attrs, zarr_format)
+        _create(staged, template)
         if action == "overwrite":
-            if path.local:
-                retired = _staging(path, "replaced")
-                path.path.rename(retired.path)
-            else:  # nothing to rename: the old store's keys go first
-                retired = path
-            _remove(retired)
-        _move(staged, path)
+            path.discard()
+        staged.move_to(path)
     finally:
-        _remove(staged)
+        staged.remove()
     return "overwritten" if action == "overwrite" else "created"
 
 
-def _create(
-    path: Location, full: xr.Dataset, encodings: dict[str, dict], attrs: dict, zarr_format: int
-) -> None:
+def _create(path: StoreBase, template: StoreTemplate) -> None:
     """Write the metadata of every array of ``full`` and the values of those without sweep dims.
 
     xarray writes the coordinates and the variables without the sweep
@@ -248,12 +165,13 @@ def _create(
     them: xarray would need them as lazy Dask arrays, which is slower
     (``benchmarks/README.md``, "Design measurements").
     """
-    store = path.store()
+    store = path.zarr_store()
+    full, encodings, zarr_format = template.full, template.encodings, template.zarr_format
     swept = block_filled(full)
     fixed = full.drop_vars(swept)
     if zarr_format == 3:
         fixed = _variable_length_strings(fixed)
-    fixed.attrs = dict(attrs)
+    fixed.attrs = dict(template.attrs)
     # Every chunk is written, even one equal to the fill value: a missing chunk means damage.
     fixed.to_zarr(
         store,
@@ -283,15 +201,8 @@ def _create(
             "attributes": attributes,
             **layout,
         }
-    sync(_create_arrays(store, arrays))
+    zarr_adapter.create_arrays(store, arrays)
     consolidate(store, zarr_format)
-
-
-async def _create_arrays(store: Store, arrays: Mapping[str, dict[str, Any]]) -> None:
-    """Create every array of ``arrays`` (name: arguments of ``create_array``) in the group at
-    the root of ``store`` at once: their metadata are written side by side, not in turn."""
-    group = await zarr.api.asynchronous.open_group(store, mode="r+", use_consolidated=False)
-    await asyncio.gather(*(group.create_array(name, **kw) for name, kw in arrays.items()))
 
 
 def _cf_fill_value(value: float) -> str:
@@ -319,11 +230,11 @@ def _variable_length_strings(ds: xr.Dataset) -> xr.Dataset:
     )
 
 
-def _open_group(where: Path | Location) -> zarr.Group:
-    return zarr.open_group(locate(where).store(), mode="r+", use_consolidated=False)
+def _open_group(where: StoreBase) -> zarr.Group:
+    return zarr.open_group(where.zarr_store(), mode="r+", use_consolidated=False)
 
 
-def repair(path: Path | Location, scan: Scan, full: xr.Dataset) -> np.ndarray:
+def repair(where: StoreBase, scan: Scan, full: xr.Dataset) -> np.ndarray:
     """Make a store that is being resumed whole again; return its status after repair.
 
     Temporary files of interrupted writes are deleted; a block with a
@@ -331,20 +242,20 @@ def repair(path: Path | Location, scan: Scan, full: xr.Dataset) -> np.ndarray:
     recomputed; an array written at creation that is damaged is written
     again from ``full``.  Call it holding the store's lease.
     """
-    store = locate(path).store()
-    delete_keys(store, scan.leftovers)
+    path = where
+    path.delete_keys(scan.leftovers)
     status = scan.status.copy()
     status_array = _open_group(path)["status"]
     # A damaged chunk goes too: a sharded array reads the shard it rewrites.
-    delete_keys(store, [d.key for d in scan.damage if d.block is not None])
+    path.delete_keys([d.key for d in scan.damage if d.block is not None])
     for block in scan.damaged_blocks():
-        delete_keys(store, [f"status/{status_array.metadata.encode_chunk_key(block)}"])
+        path.delete_keys([f"status/{status_array.metadata.encode_chunk_key(block)}"])
         status[scan.block_slices(block)] = STATUS["pending"]
     damaged = sorted(scan.damaged_arrays())
     if damaged:
         rewrite = full[damaged]
         rewrite.attrs = {}  # root attributes stay as the store has them
-        rewrite.to_zarr(store, mode="r+", consolidated=False)
+        rewrite.to_zarr(path.zarr_store(), mode="r+", consolidated=False)
     return status
 
 
@@ -354,7 +265,7 @@ def pending_blocks(status: np.ndarray, layout: Layout) -> list[Block]:
     return [block for block in layout.blocks() if todo[block.slices].any()]
 
 
-def mark_incomplete(path: Path | Location) -> None:
+def mark_incomplete(path: StoreBase) -> None:
     """Say in the root attributes (and their consolidated copy) that points are being computed."""
     group = _open_group(path)
     group.attrs["run_status"] = "incomplete"
@@ -369,7 +280,7 @@ the store is the same (see :func:`pipeline.store.verify.content_digest`).
 """
 
 
-def record_verdict(path: Path | Location, verdict: str) -> None:
+def record_verdict(path: StoreBase, verdict: str) -> None:
     """Write the store's overall verdict into the attributes of ``check``; consolidate the
     metadata (after :func:`finalize`)."""
     group = _open_group(path)
@@ -377,15 +288,16 @@ def record_verdict(path: Path | Location, verdict: str) -> None:
     consolidate(group.store, group.metadata.zarr_format)
 
 
-def finalize(path: Path | Location, run: Mapping[str, Any]) -> dict[str, int]:
+def finalize(where: StoreBase, run: Mapping[str, Any]) -> dict[str, int]:
     """Record point counts, ``run_status`` and this run in ``history``.
 
     Call it when no task writes any more: it deletes the temporary files that
     writers killed mid-write left behind.  Then :func:`record_verdict`, which
     consolidates the metadata.
     """
-    store = locate(path).store()
-    delete_keys(store, leftover_keys(store))
+    path = where
+    path.delete_keys(leftover_keys(path.list_keys()))
+    store = path.zarr_store()
     counts = status_counts(read_status(store))
     # Opened with its consolidated metadata, which the update keeps (v3: in the root's
     # zarr.json; v2: .zmetadata is not touched): it still describes every array, so the

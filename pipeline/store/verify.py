@@ -24,26 +24,14 @@ root attribute count byte for byte.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from zarr.abc.store import Store
-
-from pipeline.store import integrity, lease, lifecycle
+from pipeline.store import integrity, lifecycle
+from pipeline.store.base import StoreBase
 from pipeline.store.durable import content_hash, content_hasher
-from pipeline.store.location import (
-    Location,
-    display,
-    list_keys,
-    locate,
-    read_json,
-    read_keys,
-)
 from pipeline.store.status import run_status, status_counts
 
 CONSOLIDATED = ".zmetadata"
@@ -58,7 +46,7 @@ ROOT = "zarr.json"
 class Report:
     """What :func:`inspect` found."""
 
-    path: Path | Location
+    path: StoreBase
     counts: dict[str, int]
     problems: list[str]
 
@@ -76,7 +64,7 @@ class Report:
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
-        lines = [f"store: {display(self.path)}", f"points: {sum(self.counts.values())} ({counts})"]
+        lines = [f"store: {self.path}", f"points: {sum(self.counts.values())} ({counts})"]
         lines += [f"problem: {problem}" for problem in self.problems]
         if self.complete:
             verdict = "sound and complete"
@@ -90,22 +78,22 @@ class Report:
         return [*lines, f"verdict: {verdict}"]
 
 
-def _consolidated(store: Store, keys: list[str]) -> tuple[str, dict[str, Any], set[str]]:
+def _consolidated(store: StoreBase, keys: list[str]) -> tuple[str, dict[str, Any], set[str]]:
     """Where the consolidated metadata is, what it holds by key, and the metadata keys it
     should hold; raises ValueError (or KeyError, TypeError) where it cannot be read."""
     if ROOT in keys:
-        found = (read_json(store, ROOT).get("consolidated_metadata") or {})["metadata"]
+        found = (store.read_json(ROOT).get("consolidated_metadata") or {})["metadata"]
         held = {f"{name}/{ROOT}": meta for name, meta in found.items()}
         return (
             f"the consolidated metadata of {ROOT}",
             held,
             {k for k in keys if k.endswith(ROOT)} - {ROOT},
         )
-    held = read_json(store, CONSOLIDATED)["metadata"]
+    held = store.read_json(CONSOLIDATED)["metadata"]
     return CONSOLIDATED, held, {k for k in keys if k.rpartition("/")[2] in METADATA_FILES}
 
 
-def metadata_problems(store: Store, keys: list[str]) -> list[str]:
+def metadata_problems(store: StoreBase, keys: list[str]) -> list[str]:
     """Where the consolidated metadata disagrees with the metadata documents it gathers."""
     if ROOT not in keys and CONSOLIDATED not in keys:
         return [f"{CONSOLIDATED} is missing"]
@@ -119,7 +107,7 @@ def metadata_problems(store: Store, keys: list[str]) -> list[str]:
             problems.append(f"{key} is in {where} but missing")
             continue
         try:
-            actual = read_json(store, key)
+            actual = store.read_json(key)
         except ValueError as err:
             problems.append(f"{key} cannot be read ({err})")
             continue
@@ -157,8 +145,9 @@ def _attribute_problems(attrs: dict[str, Any], counts: dict[str, int]) -> list[s
     return problems
 
 
-def inspect(path: Path | Location) -> Report:
-    """Check the store at ``path``; ValueError if it is not a store of this pipeline."""
+def inspect(where: StoreBase) -> Report:
+    """Check the store at ``where``; ValueError if it is not a store of this pipeline."""
+    path = where
     attrs = lifecycle.root_attrs(path)
     if attrs is None:
         raise ValueError(f"{path} is not a store of this pipeline")
@@ -174,8 +163,7 @@ def inspect(path: Path | Location) -> Report:
         for d in scan.damage
     ]
     problems += [f"temporary file left by an interrupted write: {key}" for key in scan.leftovers]
-    store = locate(path).store(read_only=True)
-    problems += metadata_problems(store, list_keys(store))
+    problems += metadata_problems(path, path.list_keys())
     problems += _attribute_problems(attrs, counts)
     return Report(path=path, counts=counts, problems=problems)
 
@@ -188,7 +176,7 @@ def _canonical(tree: Any) -> bytes:
     return json.dumps(tree, sort_keys=True).encode()
 
 
-def content_digest(path: Path | Location, known: Mapping[str, bytes] | None = None) -> str:
+def content_digest(where: StoreBase, known: Mapping[str, bytes] | None = None) -> str:
     """The hash (:func:`~pipeline.store.durable.content_hash`) of every key of the store and
     its value's hash, run-record root attributes left out.
 
@@ -197,10 +185,10 @@ def content_digest(path: Path | Location, known: Mapping[str, bytes] | None = No
     (:func:`pipeline.store.chunks.written_hashes`); they are not read back.
     """
     known = known or {}
-    store = locate(path).store(read_only=True)
+    store = where
     digest = content_hasher()
-    keys = list_keys(store)
-    unknown = read_keys(store, [key for key in keys if key not in known])
+    keys = store.list_keys()
+    unknown = store.read_keys([key for key in keys if key not in known])
     for key in keys:
         if key in known:
             digest.update(key.encode() + b"\0" + known[key])
@@ -220,41 +208,3 @@ def content_digest(path: Path | Location, known: Mapping[str, bytes] | None = No
             data = _canonical(tree)
         digest.update(key.encode() + b"\0" + content_hash(data))
     return digest.hexdigest()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipeline.verify PATH``: print the report and return its exit code."""
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.verify",
-        description="Check a sweep store: 0 sound and complete, 1 incomplete, 2 damaged.",
-    )
-    parser.add_argument("path", help="a folder, or an s3:// URL (credentials from AWS_*)")
-    parser.add_argument(
-        "--digest", action="store_true", help="also print the content digest (see docs)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        where = locate(args.path)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    path = where.target
-    if not where.exists() and not (where.local and where.path.exists()):
-        print(f"error: {args.path} does not exist", file=sys.stderr)
-        return 2
-    try:
-        report = inspect(path)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    writer = lease.holder(path)
-    if writer is not None:
-        print(
-            f"note: process {writer['pid']} on host {writer['host']} holds the store's lease: "
-            "it is being written, so counts may change and temporary files may be in flight"
-        )
-    for line in report.lines():
-        print(line)
-    if args.digest:
-        print(f"digest: {content_digest(path)}")
-    return report.exit_code

@@ -12,7 +12,7 @@ from sweeps import compose_config
 from analysis.__main__ import main
 from analysis.report import report_directory
 from pipeline.run.execute import run_sweep
-from pipeline.store.location import consolidate
+from pipeline.store.lifecycle import consolidate
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pipeline.__main__ import REFUSED, execute
 from pipeline.model.networks import NETWORKS
 from pipeline.run.execute import run_sweep
 from pipeline.store import lease, lifecycle, verify
+from pipeline.store.kinds import open_sweep_store as S
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +237,7 @@ def test_file_url_is_the_folder_it_names(results: Path):
     outcome = execute(hydra_config(results / "s.zarr", f"store.path=file://{results / 'u.zarr'}"))
     assert outcome.code == 0, outcome.errors
     assert outcome.lines[0].startswith(f"store: {results / 'u.zarr'} (complete, created")
-    assert verify.inspect(results / "u.zarr").exit_code == 0
+    assert verify.inspect(S(results / "u.zarr")).exit_code == 0
 
 
 @pytest.mark.parametrize(("target", "name"), [("mine", "a directory"), ("file.zarr", "a file")])
@@ -283,7 +284,7 @@ def test_execution_settings_do_not_change_the_fingerprint(results: Path):
 
 
 def test_store_held_by_another_driver_is_refused(results: Path):
-    held = lease.acquire(results / "s.zarr", seconds=60)
+    held = lease.acquire(S(results / "s.zarr"), seconds=60)
     before = _snapshot(results)
     outcome = execute(hydra_config(results / "s.zarr"))
     assert outcome.code == REFUSED
@@ -292,7 +293,7 @@ def test_store_held_by_another_driver_is_refused(results: Path):
     )
     assert "Nothing was written" in outcome.errors[0]
     assert _snapshot(results) == before
-    lease.check(results / "s.zarr", held.token)
+    lease.check(S(results / "s.zarr"), held.token)
 
 
 @pytest.mark.slow
@@ -323,7 +324,7 @@ def test_changed_code_is_refused_naming_both_versions(results: Path, monkeypatch
     before = _snapshot(results)
     outcome = execute(hydra_config(results / "s.zarr"))
     assert outcome.code == REFUSED
-    stored = lifecycle.root_attrs(results / "s.zarr")["code"]
+    stored = lifecycle.root_attrs(S(results / "s.zarr"))["code"]
     stored_text = f"commit {stored['commit']}" + (
         f" with uncommitted changes {stored['diff'][:12]}" if stored["dirty"] else ""
     )

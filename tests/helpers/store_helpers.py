@@ -24,6 +24,7 @@ from pipeline.config.schema import Config
 from pipeline.run.execute import run_sweep
 from pipeline.store import integrity, lease
 from pipeline.store.chunks import dimension_names
+from pipeline.store.kinds import open_sweep_store as S
 
 SWEEP = (
     "+sweep=autapse",
@@ -132,7 +133,7 @@ def status_chunks(path: Path) -> list[Path]:
 
 def done_blocks(path: Path) -> set[tuple[int, ...]]:
     """Blocks whose status says ok or diverged: a resume must not touch them."""
-    scan = integrity.scan(path)
+    scan = integrity.scan(S(path))
     counts = [-(-n // c) for n, c in zip(scan.status.shape, scan.chunks, strict=True)]
     return {
         index
@@ -143,7 +144,7 @@ def done_blocks(path: Path) -> set[tuple[int, ...]]:
 
 def files_of_blocks(path: Path, blocks: set[tuple[int, ...]]) -> dict[str, tuple[int, int]]:
     """Identity of every chunk file (data and status) of ``blocks``."""
-    scan = integrity.scan(path)
+    scan = integrity.scan(S(path))
     arrays = block_arrays(path, scan.dims) | {"status"}
     return {
         key: ident

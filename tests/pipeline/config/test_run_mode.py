@@ -16,6 +16,7 @@ from pipeline.config.compose import (
     store_schemas,
 )
 from pipeline.store import verify
+from pipeline.store.kinds import open_sweep_store as S
 
 
 def _options(group: str) -> list[str]:
@@ -80,4 +81,4 @@ def test_hydra_mode_on_the_command_line_still_makes_a_multirun(tmp_path: Path, r
     assert done.returncode == 0, done.stderr
     assert "multirun: all 2 jobs passed" in done.stdout
     for name in ("t0.02.zarr", "t0.05.zarr"):
-        assert verify.inspect(tmp_path / "results" / name).exit_code == 0
+        assert verify.inspect(S(tmp_path / "results" / name)).exit_code == 0

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from pipeline.records import catalog
+from pipeline.store.kinds import open_sweep_store
 
 
 def _start(path: Path, store: str, sweep: str = "autapse") -> int:
@@ -67,8 +68,12 @@ def test_a_new_run_of_a_store_marks_its_dead_predecessor_interrupted(tmp_path: P
 
 
 def test_catalog_path_defaults_beside_the_store(tmp_path: Path):
-    assert catalog.catalog_path("results/x.zarr", None) == Path("results/catalog.sqlite")
-    assert catalog.catalog_path("results/x.zarr", "/c/runs.db") == Path("/c/runs.db")
+    beside = open_sweep_store("results/x.zarr").default_catalog()
+    assert beside == Path("results/catalog.sqlite")
+    assert catalog.catalog_path(beside, None) == beside
+    assert catalog.catalog_path(beside, "/c/runs.db") == Path("/c/runs.db")
+    # SQLite needs a local file: an object store's runs go in the working directory.
+    assert open_sweep_store("s3://bucket/x.zarr").default_catalog() == Path("catalog.sqlite")
 
 
 def test_unknown_column_is_refused(tmp_path: Path):

@@ -99,8 +99,8 @@ def test_tags_and_notes_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_the_environment_names_one_catalog_for_every_store(tmp_path: Path, monkeypatch):
     monkeypatch.setenv(catalog.ENVIRONMENT, str(tmp_path / "mine.sqlite"))
-    assert catalog.catalog_path(tmp_path / "x" / "s.zarr", None) == tmp_path / "mine.sqlite"
-    assert catalog.catalog_path("s.zarr", "/c/runs.db") == Path("/c/runs.db")
+    assert catalog.catalog_path(tmp_path / "x" / "catalog.sqlite", None) == tmp_path / "mine.sqlite"
+    assert catalog.catalog_path(Path("catalog.sqlite"), "/c/runs.db") == Path("/c/runs.db")
     assert catalog.default_catalog() == tmp_path / "mine.sqlite"
 
 

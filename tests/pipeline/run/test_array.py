@@ -19,7 +19,8 @@ from pipeline.run import array, shares
 from pipeline.run.execute import run_sweep
 from pipeline.run.plan import plan_run
 from pipeline.store import chunks, lease, verify
-from pipeline.store.location import open_store
+from pipeline.store.kinds import open_sweep_store
+from pipeline.store.kinds import open_sweep_store as S
 from pipeline.store.status import STATUS
 
 ARRAY = ("cluster=slurm", f"cluster.partition={PARTITION}", "cluster.memory=1GB",
@@ -58,7 +59,7 @@ def test_tasks_compute_their_own_shares_and_resume_them_and_the_finish_completes
     # Share 2 was lost: the finishing run (python -m pipeline) computes it and ends the store.
     result = run_sweep(config(path, sweep=SWEEP))
     assert result.blocks_computed == 2 and result.counts["ok"] == 12
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     catalog = runs(tmp_path / "catalog.sqlite")
     assert catalog["message"].tolist()[:3] == [
         "SLURM array 7 task 1 of 3: its share done, 2 blocks computed",
@@ -73,9 +74,10 @@ def test_a_share_and_a_whole_driver_exclude_each_other(tmp_path: Path):
     cfg = config(path, *ARRAY, sweep=SWEEP)
     array.prepare_store(cfg, plan_run(cfg))
     before = {p.name: p.stat().st_mtime_ns for p in path.rglob("*")}
-    with shares.held_share(path, 2, 60), pytest.raises(lease.LeaseHeld, match="task 2 \\(process"):
+    store = open_sweep_store(path)
+    with shares.held_share(store, 2, 60), pytest.raises(lease.LeaseHeld, match="task 2 \\(process"):
         run_sweep(config(path, sweep=SWEEP))
-    with lease.held(path, 60), pytest.raises(lease.LeaseHeld, match="share 0 of the array"):
+    with lease.held(S(path), 60), pytest.raises(lease.LeaseHeld, match="share 0 of the array"):
         array.run_share(cfg, 0, 3, "7")
     assert {p.name: p.stat().st_mtime_ns for p in path.rglob("*")} == before
     assert not (tmp_path / "catalog.sqlite").exists()  # refused runs are not recorded
@@ -113,8 +115,8 @@ def test_a_sweep_as_a_slurm_array_with_a_task_cancelled_equals_the_local_run(
     logs = tmp_path / "s.zarr.logs"
     finish_log = (logs / f"finish-{finish_id}.out").read_text()
     assert "(complete, resumed;" in finish_log and "PASS" in finish_log, finish_log
-    assert verify.inspect(path).exit_code == 0
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.inspect(S(path)).exit_code == 0
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     catalog = runs(tmp_path / "catalog.sqlite")
     messages = catalog["message"].fillna("").tolist()
     for task in (1, 2):
@@ -183,7 +185,7 @@ def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path
     deadline = time.monotonic() + 150
     while squeue("-j", f"{array_id},{finish_id}") and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     catalog = runs(tmp_path / "catalog.sqlite")
     messages = catalog["message"].fillna("").tolist()
     assert f"SLURM array {array_id} task 1 of 3: its share done, 1 blocks computed" in messages
@@ -192,4 +194,4 @@ def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path
 
 def _arrays(path: Path, plan) -> dict:
     """The store's block-filled arrays, opened for writing as the tasks open them."""
-    return chunks.block_arrays(open_store(path), plan.grid.dims)
+    return chunks.block_arrays(open_sweep_store(path).zarr_store(), plan.grid.dims)

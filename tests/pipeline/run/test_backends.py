@@ -14,6 +14,7 @@ import pytest
 from store_helpers import SWEEP, clean_store, run_driver, wait_until
 
 from pipeline.store import verify
+from pipeline.store.kinds import open_sweep_store as S
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_a_running_scheduler_is_used_by_address_or_file(tmp_path: Path, schedule
         path = work / f"s{i}.zarr"
         done = run_driver(*SWEEP, "cluster=distributed", option, f"store.path={path}", cwd=work)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert verify.content_digest(path) == verify.content_digest(clean)
+        assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
         # The blocks ran on that cluster's worker: this run started no worker of its own.
         dask_log = (work / f"s{i}.zarr.logs" / "dask.log").read_text()
         assert "Scheduler at" not in dask_log and "Start Nanny" not in dask_log

@@ -40,6 +40,8 @@ from pipeline.__main__ import STOPPED, TERMINATED, execute
 from pipeline.records import catalog
 from pipeline.run.execute import run_sweep
 from pipeline.store import durable, integrity, verify
+from pipeline.store.kinds import open_sweep_store as S
+from pipeline.store.local import LocalSweepStore
 from pipeline.store.status import STATUS
 
 
@@ -53,7 +55,7 @@ def reference(
     path = tmp_path_factory.mktemp("reference") / "clean.zarr"
     result = run_sweep(config(path, fmt))
     assert result.counts == {"pending": 0, "ok": 39, "diverged": 0, "failed": 0}
-    return path, verify.content_digest(path), fmt
+    return path, verify.content_digest(S(path)), fmt
 
 
 def _runs(store: Path):
@@ -66,14 +68,14 @@ def test_digest_from_hashes_taken_while_writing_equals_one_read_back(
 ):
     path = tmp_path / "hashed.zarr"
     read = []
-    read_keys = verify.read_keys
+    read_keys = LocalSweepStore.read_keys
 
-    def recording(store, keys):
+    def recording(store, keys, batch=8):
         keys = list(keys)
         read.extend(keys)
-        return read_keys(store, keys)
+        return read_keys(store, keys, batch)
 
-    monkeypatch.setattr(verify, "read_keys", recording)
+    monkeypatch.setattr(LocalSweepStore, "read_keys", recording)
     run_sweep(config(path, reference[2], cluster, "cluster.n_workers=2"))
     recorded = _runs(path)["digest"].iloc[-1]
     read_during_run, read = read, []
@@ -81,9 +83,9 @@ def test_digest_from_hashes_taken_while_writing_equals_one_read_back(
     # Every chunk of the 4 blocks was hashed as written, none read back; metadata was read.
     assert [key for key in read_during_run if block_of(key, 2, blocks)] == []
     assert len(read_during_run) > 0
-    assert recorded == verify.content_digest(path) == reference[1]
+    assert recorded == verify.content_digest(S(path)) == reference[1]
     assert len([key for key in read if block_of(key, 2, blocks)]) == 4 * len(blocks)
-    assert recorded == verify.content_digest(path) == reference[1]
+    assert recorded == verify.content_digest(S(path)) == reference[1]
 
 
 def test_resume_computes_only_pending_blocks_and_equals_a_clean_run(reference, tmp_path: Path):
@@ -96,8 +98,8 @@ def test_resume_computes_only_pending_blocks_and_equals_a_clean_run(reference, t
     result = run_sweep(config(path, reference[2]))
     assert (result.opened, result.blocks_computed) == ("resumed", 2)
     assert files_of_blocks(path, {(0, 0), (2, 0)}) == untouched
-    assert verify.content_digest(path) == reference[1]
-    assert verify.inspect(path).exit_code == 0
+    assert verify.content_digest(S(path)) == reference[1]
+    assert verify.inspect(S(path)).exit_code == 0
 
 
 def test_failed_block_is_marked_then_retried_on_resume(reference, tmp_path: Path, monkeypatch):
@@ -118,7 +120,7 @@ def test_failed_block_is_marked_then_retried_on_resume(reference, tmp_path: Path
     assert outcome.errors[0].startswith("failed: block (1, 0): Traceback")
     assert "FloatingPointError: injected failure of block 1" in outcome.errors[0]
     assert any(line.endswith("FAIL, 12 points failed") for line in outcome.lines)
-    scan = integrity.scan(path)
+    scan = integrity.scan(S(path))
     assert (scan.status[4:8] == STATUS["failed"]).all()
     assert not chunk_file(path, "rate", (1, 0, 0, 0)).exists()
     assert done_blocks(path) == {(0, 0), (2, 0), (3, 0)}
@@ -129,7 +131,7 @@ def test_failed_block_is_marked_then_retried_on_resume(reference, tmp_path: Path
     resumed = run_sweep(config(path, reference[2]))
     assert resumed.blocks_computed == 1
     assert files_of_blocks(path, {(0, 0), (2, 0), (3, 0)}) == untouched
-    assert verify.content_digest(path) == reference[1]
+    assert verify.content_digest(S(path)) == reference[1]
     assert _runs(path)["status"].tolist() == ["incomplete", "complete"]
 
 
@@ -213,7 +215,7 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
         assert "run the same command again to resume" in outcome.errors[0], moment
         assert _runs(path)["status"].tolist() == ["error"], moment
         if path.exists():
-            scan = integrity.scan(path)  # every point that is not pending has its data
+            scan = integrity.scan(S(path))  # every point that is not pending has its data
             assert scan.damage == [] and scan.leftovers == [], moment
             ok = int((scan.status == STATUS["ok"]).sum())
             assert _runs(path)["points_ok"].tolist() == [ok], moment
@@ -223,7 +225,7 @@ def test_disk_full_stops_the_run_marks_nothing_ok_without_data_and_resume_comple
             assert siblings == ["catalog.sqlite", "s.zarr.lease"], moment
         resumed = execute(hydra_config(path, sweep=TINY))
         assert resumed.code == 0, moment
-        assert verify.content_digest(path) == verify.content_digest(clean), moment
+        assert verify.content_digest(S(path)) == verify.content_digest(S(clean)), moment
         assert _runs(path)["status"].tolist() == ["error", "complete"], moment
 
 
@@ -232,13 +234,13 @@ def test_truncated_chunk_is_recomputed_on_resume(reference, tmp_path: Path):
     chunk = chunk_file(path, "rate", (2, 0, 0, 0))
     chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
     chunk_file(path, "tau", (0,)).write_bytes(b"")
-    assert verify.inspect(path).exit_code == 2
+    assert verify.inspect(S(path)).exit_code == 2
     untouched = files_of_blocks(path, {(0, 0), (1, 0), (3, 0)})
     result = run_sweep(config(path, reference[2]))
     assert result.blocks_computed == 1
     assert files_of_blocks(path, {(0, 0), (1, 0), (3, 0)}) == untouched
-    assert verify.inspect(path).exit_code == 0
-    assert verify.content_digest(path) == reference[1]
+    assert verify.inspect(S(path)).exit_code == 0
+    assert verify.content_digest(S(path)) == reference[1]
 
 
 def _crossing_time(lam: float, tau: float, bound: float, onset: float, offset: float) -> float:
@@ -294,7 +296,7 @@ def test_divergence_is_marked_with_its_time_and_counted(tmp_path: Path):
         "diverged (|rate| passed solver.divergence_factor x its input): "
         "lam=1.5, 3, 1000, every tau (5 of these 6 points)" in outcome.lines
     )
-    assert verify.inspect(path).exit_code == 0
+    assert verify.inspect(S(path)).exit_code == 0
 
 
 KILL_DRIVER = str(Path(__file__).parents[2] / "helpers" / "kill_driver.py")
@@ -308,8 +310,8 @@ def _resume_and_compare(path: Path, clean: Path, sweep: tuple[str, ...]) -> None
     result = run_sweep(config(path, sweep=sweep))
     assert result.blocks_computed == len(done_blocks(path)) - len(done)
     assert files_of_blocks(path, done) == untouched
-    assert verify.inspect(path).exit_code == 0
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.inspect(S(path)).exit_code == 0
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     killed, resumed = _runs(path)["status"].tolist()[-2:]
     assert killed in ("interrupted", "complete")  # complete: killed after recording its end
     assert resumed == "complete"
@@ -360,9 +362,9 @@ def test_sigkill_at_chosen_writes_then_resume_equals_a_clean_run(tmp_path: Path,
         if verify_code is None:
             assert not path.exists(), moment
         else:
-            assert verify.inspect(path).exit_code == verify_code, moment
+            assert verify.inspect(S(path)).exit_code == verify_code, moment
         if mid_write:
-            assert integrity.scan(path).leftovers, moment
+            assert integrity.scan(S(path)).leftovers, moment
         _resume_and_compare(path, clean, sweep)
 
 
@@ -431,8 +433,8 @@ def test_worker_killed_under_a_distributed_cluster_still_gives_the_identical_sto
         assert code == STOPPED, log
         wait_for_lapse(path)
         run_sweep(config(path, sweep=SWEEP))
-    assert verify.inspect(path).exit_code == 0, log
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.inspect(S(path)).exit_code == 0, log
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
 
 
 @pytest.mark.slow
@@ -453,4 +455,4 @@ def test_sigterm_stops_the_run_cleanly_and_frees_the_store_at_once(tmp_path: Pat
     result = run_sweep(config(path, sweep=SWEEP))  # no wait: the lease was released
     assert result.blocks_computed == 6 - len(done)
     assert files_of_blocks(path, done) == untouched
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))

@@ -9,6 +9,7 @@ from store_helpers import SMALL, config
 
 from pipeline.run.execute import run_sweep
 from pipeline.store import verify
+from pipeline.store.kinds import open_sweep_store as S
 
 
 @pytest.mark.slow
@@ -38,8 +39,8 @@ def test_failing_jobs_are_all_listed_and_the_others_stores_are_intact(tmp_path: 
         "    error: record.dt must be > 0 s, got record.dt=-1.0",
     ]
     store = tmp_path / "results" / "a.zarr"
-    assert verify.inspect(store).exit_code == 0
-    assert verify.content_digest(store) == verify.content_digest(reference)
+    assert verify.inspect(S(store)).exit_code == 0
+    assert verify.content_digest(S(store)) == verify.content_digest(S(reference))
     assert [p.name for p in (tmp_path / "results" / "mine").iterdir()] == ["notes.txt"]
 
 
@@ -51,4 +52,4 @@ def test_multirun_of_passing_jobs_exits_zero(tmp_path: Path, run_cli):
     assert done.returncode == 0, done.stderr
     assert "multirun: all 2 jobs passed" in done.stdout
     for name in ("t0.02.zarr", "t0.05.zarr"):
-        assert verify.inspect(tmp_path / "results" / name).exit_code == 0
+        assert verify.inspect(S(tmp_path / "results" / name)).exit_code == 0

@@ -9,6 +9,7 @@ from slurm_cluster import PARTITION
 from store_helpers import run_driver
 
 from pipeline.store import verify
+from pipeline.store.kinds import open_sweep_store as S
 
 LAUNCHER = ("hydra/launcher=submitit_slurm", f"hydra.launcher.partition={PARTITION}")
 
@@ -27,8 +28,8 @@ def test_two_sweeps_run_as_tasks_of_one_slurm_array(slurm: Path, tmp_path: Path)
     assert "multirun: all 2 jobs passed" in done.stdout
     for name in ("autapse", "pair"):
         store = tmp_path / "results" / f"{name}.zarr"
-        assert verify.inspect(store).exit_code == 0
-        assert verify.inspect(store).counts["pending"] == 0
+        assert verify.inspect(S(store)).exit_code == 0
+        assert verify.inspect(S(store)).counts["pending"] == 0
     # submitit's folder per task: <array id>_<task index>, one array for both sweeps.
     folders = (tmp_path / "multirun" / ".submitit").iterdir()
     tasks = sorted(p.name for p in folders if p.is_dir() and "_" in p.name)
@@ -48,4 +49,4 @@ def test_a_failed_array_task_is_reported_at_the_end(slurm: Path, tmp_path: Path)
     assert listing[1].startswith("  job 1 (") and listing[1].endswith("): exit 2"), listing
     assert "sweep.grid.tau=[-1]" in listing[1]
     assert listing[2] == "    error: sweep.grid.tau must be > 0 s, got sweep.grid.tau=[-1.0]"
-    assert verify.inspect(tmp_path / "results" / "t0.02.zarr").exit_code == 0
+    assert verify.inspect(S(tmp_path / "results" / "t0.02.zarr")).exit_code == 0

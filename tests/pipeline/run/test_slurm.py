@@ -18,6 +18,7 @@ from store_helpers import (
 )
 
 from pipeline.store import verify
+from pipeline.store.kinds import open_sweep_store as S
 
 SLURM = ("cluster=slurm", f"cluster.partition={PARTITION}", "cluster.memory=1GB")
 """Two one-core worker jobs of 1 GB: the two cores of the test machine."""
@@ -34,7 +35,7 @@ def test_a_sweep_on_slurm_worker_jobs_writes_the_store_of_a_local_run(slurm: Pat
     path = tmp_path / "s.zarr"
     done = run_driver(*SWEEP, *SLURM, f"store.path={path}", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     logs = tmp_path / "s.zarr.logs"
     jobs = _worker_jobs(logs)
     assert len(jobs) == 2, sorted(p.name for p in logs.iterdir())
@@ -75,8 +76,8 @@ def test_a_worker_job_cancelled_mid_sweep_still_gives_the_identical_store(
         assert code == 3, log
         again = run_driver(*SWEEP, *SLURM, f"store.path={path}", cwd=tmp_path)
         assert again.returncode == 0, again.stdout + again.stderr
-    assert verify.inspect(path).exit_code == 0, log
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.inspect(S(path)).exit_code == 0, log
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     assert "Remove worker" in (logs / "dask.log").read_text()
 
 

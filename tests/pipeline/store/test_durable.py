@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 import xxhash
 import zarr
+from zarr.buffer import cpu
 
 from pipeline.store import durable
 
@@ -110,8 +114,38 @@ def test_the_first_key_of_a_new_folder_makes_the_folders(folder: Path, size: int
     durable.put(target, data)
     assert target.read_bytes() == data
     assert [p.name for p in target.parent.iterdir()] == ["0"]
-    assert durable.take_hash(target) == xxhash.xxh3_128_digest(data)
-    assert durable.take_hash(target) is None  # taken once
+
+
+def test_a_store_keeping_hashes_gives_each_put_value_s_hash_once(tmp_path: Path):
+    """The hash of what was put, by key, taken once; a store that keeps none, and a copy sent
+    to another process, hold none."""
+    store = durable.DurableLocalStore(tmp_path / "a.zarr", keep_hashes=True)
+    plain = durable.DurableLocalStore(tmp_path / "a.zarr")
+    data = np.random.default_rng(3).bytes(1000)
+    store.set_sync("rate/c.0.0", cpu.Buffer.from_bytes(data))
+    plain.set_sync("rate/c.0.1", cpu.Buffer.from_bytes(data))
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy.take_hash("rate/c.0.0") is None
+    assert store.take_hash("rate/c.0.0") == xxhash.xxh3_128_digest(data)
+    assert store.take_hash("rate/c.0.0") is None  # taken once
+    assert plain.take_hash("rate/c.0.1") is None
+    assert (tmp_path / "a.zarr" / "rate" / "c.0.1").read_bytes() == data
+
+
+def test_set_if_not_exists_creates_once_and_atomically(tmp_path: Path):
+    """Of many writers racing for one key, exactly one creates it, whole; no temporary file
+    is left behind."""
+    target = tmp_path / "lease" / "000001.json"
+    values = [bytes([i]) * 5000 for i in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        created = list(pool.map(lambda v: durable.put_if_absent(target, v), values))
+    assert sum(created) == 1
+    assert target.read_bytes() == values[created.index(True)]
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+    store = durable.DurableLocalStore(tmp_path / "s")
+    asyncio.run(store.set_if_not_exists("k", cpu.Buffer.from_bytes(b"first")))
+    asyncio.run(store.set_if_not_exists("k", cpu.Buffer.from_bytes(b"second")))
+    assert (tmp_path / "s" / "k").read_bytes() == b"first"
 
 
 @pytest.mark.skipif(not DIRECT, reason="no O_DIRECT on this system")
@@ -160,15 +194,20 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(folder: Path, monke
 
 
 def test_zarr_writes_every_key_through_the_durable_writer(folder: Path, monkeypatch):
-    """Chunks and metadata alike, and the array reads back equal."""
+    """Chunks and metadata alike (the root's through the create-if-absent write), and the
+    array reads back equal."""
     written = []
-    put = durable.put
+    put, put_if_absent = durable.put, durable.put_if_absent
 
-    def recording_put(path, data):
-        written.append(path.relative_to(folder / "a.zarr").as_posix())
-        return put(path, data)
+    def recording(write):
+        def recorded(path, data):
+            written.append(path.relative_to(folder / "a.zarr").as_posix())
+            return write(path, data)
 
-    monkeypatch.setattr(durable, "put", recording_put)
+        return recorded
+
+    monkeypatch.setattr(durable, "put", recording(put))
+    monkeypatch.setattr(durable, "put_if_absent", recording(put_if_absent))
     store = durable.DurableLocalStore(folder / "a.zarr")
     values = np.arange(12.0).reshape(4, 3)
     array = zarr.create_array(store, name="x", shape=(4, 3), chunks=(2, 3), dtype="f8")

@@ -25,13 +25,14 @@ from pipeline.__main__ import REFUSED, STOPPED, execute
 from pipeline.records import catalog
 from pipeline.run.execute import run_sweep
 from pipeline.store import lease, verify
+from pipeline.store.kinds import open_sweep_store as S
 
 
 def test_second_acquire_is_refused_naming_the_holder(tmp_path: Path):
     store = tmp_path / "s.zarr"
-    first = lease.acquire(store, seconds=30)
+    first = lease.acquire(S(store), seconds=30)
     with pytest.raises(lease.LeaseHeld) as refused:
-        lease.acquire(store, seconds=30)
+        lease.acquire(S(store), seconds=30)
     message = str(refused.value)
     holder = json.loads(lease.lease_path(store).read_text())
     assert f"store.path={store}" in message
@@ -42,40 +43,40 @@ def test_second_acquire_is_refused_naming_the_holder(tmp_path: Path):
 
 def test_lease_lapses_and_a_new_driver_takes_over(tmp_path: Path):
     store = tmp_path / "s.zarr"
-    dead = lease.acquire(store, seconds=0.2)
+    dead = lease.acquire(S(store), seconds=0.2)
     time.sleep(0.3)
-    new = lease.acquire(store, seconds=30)
+    new = lease.acquire(S(store), seconds=30)
     assert new.token != dead.token
-    lease.check(store, new.token)
+    lease.check(S(store), new.token)
     with pytest.raises(lease.LeaseLost, match="taken over"):
-        lease.check(store, dead.token)
+        lease.check(S(store), dead.token)
     with pytest.raises(lease.LeaseLost):
         dead.renew()
 
 
 def test_renewal_keeps_the_lease_past_its_duration(tmp_path: Path):
     store = tmp_path / "s.zarr"
-    with lease.held(store, seconds=0.3) as held:
+    with lease.held(S(store), seconds=0.3) as held:
         time.sleep(0.8)  # more than twice the duration: only renewals keep it
         with pytest.raises(lease.LeaseHeld):
-            lease.acquire(store, seconds=0.3)
-        lease.check(store, held.token)
+            lease.acquire(S(store), seconds=0.3)
+        lease.check(S(store), held.token)
         assert held.lost is None
 
 
 def test_release_frees_the_store_at_once(tmp_path: Path):
     store = tmp_path / "s.zarr"
-    with lease.held(store, seconds=60) as held:
+    with lease.held(S(store), seconds=60) as held:
         pass
     with pytest.raises(lease.LeaseLost, match="released"):
-        lease.check(store, held.token)
-    lease.acquire(store, seconds=60)
+        lease.check(S(store), held.token)
+    lease.acquire(S(store), seconds=60)
 
 
 def test_heartbeat_notices_a_takeover(tmp_path: Path):
     """A stalled driver whose lease was taken over learns it at its next renewal."""
     store = tmp_path / "s.zarr"
-    with lease.held(store, seconds=0.3) as held:
+    with lease.held(S(store), seconds=0.3) as held:
         path = lease.lease_path(store)
         holder = json.loads(path.read_text())
         path.write_text(json.dumps({**holder, "token": "another driver"}))
@@ -87,7 +88,7 @@ def test_heartbeat_notices_a_takeover(tmp_path: Path):
 def test_unreadable_lease_file_counts_as_free(tmp_path: Path):
     store = tmp_path / "s.zarr"
     lease.lease_path(store).write_text("{ torn")
-    lease.acquire(store, seconds=1)
+    lease.acquire(S(store), seconds=1)
 
 
 @pytest.mark.slow
@@ -115,7 +116,7 @@ def test_second_driver_is_refused_and_a_new_one_takes_over_once_the_lease_lapses
     taken_over = run_driver(*SWEEP, f"store.path={path}", cwd=tmp_path)
     assert taken_over.returncode == 0, taken_over.stderr
     assert "taking over store" in taken_over.stdout + taken_over.stderr
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     runs = catalog.runs(tmp_path / "catalog.sqlite")
     assert runs["status"].tolist() == ["interrupted", "complete"]  # the killed run, then ours
     assert runs["pid"].tolist()[0] == first.pid
@@ -138,8 +139,8 @@ def test_stalled_driver_whose_lease_was_taken_over_stops_without_finishing(tmp_p
     assert (
         f"the lease on store.path={path} lapsed and was taken over by process {os.getpid()}" in log
     )
-    assert verify.inspect(path).exit_code == 0
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.inspect(S(path)).exit_code == 0
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     runs = catalog.runs(tmp_path / "catalog.sqlite")
     assert runs["status"].tolist() == ["error", "complete"]  # the stalled run, then ours
 

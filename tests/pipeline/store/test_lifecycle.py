@@ -13,6 +13,7 @@ from sweeps import SWEEPS
 
 from pipeline.run.plan import plan_run
 from pipeline.store import durable, lifecycle
+from pipeline.store.kinds import open_sweep_store as S
 
 
 class _Stop(Exception):
@@ -35,29 +36,29 @@ def test_new_store_appears_whole_and_a_killed_creation_leaves_only_a_hidden_sibl
 
     monkeypatch.setattr(durable, "put", failing_put)
     with pytest.raises(_Stop):
-        lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False)
+        lifecycle.prepare(S(path), plan.template, False)
     assert all(c.is_relative_to(tmp_path) and not c.is_relative_to(path) for c in calls)
     assert not path.exists()
     monkeypatch.setattr(durable, "put", original)
     # What a SIGKILL would leave (the finally clause cannot run then):
     (tmp_path / ".s.zarr.creating-0123456789ab" / "rate").mkdir(parents=True)
-    assert lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
+    assert lifecycle.prepare(S(path), plan.template, False) == "created"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
-    assert lifecycle.root_attrs(path)["fingerprint"] == plan.attrs["fingerprint"]
+    assert lifecycle.root_attrs(S(path))["fingerprint"] == plan.attrs["fingerprint"]
 
 
 def test_overwrite_replaces_another_config_but_resumes_the_same(tmp_path: Path):
     path = tmp_path / "s.zarr"
     plan = plan_run(config(path))
-    assert lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False) == "created"
+    assert lifecycle.prepare(S(path), plan.template, False) == "created"
     marker = path / "rate" / "marker"
     marker.write_text("from the old store")
-    assert lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, True) == "resumed"
+    assert lifecycle.prepare(S(path), plan.template, True) == "resumed"
     assert marker.exists()
     other = plan_run(config(path, "stimulus.amplitude=2"))
-    assert lifecycle.prepare(path, other.full, other.encodings, other.attrs, True) == "overwritten"
+    assert lifecycle.prepare(S(path), other.template, True) == "overwritten"
     assert not marker.exists()
-    assert lifecycle.root_attrs(path)["fingerprint"] == other.attrs["fingerprint"]
+    assert lifecycle.root_attrs(S(path))["fingerprint"] == other.attrs["fingerprint"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]
 
 
@@ -83,7 +84,7 @@ def test_created_store_is_what_xarray_writes(tmp_path: Path, sweep: str, zarr_fo
     path, reference = tmp_path / "s.zarr", tmp_path / "reference.zarr"
     cfg = config(path, f"store.zarr_format={zarr_format}", sweep=(f"+sweep={sweep}",))
     plan = plan_run(cfg)
-    lifecycle.prepare(path, plan.full, plan.encodings, plan.attrs, False, zarr_format)
+    lifecycle.prepare(S(path), plan.template, False)
     lazy = plan.full.copy()
     for name, var in plan.full.variables.items():
         if name in plan.full.data_vars and set(plan.grid.dims) <= set(var.dims):

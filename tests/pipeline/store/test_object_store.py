@@ -15,9 +15,11 @@ import xarray as xr
 from s3_server import S3Server, moto_server, running_s3_server
 from store_helpers import SWEEP, config, start_driver, wait_until
 
+from pipeline import verify as verify_cli
 from pipeline.run.execute import run_sweep
 from pipeline.store import integrity, lease, lifecycle, verify
-from pipeline.store.location import list_keys, locate
+from pipeline.store.kinds import open_sweep_store as S
+from pipeline.store.kinds import open_sweep_store as locate
 from pipeline.store.status import STATUS
 
 KILLABLE = (*SWEEP, "store.lease_seconds=1")
@@ -52,7 +54,7 @@ def local_digest(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ..
     for sweep in (KILLABLE,):
         path = tmp_path_factory.mktemp("local") / "s.zarr"
         run_sweep(config(path, sweep=sweep))
-        digests[sweep] = verify.content_digest(path)
+        digests[sweep] = verify.content_digest(S(path))
     return digests
 
 
@@ -67,48 +69,48 @@ def test_sweep_on_s3_is_sound_and_bit_identical_to_the_local_store(
     result = run_sweep(_config(url, tmp_path))
     assert result.counts == {"pending": 0, "ok": 12, "diverged": 0, "failed": 0}
     where = locate(url)
-    assert verify.inspect(where).exit_code == 0
-    assert verify.content_digest(where) == local_digest[KILLABLE]
+    assert verify.inspect(S(where)).exit_code == 0
+    assert verify.content_digest(S(where)) == local_digest[KILLABLE]
     with xr.open_zarr(url) as ds:  # as an analyst opens it (credentials from AWS_*)
         assert float(ds.gain.sel(lam=0.5, tau=0.02, mode=0)) == pytest.approx(2.0, rel=1e-9)
-    assert lease.holder(where) is None  # released at the end
+    assert lease.holder(S(where)) is None  # released at the end
     again = run_sweep(_config(url, tmp_path))
     assert (again.opened, again.blocks_computed) == ("resumed", 0)
 
 
 def test_second_driver_is_refused_while_the_lease_is_held(s3: str, tmp_path: Path):
     url = locate(f"{s3}/s.zarr")
-    held = lease.acquire(url, seconds=60)
+    held = lease.acquire(S(url), seconds=60)
     with pytest.raises(lease.LeaseHeld, match=r"is being written by another driver \(process"):
         run_sweep(_config(str(url), tmp_path))
     assert not url.exists()  # nothing was written
-    lease.check(url, held.token)
+    lease.check(S(url), held.token)
     held.release()
-    assert lease.holder(url) is None
+    assert lease.holder(S(url)) is None
 
 
 def test_two_drivers_racing_for_a_lapsed_lease_cannot_both_take_it(s3: str):
     """Put-if-absent: of two takeovers that read the same lapsed record, one fails."""
     url = locate(f"{s3}/s.zarr")
-    first = lease.acquire(url, seconds=0.2)
+    first = lease.acquire(S(url), seconds=0.2)
     time.sleep(0.3)
-    second = lease.acquire(url, seconds=60)  # takes over the lapsed lease
+    second = lease.acquire(S(url), seconds=60)  # takes over the lapsed lease
     with pytest.raises(lease.LeaseLost, match="lapsed and was taken over"):
         first.renew()
     with pytest.raises(lease.LeaseLost):
-        lease.check(url, first.token)
-    lease.check(url, second.token)
+        lease.check(S(url), first.token)
+    lease.check(S(url), second.token)
     fs, folder = url.fs(), f"{url.root}.lease"
     # A third driver that read the records before the takeover tries the same number:
     number, _ = lease.object_lease.latest(fs, folder)
     with pytest.raises(FileExistsError):
         lease.object_lease.create(fs, folder, number, {"token": "late"})
-    lease.check(url, second.token)
+    lease.check(S(url), second.token)
 
 
 def _status_keys(url: str) -> list[str]:
     """The status chunks written so far."""
-    return [k for k in list_keys(locate(url).store(read_only=True)) if k.startswith("status/c.")]
+    return [k for k in locate(url).list_keys() if k.startswith("status/c.")]
 
 
 @pytest.mark.slow
@@ -127,14 +129,14 @@ def test_driver_killed_mid_sweep_then_resume_equals_the_local_store(
     driver.send_signal(signal.SIGKILL)
     assert driver.wait(60) == -signal.SIGKILL, (tmp_path / "driver.log").read_text()
     where = locate(url)
-    done = int(np.isin(integrity.scan(where).status, (STATUS["ok"],)).sum()) // 2
+    done = int(np.isin(integrity.scan(S(where)).status, (STATUS["ok"],)).sum()) // 2
     assert 0 < done <= 6
     holder = lease.object_lease.latest(where.fs(), f"{where.root}.lease")[1]
     time.sleep(max(0.0, holder["expires"] - time.time() + 0.05))  # the killed lease lapses
     result = run_sweep(_config(url, tmp_path))
     assert result.opened == "resumed" and result.blocks_computed == 6 - done
-    assert verify.inspect(where).exit_code == 0
-    assert verify.content_digest(where) == local_digest[KILLABLE]
+    assert verify.inspect(S(where)).exit_code == 0
+    assert verify.content_digest(S(where)) == local_digest[KILLABLE]
 
 
 def test_torn_chunk_on_s3_is_found_and_recomputed(s3: str, tmp_path: Path, local_digest):
@@ -144,18 +146,18 @@ def test_torn_chunk_on_s3_is_found_and_recomputed(s3: str, tmp_path: Path, local
     fs = where.fs()
     key = f"{where.root}/rate/c.2.0.0.0"
     fs.pipe_file(key, fs.cat_file(key)[:100])
-    report = verify.inspect(where)
+    report = verify.inspect(S(where))
     assert report.exit_code == 2
     assert report.problems[0].startswith("rate/c.2.0.0.0 does not decode")
     result = run_sweep(_config(url, tmp_path))
     assert result.blocks_computed == 1
-    assert verify.content_digest(where) == local_digest[KILLABLE]
+    assert verify.content_digest(S(where)) == local_digest[KILLABLE]
 
 
 def test_verify_command_reads_an_s3_store(s3: str, tmp_path: Path, capsys, local_digest):
     url = f"{s3}/s.zarr"
     run_sweep(_config(url, tmp_path))
-    assert verify.main([url, "--digest"]) == 0
+    assert verify_cli.main([url, "--digest"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"store: {url}"
     assert out[-1] == f"digest: {local_digest[KILLABLE]}"
@@ -170,7 +172,7 @@ def _cut_short_copy(url: str) -> tuple[s3fs.S3FileSystem, str]:
     fs, root = where.fs(), where.root
     staged = f"{root.rsplit('/', 1)[0]}/.{root.rsplit('/', 1)[1]}.creating-0123456789ab"
     fs.copy(root, staged, recursive=True)
-    keys = sorted(list_keys(where.store(read_only=True)))
+    keys = where.list_keys()
     kept = [k for k in keys[: len(keys) // 2] if k not in ("zarr.json", "zarr.lease")]
     fs.rm([f"{root}/{k}" for k in keys if k not in kept])
     fs.invalidate_cache()
@@ -185,7 +187,7 @@ def test_a_copy_into_place_cut_short_is_redone_by_the_next_driver(
     fs, staged = _cut_short_copy(url)
     result = run_sweep(_config(url, tmp_path))
     assert (result.opened, result.blocks_computed) == ("created", 6)
-    assert verify.content_digest(locate(url)) == local_digest[KILLABLE]
+    assert verify.content_digest(S(locate(url))) == local_digest[KILLABLE]
     assert not fs.exists(staged)
 
 

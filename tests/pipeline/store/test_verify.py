@@ -11,9 +11,11 @@ import xarray as xr
 import zarr
 from store_helpers import config, copy_of
 
+from pipeline import verify as verify_cli
 from pipeline.run.execute import run_sweep
 from pipeline.store import layout, lease, lifecycle, verify
-from pipeline.store.location import consolidate
+from pipeline.store.kinds import open_sweep_store as S
+from pipeline.store.lifecycle import consolidate
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,7 @@ def copy(complete: Path, tmp_path: Path) -> Path:
 
 
 def _verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    code = verify.main([str(path)])
+    code = verify_cli.main([str(path)])
     return code, capsys.readouterr().out.splitlines()
 
 
@@ -126,7 +128,7 @@ def test_array_missing_from_consolidated_metadata_of_a_v2_store_is_found(
 def test_pending_points_make_a_sound_but_incomplete_store(copy: Path, capsys):
     """As a kill between a block's data and its status leaves it."""
     (copy / "status" / "c.2.0").unlink()
-    lifecycle.mark_incomplete(copy)
+    lifecycle.mark_incomplete(S(copy))
     code, lines = _verify(copy, capsys)
     assert code == 1
     assert lines[1] == "points: 39 (12 pending, 27 ok, 0 diverged, 0 failed)"
@@ -145,31 +147,31 @@ def test_complete_attribute_contradicting_status_is_found(copy: Path, capsys):
 
 def test_not_a_store(tmp_path: Path, capsys):
     (tmp_path / "notes.txt").write_text("hello")
-    assert verify.main([str(tmp_path)]) == 2
+    assert verify_cli.main([str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path} is not a store of this pipeline\n"
 
 
 def test_digest_ignores_run_records_and_sees_every_other_byte(complete: Path, copy: Path):
-    reference = verify.content_digest(complete)
+    reference = verify.content_digest(S(complete))
     group = zarr.open_group(str(copy), mode="r+", use_consolidated=False)
     group.attrs["history"] = [*group.attrs["history"], {"run": 99}]
     group.attrs["created"] = "2000-01-01T00:00:00+00:00"
     consolidate(group.store, 3)
-    assert verify.content_digest(copy) == reference
+    assert verify.content_digest(S(copy)) == reference
     group.attrs["run_status"] = "incomplete"
-    assert verify.content_digest(copy) != reference
+    assert verify.content_digest(S(copy)) != reference
     group.attrs["run_status"] = "complete"
     consolidate(group.store, 3)
-    assert verify.content_digest(copy) == reference
+    assert verify.content_digest(S(copy)) == reference
     chunk = copy / "lam" / "c" / "0"
     data = bytearray(chunk.read_bytes())
     data[-1] ^= 1
     chunk.write_bytes(bytes(data))
-    assert verify.content_digest(copy) != reference
+    assert verify.content_digest(S(copy)) != reference
 
 
 def test_store_being_written_is_noted(copy: Path, capsys):
-    lease.acquire(copy, seconds=60)
+    lease.acquire(S(copy), seconds=60)
     code, lines = _verify(copy, capsys)
     assert code == 0
     assert lines[0].startswith(f"note: process {os.getpid()} on host ")
@@ -180,7 +182,7 @@ def test_store_being_written_is_noted(copy: Path, capsys):
 
 
 def test_missing_path(tmp_path: Path, capsys):
-    assert verify.main([str(tmp_path / "nothing.zarr")]) == 2
+    assert verify_cli.main([str(tmp_path / "nothing.zarr")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'nothing.zarr'} does not exist\n"
 
 
@@ -194,10 +196,10 @@ def test_a_store_with_zarrs_default_chunk_keys_opens_and_verifies(
     run_sweep(config(path))
     assert (path / "rate" / "c" / "0" / "0" / "0" / "0").is_file()
     assert not list((path / "rate").glob("c.*"))
-    assert verify.inspect(path).exit_code == 0
+    assert verify.inspect(S(path)).exit_code == 0
     with xr.open_zarr(path) as slash, xr.open_zarr(complete) as dotted:
         xr.testing.assert_identical(slash.drop_attrs(), dotted.drop_attrs())
     (path / "gain" / "c" / "1" / "0" / "0").unlink()
-    assert verify.inspect(path).problems == [
+    assert verify.inspect(S(path)).problems == [
         "gain/c/1/0/0 is missing; its block is computed again on resume"
     ]
