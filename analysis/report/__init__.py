@@ -82,7 +82,8 @@ def report_directory(store: str | os.PathLike) -> Path:
 def png(fig: Figure) -> bytes:
     """``fig`` as PNG; ``bbox_inches="tight"`` so that no label is cut off."""
     buffer = io.BytesIO()
-    # zlib's fastest level: 5% less time for 3% more bytes (benchmarks/README.md, figure 10).
+    # zlib's fastest level: a report is drawn after every run and its PNGs are small, so
+    # its time counts for more than their bytes (see benchmarks/README.md, figure 10).
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pil_kwargs=PNG_OPTIONS)
     return buffer.getvalue()
 
