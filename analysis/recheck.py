@@ -15,6 +15,7 @@ import xarray as xr
 import yaml
 
 from analysis.checks import CHECKS, run_check
+from pipeline.extensions import load_extensions
 from pipeline.store.layout import PRODUCER, SCHEMA_VERSION
 
 READABLE_SCHEMAS = range(1, SCHEMA_VERSION + 1)
@@ -27,7 +28,13 @@ class UnreadableStore(ValueError):
 
 
 def check_readable(ds: xr.Dataset, where: str) -> None:
-    """Raise :class:`UnreadableStore`, saying why, unless ``ds`` can be checked again here."""
+    """Raise :class:`UnreadableStore`, saying why, unless ``ds`` can be checked again here.
+
+    The checks of installed packages are registered first
+    (:func:`pipeline.extensions.load_extensions`), as a run registers them: a
+    store checked by another package's check is readable where that package is.
+    """
+    load_extensions()
     if ds.attrs.get("producer") != PRODUCER:
         raise UnreadableStore(f"{where} is not a store of rate-sweeps (no producer attribute)")
     version = ds.attrs.get("schema_version")

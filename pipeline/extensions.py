@@ -1,8 +1,10 @@
 """Scenarios from other packages, found through the ``rate_sweeps.scenarios`` entry points.
 
-A package adds a network kind, a theory check or a solver by adding an entry
-to :data:`pipeline.model.networks.NETWORKS`, :data:`analysis.checks.CHECKS`
-or :data:`pipeline.model.solvers.SOLVERS` when its module is imported, and
+A package adds a network kind, a theory check, a solver or a scenario's
+figures by registering it in :data:`pipeline.model.networks.NETWORKS`,
+:data:`analysis.checks.CHECKS`, :data:`pipeline.model.solvers.SOLVERS` or
+:data:`analysis.report.SCENARIO_FIGURES` (``NETWORKS.register(name, kind)``:
+a registry refuses a name that is taken) when its module is imported, and
 names that module as an entry point of the group :data:`GROUP` in its
 ``pyproject.toml``::
 

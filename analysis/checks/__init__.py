@@ -3,7 +3,7 @@
 ``analysis.check`` (or the network's first check) picks one; :func:`run_check`
 hands it the dataset of a block, or of a store opened in a notebook, and the
 ``analysis.*`` settings it declares that it reads.  A check added by another
-package (:mod:`pipeline.extensions`) adds an entry to :data:`CHECKS`.
+package (:mod:`pipeline.extensions`) registers its own in :data:`CHECKS`.
 """
 
 from __future__ import annotations
@@ -26,22 +26,28 @@ from analysis.checks import (
     saturating,
 )
 from analysis.checks.base import Check
+from pipeline.registry import Registry
 
 __all__ = ["CHECKS", "Check", "run_check"]
 
-CHECKS: dict[str, Check] = {
-    "linear_modes": linear_modes.CHECK,
-    "pair": pair.CHECK,
-    "autapse_pair": autapse_pair.CHECK,
-    "integrator": integrator.CHECK,
-    "runaway": runaway.CHECK,
-    "gain_matrix": gain_matrix.CHECK,
-    "feedforward": feedforward.CHECK,
-    "nonsymmetric": nonsymmetric.CHECK,
-    "saturating": saturating.CHECK,
-}
-"""Every check by name.  The scenario checks build on :func:`linear_modes.linear_modes`
-where their network's modes are autapses, and add what their scenario shows."""
+CHECKS: Registry[str, Check] = Registry(
+    "check",
+    Check,
+    {
+        "linear_modes": linear_modes.CHECK,
+        "pair": pair.CHECK,
+        "autapse_pair": autapse_pair.CHECK,
+        "integrator": integrator.CHECK,
+        "runaway": runaway.CHECK,
+        "gain_matrix": gain_matrix.CHECK,
+        "feedforward": feedforward.CHECK,
+        "nonsymmetric": nonsymmetric.CHECK,
+        "saturating": saturating.CHECK,
+    },
+)
+"""Every check by name; another package adds one with ``CHECKS.register(name, Check(...))``.
+The scenario checks build on :func:`linear_modes.linear_modes` where their network's
+modes are autapses, and add what their scenario shows."""
 
 
 def run_check(name: str, ds: xr.Dataset, settings: Mapping[str, Any]) -> xr.Dataset:

@@ -33,20 +33,29 @@ from analysis.report import (
     saturating,
 )
 from analysis.summary import Summary
+from pipeline.registry import Registry
 
-SCENARIO_FIGURES: dict[tuple[str, str], Callable[[xr.Dataset], dict[str, Figure]]] = {
-    ("autapse", "linear_modes"): autapse.figures,
-    ("pair", "pair"): pair.figures,
-    ("autapse_pair", "autapse_pair"): autapse_pair.figures,
-    ("spectrum", "gain_matrix"): matrices.figures,
-    ("feedforward", "feedforward"): matrices.figures,
-    ("pair", "integrator"): integrator.figures,
-    ("pair", "runaway"): runaway.figures,
-    ("autapse", "saturating"): saturating.figures,
-    ("nonsymmetric", "nonsymmetric"): nonsymmetric.figures,
-    ("matrix", "linear_modes"): matrix.figures,
-}
-"""Figures of a scenario by (network kind, check); any other gets :func:`generic.figures`."""
+ScenarioFigures = Callable[[xr.Dataset], dict[str, Figure]]
+"""A scenario's figures: the store in, figures by file name out."""
+
+SCENARIO_FIGURES: Registry[tuple[str, str], ScenarioFigures] = Registry(
+    "figures of the scenario",
+    Callable,
+    {
+        ("autapse", "linear_modes"): autapse.figures,
+        ("pair", "pair"): pair.figures,
+        ("autapse_pair", "autapse_pair"): autapse_pair.figures,
+        ("spectrum", "gain_matrix"): matrices.figures,
+        ("feedforward", "feedforward"): matrices.figures,
+        ("pair", "integrator"): integrator.figures,
+        ("pair", "runaway"): runaway.figures,
+        ("autapse", "saturating"): saturating.figures,
+        ("nonsymmetric", "nonsymmetric"): nonsymmetric.figures,
+        ("matrix", "linear_modes"): matrix.figures,
+    },
+)
+"""Figures of a scenario by (network kind, check); any other gets :func:`generic.figures`.
+Another package adds its own with ``SCENARIO_FIGURES.register((kind, check), figures)``."""
 
 DPI = 100
 PNG_OPTIONS = {"compress_level": 1}
@@ -73,7 +82,8 @@ def report_directory(store: str | os.PathLike) -> Path:
 def png(fig: Figure) -> bytes:
     """``fig`` as PNG; ``bbox_inches="tight"`` so that no label is cut off."""
     buffer = io.BytesIO()
-    # zlib's fastest level: 5% less time for 3% more bytes (benchmarks/README.md, figure 10).
+    # zlib's fastest level: a report is drawn after every run and its PNGs are small, so
+    # its time counts for more than their bytes (see benchmarks/README.md, figure 10).
     fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pil_kwargs=PNG_OPTIONS)
     return buffer.getvalue()
 

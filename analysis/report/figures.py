@@ -40,7 +40,8 @@ def figure(
     one axes (needed for a figure title or a legend outside the axes).
     """
     # One axes needs no layout engine: savefig's tight bounding box keeps every label,
-    # and constrained layout would cost about as much again as drawing.
+    # and constrained layout's solve at every draw would be work for nothing (see
+    # benchmarks/README.md).
     layout = "constrained" if columns > 1 or constrained else None
     fig = Figure(figsize=(width * columns, height), layout=layout)
     axes = fig.subplots(1, columns, squeeze=False)[0]
@@ -64,8 +65,8 @@ def set_title(ax: Axes, title: str, fontsize: float = 10) -> None:
     """Give ``ax`` its title, just above the axes.
 
     Placed there, not left to matplotlib, which at every draw looks for tick
-    labels above the axes to clear (there are none): the same pixels, 14% less
-    drawing time (benchmarks/README.md, figure 10).
+    labels above the axes to clear (there are none): the same pixels, with that
+    search left out of every draw (see benchmarks/README.md, figure 10).
     """
     ax.set_title(title, fontsize=fontsize, y=1.0)
 

@@ -92,9 +92,9 @@ def _is_number(text: str) -> bool:
 def compact_lists(overrides: Sequence[str]) -> list[str]:
     """``KEY=[a,b,...]`` of many numbers as ``KEY=${numbers:'a b ...'}``, the same values.
 
-    Hydra's override parser takes time quadratic in a list's length (27 s for
-    10 001 values); one quoted string is read in linear time, and the
-    ``numbers`` resolver turns it back into the list.
+    Hydra's override parser takes time quadratic in a list's length, which a
+    sweep of thousands of values feels; one quoted string is read in linear
+    time, and the ``numbers`` resolver turns it back into the list.
     """
     compacted = []
     for override in overrides:
@@ -172,8 +172,8 @@ def skip_mode_composition(argv: Sequence[str]) -> None:
     """Spare Hydra composing the whole config only to read ``hydra.mode``.
 
     Before it runs, Hydra 1.3 composes the config once in ``Hydra.get_mode``
-    to learn ``hydra.mode``, and then again to run: a fifth of the default
-    run's time beyond its imports (``benchmarks/README.md``).  No file of
+    to learn ``hydra.mode``, and then again to run: the first composition is
+    work the run does not need (``benchmarks/README.md``).  No file of
     ``conf/`` sets ``hydra.mode`` (``tests/pipeline/config/test_compose.py``
     composes every sweep, cluster and tracking option), so Hydra's answer is
     None, and Hydra then takes the mode from ``-m``.  That answer is given

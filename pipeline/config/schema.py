@@ -378,7 +378,8 @@ class StoreConfig:
     first."""
     chunk_mb: float = 32.0
     """MB; a block (one task, one chunk of every variable) holds about this much of the
-    sweep's data: peak memory is about 3 x workers x this."""
+    sweep's data: peak memory is at most about
+    :data:`pipeline.run.resources.WORKING_COPIES` x workers x this."""
     chunk_points: int | None = None
     """Points per block instead of ``chunk_mb``; null: sized from ``chunk_mb``."""
     compressor: str = "lz4"

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.registry import Registry
+
 
 @dataclass(frozen=True)
 class Circuit:
@@ -262,34 +264,39 @@ def _feedforward_epochs(network: Any) -> int:
     return 2 * network.inputs
 
 
-NETWORKS: dict[str, NetworkKind] = {
-    "autapse": NetworkKind(
-        build=autapse,
-        parameters=("lam",),
-        checks=("linear_modes", "integrator", "runaway", "saturating"),
-    ),
-    "pair": NetworkKind(
-        build=pair,
-        parameters=("coupling", "input_angle"),
-        checks=("pair", "linear_modes", "integrator", "runaway"),
-    ),
-    "autapse_pair": NetworkKind(
-        build=autapse_pair,
-        parameters=("lam1", "lam2", "input_angle"),
-        checks=("autapse_pair", "linear_modes"),
-    ),
-    "spectrum": NetworkKind(
-        build=spectrum, parameters=("seed",), checks=("gain_matrix",), epochs=_spectrum_epochs
-    ),
-    "feedforward": NetworkKind(
-        build=feedforward,
-        parameters=("seed",),
-        checks=("feedforward",),
-        epochs=_feedforward_epochs,
-    ),
-    "nonsymmetric": NetworkKind(
-        build=nonsymmetric, parameters=("lam_real", "lam_imag"), checks=("nonsymmetric",)
-    ),
-    "matrix": NetworkKind(build=matrix, parameters=()),
-}
-"""Every network a sweep can name in ``network.kind``."""
+NETWORKS: Registry[str, NetworkKind] = Registry(
+    "network kind",
+    NetworkKind,
+    {
+        "autapse": NetworkKind(
+            build=autapse,
+            parameters=("lam",),
+            checks=("linear_modes", "integrator", "runaway", "saturating"),
+        ),
+        "pair": NetworkKind(
+            build=pair,
+            parameters=("coupling", "input_angle"),
+            checks=("pair", "linear_modes", "integrator", "runaway"),
+        ),
+        "autapse_pair": NetworkKind(
+            build=autapse_pair,
+            parameters=("lam1", "lam2", "input_angle"),
+            checks=("autapse_pair", "linear_modes"),
+        ),
+        "spectrum": NetworkKind(
+            build=spectrum, parameters=("seed",), checks=("gain_matrix",), epochs=_spectrum_epochs
+        ),
+        "feedforward": NetworkKind(
+            build=feedforward,
+            parameters=("seed",),
+            checks=("feedforward",),
+            epochs=_feedforward_epochs,
+        ),
+        "nonsymmetric": NetworkKind(
+            build=nonsymmetric, parameters=("lam_real", "lam_imag"), checks=("nonsymmetric",)
+        ),
+        "matrix": NetworkKind(build=matrix, parameters=()),
+    },
+)
+"""Every network a sweep can name in ``network.kind``; another package adds one with
+``NETWORKS.register(name, NetworkKind(...))``."""

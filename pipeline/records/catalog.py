@@ -50,9 +50,6 @@ DEFAULT_PATH = Path("results") / "catalog.sqlite"
 """Where the commands look without ``--catalog`` or :data:`ENVIRONMENT`:
 beside the default stores."""
 
-RUN_STATUSES = ("running", "complete", "incomplete", "error", "interrupted")
-"""What the ``status`` column of a run can say (see the module docstring)."""
-
 COUNT_COLUMNS = {name: f"points_{name}" for name in STATUS}
 """Column holding the number of points of each status after the run."""
 

@@ -20,18 +20,26 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+from dask.utils import format_bytes
+
 from pipeline.config.schema import Config, ConfigError
 from pipeline.grid import Grid, points_per_block
 from pipeline.model.networks import NETWORKS
 
 WORKING_COPIES = 8
-"""Peak memory of a block over its float64 trajectories (6.1 measured for the
-autapse, 5.1 for the pair: ``benchmarks/README.md``), with room for the chunk written."""
+"""Peak memory of a block over the bytes of its float64 trajectories: the solver's
+states, the mode activity, the rates as stored and the chunk as encoded, with room
+to spare, so that a run this estimate admits does not run out of memory.  A block
+sized by ``store.chunk_mb`` holds at most that much of trajectories, so the blocks
+of a run take at most ``WORKING_COPIES x workers x store.chunk_mb`` (the rule the
+config reference and ``docs/performance.md`` state);
+``tests/pipeline/run/test_resources.py`` checks that computing a block stays below it."""
 
 COMPRESSED_FRACTION = 0.4
-"""Smallest fraction of its size a recording takes on disk (lz4 kept 0.44 to 0.83
-of the default scenarios' trajectories): a recording that needs more than the
-free space even so is refused."""
+"""Smallest fraction of its size a recording takes on disk, below what lz4 keeps of
+the default scenarios' trajectories: only a recording that cannot fit in the free
+space even compressed is refused."""
 
 
 class ResourceError(ConfigError):
@@ -73,15 +81,8 @@ def needs(config: Config, grid: Grid) -> Needs:
 
 
 def available_memory() -> int:
-    """Bytes of memory available to a new process (``MemAvailable``, else all memory)."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    """Bytes of memory a new process can take without swapping (``psutil``'s ``available``)."""
+    return psutil.virtual_memory().available
 
 
 def free_disk(path: Path) -> int:
@@ -109,18 +110,19 @@ def check_resources(
         fits = int(budget // per_sample)
         raise ResourceError(
             f"record.dt={record.dt} with record.duration={record.duration} records "
-            f"{record.n_samples:,} samples per point, {_size(need.point)} of trajectories, "
+            f"{record.n_samples:,} samples per point, {format_bytes(need.point)} of trajectories, "
             f"more than a block may hold (store.chunk_mb={config.store.chunk_mb}); "
             f"{fits:,} samples fit (record.dt >= {record.duration / max(fits - 1, 1):.3g}), "
             f"or raise store.chunk_mb to {math.ceil(need.point / 2**20)} if "
-            f"{_size(need.point * WORKING_COPIES)} of memory per block is free"
+            f"{format_bytes(need.point * WORKING_COPIES)} of memory per block is free"
         )
     if need.point * WORKING_COPIES > memory:
         fits = memory // (WORKING_COPIES * need.point // record.n_samples)
         raise ResourceError(
             f"record.dt={record.dt} with record.duration={record.duration} records "
             f"{record.n_samples:,} samples per point: one point needs about "
-            f"{_size(need.point * WORKING_COPIES)} of memory and {_size(memory)} is free; "
+            f"{format_bytes(need.point * WORKING_COPIES)} of memory and "
+            f"{format_bytes(memory)} is free; "
             f"at most {fits:,} samples fit (record.dt >= {record.duration / max(fits - 1, 1):.3g})"
         )
     if need.block * need.concurrent > memory:
@@ -128,27 +130,18 @@ def check_resources(
         raise ResourceError(
             f"store.chunk_mb={config.store.chunk_mb} (store.chunk_points="
             f"{config.store.chunk_points}) makes blocks of {need.block_points:,} points: "
-            f"{need.concurrent} at once need about {_size(need.block * need.concurrent)} "
-            f"of memory and {_size(memory)} is free; blocks of at most {fits:,} points fit "
+            f"{need.concurrent} at once need about {format_bytes(need.block * need.concurrent)} "
+            f"of memory and {format_bytes(memory)} is free; blocks of at most {fits:,} points fit "
             f"(store.chunk_points={fits}, or fewer cluster.n_workers)"
         )
     disk = free_disk(Path(config.store.path)) if disk is None else disk
     if need.recording * COMPRESSED_FRACTION > disk:
         raise ResourceError(
             f"store.path={config.store.path}: the recording of {grid.size:,} points x "
-            f"{record.n_samples:,} samples takes {_size(need.recording)} "
-            f"(at least {_size(int(need.recording * COMPRESSED_FRACTION))} compressed) and "
-            f"{_size(disk)} is free there; choose another store.path, a shorter "
+            f"{record.n_samples:,} samples takes {format_bytes(need.recording)} "
+            f"(at least {format_bytes(int(need.recording * COMPRESSED_FRACTION))} compressed) and "
+            f"{format_bytes(disk)} is free there; choose another store.path, a shorter "
             "record.duration, a larger record.dt, fewer sweep.grid values or "
             "store.rate_dtype=float32"
         )
     return need
-
-
-def _size(n: float) -> str:
-    """Bytes in words, to three digits."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.3g} {unit}"
-        n /= 1000
-    raise AssertionError("unreachable")

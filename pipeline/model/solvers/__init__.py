@@ -3,7 +3,7 @@
 Each solver is a function ``solver(system, times, **settings)`` of a
 :class:`System` and the recording times; ``settings`` are the solver config
 keys it declares in ``reads``, and nothing else.  A solver added by another
-package (:mod:`pipeline.extensions`) adds an entry to :data:`SOLVERS`.
+package (:mod:`pipeline.extensions`) registers its own in :data:`SOLVERS`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 from pipeline.model.solvers.exact import exact_rate
 from pipeline.model.solvers.rk4 import rk4_rate
 from pipeline.model.solvers.schedule import System
+from pipeline.registry import Registry
 
 __all__ = ["SOLVERS", "Solver", "System", "solve"]
 
@@ -30,11 +31,15 @@ class Solver:
     linear_only: bool = False
 
 
-SOLVERS: dict[str, Solver] = {
-    "exact": Solver(exact_rate, linear_only=True),
-    "rk4": Solver(rk4_rate, reads=("max_step",)),
-}
-"""Every solver by method name."""
+SOLVERS: Registry[str, Solver] = Registry(
+    "solver",
+    Solver,
+    {
+        "exact": Solver(exact_rate, linear_only=True),
+        "rk4": Solver(rk4_rate, reads=("max_step",)),
+    },
+)
+"""Every solver by method name; another package adds one with ``SOLVERS.register``."""
 
 
 def solve(

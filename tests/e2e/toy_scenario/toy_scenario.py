@@ -52,6 +52,10 @@ def response(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
     return checked_dataset(quantities, rtol, ds)
 
 
+# --8<-- [start:register]
 PARAMETERS["leak"] = {"units": "1", "long_name": "leak of the autapse, 1 - lam"}
-NETWORKS["leaky"] = NetworkKind(build=leaky, parameters=("leak",), checks=("leaky_response",))
-CHECKS["leaky_response"] = Check(response, quantities=("response",))
+NETWORKS.register(
+    "leaky", NetworkKind(build=leaky, parameters=("leak",), checks=("leaky_response",))
+)
+CHECKS.register("leaky_response", Check(response, quantities=("response",)))
+# --8<-- [end:register]

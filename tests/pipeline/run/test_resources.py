@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
 from store_helpers import config
 
+import pipeline.config.schema
+from pipeline.block import simulate_block
 from pipeline.grid import Grid
+from pipeline.run.plan import block_spec
 from pipeline.run.resources import WORKING_COPIES, ResourceError, check_resources, needs
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _grid(cfg):
@@ -26,6 +33,43 @@ def test_needs_count_the_trajectories_of_a_point_a_block_and_the_run(tmp_path: P
     assert need.concurrent == 1  # one block: only one can run at a time
     assert need.recording == 39 * 501 * 8
     assert need.block == 39 * 501 * 8 * WORKING_COPIES
+
+
+@pytest.mark.parametrize(
+    ("sweep", "taus"), [("autapse", "${linspace:0.02,0.1,40}"), ("pair", "${linspace:0.02,0.1,4}")]
+)
+def test_computing_a_block_takes_less_than_the_working_copies_less_two(
+    tmp_path: Path, sweep: str, taus: str
+):
+    """Solving and checking a block of a few MB (520 autapses, 448 pairs, every point of
+    the grid) peaks below WORKING_COPIES - 2 times its float64 trajectories: the two
+    copies left are for the chunk as encoded and as written."""
+    cfg = config(tmp_path / "s.zarr", f"sweep.grid.tau={taus}", sweep=(f"+sweep={sweep}",))
+    grid = _grid(cfg)
+    spec = block_spec(cfg)
+    simulate_block(spec, grid, tuple(slice(0, 1) for _ in grid.dims))  # imports, caches
+    tracemalloc.start()
+    try:
+        ds = simulate_block(spec, grid, tuple(slice(0, n) for n in grid.shape))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    trajectories = ds["rate"].size * 8
+    assert trajectories > 2e6
+    assert peak < (WORKING_COPIES - 2) * trajectories
+
+
+def test_the_schema_and_the_docs_state_the_memory_rule_of_working_copies():
+    """The config reference (from the schema) names the constant; docs/performance.md
+    quotes its value in the same rule."""
+    schema = Path(pipeline.config.schema.__file__).read_text(encoding="utf-8")
+    chunk_mb = re.search(r'chunk_mb: float = .*?\n    """(.*?)"""', schema, re.DOTALL)
+    assert chunk_mb is not None
+    rule = " ".join(chunk_mb[1].split())
+    assert ":data:`pipeline.run.resources.WORKING_COPIES` x workers x this" in rule
+    performance = " ".join((ROOT / "docs" / "performance.md").read_text(encoding="utf-8").split())
+    assert f"plus {WORKING_COPIES} x `cluster.n_workers` x `store.chunk_mb`" in performance
+    assert f"up to {WORKING_COPIES} times the bytes of its trajectories" in performance
 
 
 def test_a_block_larger_than_free_memory_is_refused_naming_the_chunk_size(tmp_path: Path):
