@@ -25,20 +25,16 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from pipeline.config.compose import compact_lists, compose_config
 from pipeline.config.schema import ConfigError
+from pipeline.exits import REFUSED, STOPPED, terminate
 from pipeline.run import array
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
 
-REFUSED, STOPPED, TERMINATED = 2, 3, 128 + signal.SIGTERM
 MODES = ("--task", "--wait")
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(TERMINATED)
-
-
 def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGTERM, _terminate)  # preemption: release the share's lease
+    signal.signal(signal.SIGTERM, terminate)  # preemption: release the share's lease
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     mode = argv[0].split("=")[0] if argv and argv[0].split("=")[0] in MODES else None
     overrides = compact_lists(argv[1:] if mode else argv)
