@@ -19,10 +19,9 @@ import xarray as xr
 
 from analysis.recheck import UnreadableStore, check_readable, recheck
 from analysis.summary import summarize
+from pipeline.exits import REFUSED, VERDICT_CODES
 from pipeline.store.status import status_counts
 
-VERDICT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 4}
-REFUSED = 2
 ARITHMETIC = r"(divide by zero|overflow|invalid value) encountered"
 """numpy's warnings of a floating-point result that is not finite."""
 

@@ -46,6 +46,7 @@ from pipeline.config.compose import (
     store_schemas,
 )
 from pipeline.config.schema import ConfigError
+from pipeline.exits import INTERRUPTED, REFUSED, STOPPED, VERDICT_CODES, terminate
 from pipeline.records import tracking
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
@@ -55,17 +56,6 @@ from pipeline.store.lifecycle import StoreError
 from pipeline.store.status import run_status
 
 log = logging.getLogger("pipeline")
-
-VERDICT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 4}
-"""Exit code of a run that ended with each overall verdict (:class:`analysis.summary.Summary`)."""
-REFUSED = 2
-"""Exit code of a run refused before it wrote anything."""
-STOPPED = 3
-"""Exit code of a run that stopped on an error after it started writing."""
-TERMINATED = 128 + signal.SIGTERM
-"""Exit code of a run stopped by SIGTERM."""
-INTERRUPTED = 128 + signal.SIGINT
-"""Exit code of a run stopped by Ctrl-C."""
 
 register_resolvers()
 store_schemas()
@@ -125,13 +115,9 @@ def main(cfg: DictConfig) -> None:
         sys.exit(outcome.code)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(TERMINATED)
-
-
 def cli() -> None:
     """Run :func:`main`; a config that Hydra itself refuses exits with :data:`REFUSED` too."""
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, terminate)
     sys.argv[1:] = compact_lists(sys.argv[1:])
     skip_mode_composition(sys.argv[1:])
     # The objects so far are the imported modules', alive until exit: frozen, the

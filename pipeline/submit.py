@@ -2,21 +2,16 @@
 
 Runs one sweep as a SLURM job array with no long-lived driver
 (:mod:`pipeline.run.array`): creates the store, submits the array and its
-finishing job, prints their job ids and exits.  The jobs call it again:
+finishing job through submitit, prints their job ids and exits.
 
-- ``--task OVERRIDES``: in array task ``$SLURM_ARRAY_TASK_ID``, compute its share;
-- ``--wait=ARRAY_ID OVERRIDES``: in the finishing job, wait until no task
-  holds a share, and record in the catalog each task that recorded nothing.
-
-Exit codes as ``python -m pipeline``'s: 0 done, 2 refused before anything was
-written (a config value, a store of another config, a store being written),
-3 stopped after it started writing, 143 stopped by SIGTERM.
+Exit codes as ``python -m pipeline``'s (:mod:`pipeline.exits`): 0 submitted,
+2 refused before anything was written (a config value, a store of another
+config, a store being written, jobs SLURM would refuse), 3 stopped after it
+started writing (a submission that failed), 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import signal
 import sys
 
@@ -25,34 +20,17 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from pipeline.config.compose import compact_lists, compose_config
 from pipeline.config.schema import ConfigError
+from pipeline.exits import REFUSED, STOPPED, terminate
 from pipeline.run import array
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
 
-REFUSED, STOPPED, TERMINATED = 2, 3, 128 + signal.SIGTERM
-MODES = ("--task", "--wait")
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(TERMINATED)
-
 
 def main(argv: list[str]) -> int:
-    signal.signal(signal.SIGTERM, _terminate)  # preemption: release the share's lease
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
-    mode = argv[0].split("=")[0] if argv and argv[0].split("=")[0] in MODES else None
-    overrides = compact_lists(argv[1:] if mode else argv)
+    signal.signal(signal.SIGTERM, terminate)  # stopped while it creates the store: release it
+    overrides = compact_lists(argv)
     try:
-        config = compose_config(overrides)
-        array.array_settings(config)
-        if mode == "--task":
-            task = int(os.environ["SLURM_ARRAY_TASK_ID"])
-            tasks = config.cluster.array_tasks  # type: ignore[attr-defined]
-            array.run_share(config, task, tasks, os.environ.get("SLURM_ARRAY_JOB_ID", "?"))
-        elif mode == "--wait":
-            array.wait_for_shares(config, argv[0].split("=", 1)[1])
-        else:
-            print("\n".join(array.submit(config, overrides)))
+        print("\n".join(array.submit(compose_config(overrides), overrides)))
     except MissingMandatoryValue as err:
         print(f"error: {err.full_key} is missing: give it a value ({err.full_key}=...)",
               file=sys.stderr)  # fmt: skip

@@ -13,28 +13,36 @@ The finishing job waits until no share is held, then runs ``python -m
 pipeline`` on the store: it computes whatever a lost task left pending,
 writes the summary and the final metadata, and records the run.  Every task
 records its own outcome in the catalog, with the array's job id.
+
+submitit writes and submits the jobs: the array is one ``map_array`` of
+:class:`ShareTask`, which submitit requeues near its time limit, and the
+finishing job one call of :func:`finish`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import submitit
 
 from pipeline.config.schema import ClusterConfig, Config, ConfigError, SlurmCluster
+from pipeline.exits import terminate
 from pipeline.records import catalog, provenance
 from pipeline.run import shares
 from pipeline.run.backends import run_tasks
 from pipeline.run.execute import block_tasks, run_fields
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
-from pipeline.run.slurm import test_only
+from pipeline.run.slurm import sbatch_flags, test_only
 from pipeline.store.kinds import open_sweep_store
 from pipeline.store.lifecycle import StoreError, pending_blocks
 from pipeline.store.status import run_status, status_counts
@@ -189,35 +197,97 @@ def _memory_mb(memory: str) -> int:
     return max(1, parse_bytes(memory) // 2**20)
 
 
+def walltime_minutes(walltime: str) -> int:
+    """SLURM's time limit ``walltime`` (``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M`` or
+    ``D-H:M:S``) in whole minutes, rounded up as SLURM rounds it."""
+    days, _, clock = walltime.rpartition("-")
+    parts = [int(part) for part in clock.split(":")]
+    if days or len(parts) == 3:  # H[:M[:S]] after the days
+        hours, minutes, seconds = [*parts, 0, 0][:3]
+    else:
+        hours, minutes, seconds = 0, *[*parts, 0][:2]
+    return (int(days or 0) * 24 + hours) * 60 + minutes + (seconds > 0)
+
+
+def directive_options(directives: Sequence[str]) -> dict[str, Any]:
+    """``cluster.job_extra_directives`` as sbatch options by name, as submitit takes them:
+    ``--qos=high`` is ``{"qos": "high"}``, ``--exclusive`` is ``{"exclusive": True}``."""
+    options: dict[str, Any] = {}
+    for directive in directives:
+        name, _, value = directive.strip().partition("=")
+        if not value and " " in name:  # "--constraint intel"
+            name, value = name.split(None, 1)
+        if not name.startswith("--") or len(name) < 3:
+            raise ConfigError(
+                "the array's jobs take each of cluster.job_extra_directives in its long form "
+                f"(--qos=high, not -q high), got cluster.job_extra_directives={list(directives)}"
+            )
+        options[name[2:]] = value.strip() or True
+    return options
+
+
+def job_options(cluster: SlurmCluster) -> dict[str, Any]:
+    """The sbatch options of every job of the array by name, as submitit takes them: the
+    resources of ``cluster`` and its extra directives."""
+    options = {
+        "partition": cluster.partition,
+        "account": cluster.account,
+        "time": walltime_minutes(cluster.walltime),
+        "cpus_per_task": cluster.cores,
+        "mem": f"{_memory_mb(cluster.memory)}M",
+    }
+    return {name: value for name, value in options.items() if value is not None} | (
+        directive_options(cluster.job_extra_directives)
+    )
+
+
 def without_cluster(overrides: Sequence[str]) -> list[str]:
     """``overrides`` without those of ``cluster``: the finishing run runs where its job is."""
     return [o for o in overrides if not o.lstrip("+~").split("=")[0].split(".")[0] == "cluster"]
 
 
-def job_script(cluster: SlurmCluster, directives: Sequence[str], commands: Sequence[str]) -> str:
-    """An sbatch script with ``cluster``'s resources, ``directives`` and ``commands``."""
-    lines = ["#!/bin/bash", *(f"#SBATCH {d}" for d in directives)]
-    options = {"--partition": cluster.partition, "--account": cluster.account}
-    lines += [f"#SBATCH {name}={value}" for name, value in options.items() if value]
-    lines += [
-        f"#SBATCH --time={cluster.walltime}",
-        f"#SBATCH --cpus-per-task={cluster.cores}",
-        f"#SBATCH --mem={_memory_mb(cluster.memory)}M",
-        f"#SBATCH --chdir={os.getcwd()}",
-        *(f"#SBATCH {d}" for d in cluster.job_extra_directives),
-        *cluster.job_script_prologue,
-        *commands,
-    ]
-    return "\n".join(lines) + "\n"
+def _log_to_stdout() -> None:
+    """Log records to the job's output, beside submitit's own."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    logging.getLogger("submitit").propagate = False  # it prints its records itself
 
 
-def _sbatch(script: Path) -> str:
-    done = subprocess.run(
-        ["sbatch", "--parsable", str(script)], capture_output=True, text=True, check=False
+def finish(config: Config, overrides: Sequence[str], array_job: str) -> None:
+    """The finishing job: once no task of ``array_job`` holds a share, ``python -m pipeline
+    OVERRIDES`` on the store, which computes what the tasks left and ends the store; exits
+    with its exit code."""
+    _log_to_stdout()
+    wait_for_shares(config, array_job)
+    cores = array_settings(config).cores
+    command = [sys.executable, "-m", "pipeline", *without_cluster(overrides),
+               "cluster=threads", f"cluster.n_workers={cores}"]  # fmt: skip
+    sys.stdout.flush()
+    # A process of its own, as the command a user types: SLURM's SIGTERM reaches it
+    # directly, while submitit's handler keeps this process waiting for it.
+    code = subprocess.run(command, check=False).returncode
+    if code:
+        sys.exit(code)
+
+
+def _executor(
+    cluster: SlurmCluster, logs: Path, name: str, extra: dict[str, Any], **parameters: Any
+) -> Any:
+    """A submitit executor of jobs named ``name`` with ``cluster``'s options and the sbatch
+    options ``extra``, writing into ``logs``; ``parameters`` are submitit's own."""
+    executor = submitit.SlurmExecutor(
+        folder=logs, python=shlex.quote(cluster.python) if cluster.python else None
     )
-    if done.returncode != 0:
-        raise RuntimeError(f"sbatch {script} failed: {done.stderr.strip()}")
-    return done.stdout.strip().split(";")[0]
+    options = job_options(cluster) | extra
+    executor.update_parameters(
+        job_name=name,
+        time=options["time"],  # submitit counts a task's timeouts from it, in minutes
+        setup=list(cluster.job_script_prologue),
+        stderr_to_stdout=True,
+        wckey=None,  # submitit's default ("submitit") would be charged where wckeys count
+        additional_parameters=options,
+        **parameters,
+    )
+    return executor
 
 
 def submit(config: Config, overrides: Sequence[str]) -> list[str]:
@@ -225,36 +295,50 @@ def submit(config: Config, overrides: Sequence[str]) -> list[str]:
     cluster = array_settings(config)
     plan = plan_run(config)
     logs = Path(cluster.log_directory).absolute()
-    python = shlex.quote(cluster.python or sys.executable)
-    args = " ".join(shlex.quote(o) for o in overrides)
+    tasks = cluster.array_tasks or 1
     name = f"rate-sweeps-{config.sweep.name}"
-    tasks = job_script(
-        cluster,
-        [f"--job-name={name}", f"--array=0-{cluster.array_tasks - 1}", "--requeue",
-         f"--output={logs}/array-%A_%a.out"],
-        [f"exec {python} -m pipeline.submit --task {args}"],
-    )  # fmt: skip
+    requeue = {"requeue": True}  # SLURM may requeue a task it preempts
     open_sweep_store(config.store.path).check(plan.attrs, config.store.overwrite)
-    test_only(tasks, "the array's tasks")
+    every = {"array": f"0-{tasks - 1}", **job_options(cluster), **requeue}
+    test_only("#!/bin/bash\n", "the array's tasks", sbatch_flags(every))
+    array = _executor(cluster, logs, name, requeue, array_parallelism=tasks)
+    # Not under srun: the finishing job's own output, the summary at its end, is its log.
+    output = {"output": f"{logs}/finish-%j.out", "kill_on_invalid_dep": "no"}
+    finishing = _executor(cluster, logs, f"{name}-finish", output, use_srun=False)
     opened = prepare_store(config, plan)
-    logs.mkdir(parents=True, exist_ok=True)
-    array = logs / "array.sbatch"
-    array.write_text(tasks)
-    array_id = _sbatch(array)
-    finish = logs / "finish.sbatch"
-    finishing = " ".join(shlex.quote(o) for o in without_cluster(overrides))
-    finish.write_text(job_script(
-        cluster,
-        [f"--job-name={name}-finish", f"--dependency=afterany:{array_id}",
-         "--kill-on-invalid-dep=no", f"--output={logs}/finish-%j.out"],
-        [f"{python} -m pipeline.submit --wait={array_id} {args} || exit $?",
-         f"exec {python} -m pipeline {finishing} cluster=threads "
-         f"cluster.n_workers={cluster.cores}"],
-    ))  # fmt: skip
-    finish_id = _sbatch(finish)
+    jobs = array.map_array(ShareTask(), [config] * tasks, range(tasks))
+    array_id = jobs[0].job_id.split("_")[0]  # "<array>_<task>"; one task is a plain job
+    finishing.update_parameters(dependency=f"afterany:{array_id}")
+    finish_id = finishing.submit(finish, config, list(overrides), array_id).job_id
     return [
         f"store: {Path(config.store.path).absolute()} ({opened})",
-        f"submitted SLURM array {array_id} ({cluster.array_tasks} tasks) and its finishing "
+        f"submitted SLURM array {array_id} ({tasks} tasks) and its finishing "
         f"job {finish_id}; their output: {logs}/",
         f"follow with: squeue -j {array_id},{finish_id}",
     ]
+
+
+class ShareTask(submitit.helpers.Checkpointable):
+    """One task of the array, as submitit runs it in its job: :func:`run_share`.
+
+    Near its walltime (``--signal=USR2@90``) submitit requeues the task with the
+    same arguments, and the requeued task resumes its share from the point
+    status; after three such timeouts it gives up and the finishing job
+    computes what is left.
+    """
+
+    def __call__(self, config: Config, task: int) -> int:
+        # submitit ignores SIGTERM and waits for its USR2; SLURM cancels and preempts with
+        # SIGTERM, after which the share must still be released and the task recorded.
+        signal.signal(signal.SIGTERM, terminate)
+        _log_to_stdout()
+        job = submitit.JobEnvironment()
+        tasks = array_settings(config).array_tasks or 1
+        return run_share(config, task, tasks, job.array_job_id or job.job_id)
+
+    def __submitit_checkpoint__(self, config: Config, task: int) -> Any:
+        """The same task again, to requeue: its share resumes from the point status."""
+        # submitit requeues the job next, and SLURM's requeue sends SIGTERM while the share
+        # is being released: a second SystemExit there cut the release short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        return submitit.helpers.DelayedSubmission(self, config, task)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -50,11 +50,24 @@ def check_submission(cluster: SlurmCluster) -> None:
     test_only(script, "the worker jobs of cluster=slurm")
 
 
-def test_only(script: str, what: str) -> None:
-    """Raise :class:`ConfigError` with sbatch's reason if it would refuse ``script``."""
+def sbatch_flags(options: Mapping[str, Any]) -> list[str]:
+    """``options`` by name (``cpus_per_task``, ``requeue``) as sbatch's command-line flags."""
+    return [
+        f"--{name.replace('_', '-')}" + ("" if value is True else f"={value}")
+        for name, value in options.items()
+    ]
+
+
+def test_only(script: str, what: str, options: Sequence[str] = ()) -> None:
+    """Raise :class:`ConfigError` with sbatch's reason if it would refuse ``script`` with
+    the command-line ``options``."""
     try:
         done = subprocess.run(
-            ["sbatch", "--test-only"], input=script, capture_output=True, text=True, timeout=60
+            ["sbatch", "--test-only", *options],
+            input=script,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     except FileNotFoundError as err:
         raise ConfigError(f"{what} need SLURM's sbatch, which is not on PATH here") from err

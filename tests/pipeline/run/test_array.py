@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -93,6 +94,25 @@ def test_submit_refuses_without_an_array_before_writing(tmp_path: Path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_directive_submitit_cannot_name_is_refused_before_writing(tmp_path: Path):
+    """submitit takes sbatch options by name: a short option (-q high) has none."""
+    directives = "cluster.job_extra_directives=['--comment=x','-q high']"
+    done = run_driver(*SWEEP, *ARRAY, directives, "store.path=s.zarr", cwd=tmp_path,
+                      script=("-m", "pipeline.submit"))  # fmt: skip
+    assert (done.returncode, done.stderr) == (
+        2,
+        "error: the array's jobs take each of cluster.job_extra_directives in its long form "
+        "(--qos=high, not -q high), got cluster.job_extra_directives=['--comment=x', '-q high']\n",
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_time_limit_is_whole_minutes_rounded_up_as_slurm_counts_it():
+    """sbatch --time=0:30 runs with a limit of 1:00, and 1:00:01 with 1:01:00 (squeue %l)."""
+    limits = ("45", "0:30", "1:00:00", "1:00:01", "2-3", "2-3:04", "2-3:04:05")
+    assert [array.walltime_minutes(t) for t in limits] == [45, 1, 60, 61, 3060, 3064, 3065]
+
+
 @pytest.mark.slow
 def test_a_sweep_as_a_slurm_array_with_a_task_cancelled_equals_the_local_run(
     slurm: Path, tmp_path: Path
@@ -109,9 +129,7 @@ def test_a_sweep_as_a_slurm_array_with_a_task_cancelled_equals_the_local_run(
     signal_job(array_id, signal.SIGSTOP, 0)  # hold it, however fast its blocks are
     assert squeue("-j", f"{array_id}_0", "-o", "%T") == ["RUNNING"]
     subprocess.run(["scancel", f"{array_id}_0"], check=True)
-    deadline = time.monotonic() + 150
-    while squeue("-j", f"{array_id},{finish_id}") and time.monotonic() < deadline:
-        time.sleep(0.5)
+    _wait_for_jobs(array_id, finish_id)
     logs = tmp_path / "s.zarr.logs"
     finish_log = (logs / f"finish-{finish_id}.out").read_text()
     assert "(complete, resumed;" in finish_log and "PASS" in finish_log, finish_log
@@ -179,17 +197,76 @@ def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path
     wait_until(lambda: job_pids(array_id, 1), 60, "task 1 to start", 0.002)
     signal_job(array_id, signal.SIGSTOP, 1)
     subprocess.run(["scontrol", "requeue", f"{array_id}_1"], check=True)
-    # SLURM holds a requeued job back for a while (BeginTime); release it now.
-    wait_until(lambda: squeue("-j", f"{array_id}_1", "-o", "%T") == ["PENDING"], 60, "requeue")
-    subprocess.run(["scontrol", "update", f"JobId={array_id}_1", "StartTime=now"], check=True)
-    deadline = time.monotonic() + 150
-    while squeue("-j", f"{array_id},{finish_id}") and time.monotonic() < deadline:
-        time.sleep(0.5)
+    _start_requeued_now(f"{array_id}_1")
+    _wait_for_jobs(array_id, finish_id)
     assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     catalog = runs(tmp_path / "catalog.sqlite")
     messages = catalog["message"].fillna("").tolist()
     assert f"SLURM array {array_id} task 1 of 3: its share done, 1 blocks computed" in messages
     assert catalog.iloc[-1]["opened"] == "resumed" and catalog.iloc[-1]["blocks_computed"] == 0
+
+
+@pytest.mark.slow
+def test_a_task_at_its_walltime_is_requeued_by_submitit_and_finishes_its_own_share(
+    slurm: Path, tmp_path: Path
+):
+    """SLURM signals USR2 before a task's time limit (--signal=USR2@90); submitit requeues the
+    task with the same arguments, and run again it computes its share itself: the finishing
+    job computes nothing.  With a limit of 10 minutes submitit takes any USR2 for the time
+    limit's (it counts on min(0.8 limit, limit - 10 min) of running), while SLURM's own comes
+    8.5 minutes in; with a limit of one minute SLURM's own came (measured 20 s in) to every
+    task, and kills one that has not yet set submitit's handler (USR2's default action)."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    done = run_driver(*SWEEP, *ARRAY, "cluster.walltime=00:10:00", "store.lease_seconds=3",
+                      f"store.path={path}", cwd=tmp_path,
+                      script=("-m", "pipeline.submit"))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    array_id, finish_id = re.search(r"array (\d+) .* finishing job (\d+)", done.stdout).groups()
+    # Hold task 1 once submitit handles USR2, before its share is computed, and signal it
+    # as SLURM's timer would.
+    wait_until(lambda: _catching(array_id, 1, signal.SIGUSR2), 60, "task 1's handler", 0.002)
+    signal_job(array_id, signal.SIGSTOP, 1)
+    subprocess.run(["scancel", "--signal=USR2", f"{array_id}_1"], check=True)
+    signal_job(array_id, signal.SIGCONT, 1)
+    _start_requeued_now(f"{array_id}_1")
+    _wait_for_jobs(array_id, finish_id)
+    assert verify.content_digest(path) == verify.content_digest(clean)
+    catalog = runs(tmp_path / "catalog.sqlite")
+    task1 = catalog[catalog["message"].fillna("").str.startswith(f"SLURM array {array_id} task 1")]
+    assert task1["message"].iloc[-1].endswith("blocks computed"), task1["message"].tolist()
+    assert task1["blocks_computed"].sum() == 2, task1["message"].tolist()
+    finishing = catalog.iloc[-1]
+    assert (finishing["opened"], finishing["blocks_computed"]) == ("resumed", 0), catalog[
+        ["opened", "status", "message", "blocks_computed"]
+    ].to_string()
+
+
+def _start_requeued_now(task: str) -> None:
+    """Start the requeued array task ``task`` now: SLURM holds it back for a while (BeginTime)."""
+    wait_until(lambda: squeue("-j", task, "-o", "%T") == ["PENDING"], 60, f"{task} requeued")
+    subprocess.run(["scontrol", "update", f"JobId={task}", "StartTime=now"], check=True)
+
+
+def _wait_for_jobs(*jobs: str) -> None:
+    """Return once SLURM lists none of ``jobs`` (or after 150 s)."""
+    deadline = time.monotonic() + 150
+    while squeue("-j", ",".join(jobs)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+
+def _catching(array_id: str, task: int, signum: int) -> bool:
+    """Whether the Python process of task ``task`` of ``array_id`` handles ``signum``."""
+    for pid in job_pids(array_id, task):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if command.startswith(sys.executable.encode()):
+            caught = re.search(r"^SigCgt:\s*([0-9a-f]+)$", status, re.MULTILINE)
+            return caught is not None and bool(int(caught.group(1), 16) >> (signum - 1) & 1)
+    return False
 
 
 def _arrays(path: Path, plan) -> dict:

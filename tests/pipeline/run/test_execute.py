@@ -36,7 +36,8 @@ from store_helpers import (
     wait_until,
 )
 
-from pipeline.__main__ import STOPPED, TERMINATED, execute
+from pipeline.__main__ import execute
+from pipeline.exits import STOPPED, TERMINATED
 from pipeline.records import catalog
 from pipeline.run.execute import run_sweep
 from pipeline.store import durable, integrity, verify
