@@ -82,7 +82,7 @@ class RunResult:
     @property
     def where(self) -> str:
         """The store as the summary names it: an absolute path, or its URL."""
-        return str(self.store)
+        return self.store.display
 
     @property
     def path(self) -> Path | str:
@@ -240,7 +240,7 @@ def run_fields(
         "overrides": json.dumps(list(overrides)),
         "tags": json.dumps(list(config.tags or [])),
         "sweep": config.sweep.name,
-        "store": str(store),
+        "store": store.display,
         "fingerprint": plan.attrs["fingerprint"],
         "code_version": code["commit"] + ("-dirty" if code["dirty"] else ""),
         "started": started,

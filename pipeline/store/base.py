@@ -63,7 +63,12 @@ class StoreBase(ABC):
 
     @abstractmethod
     def __str__(self) -> str:
-        """The store as a run names it: a local folder's absolute path, or its URL."""
+        """The store as ``store.path`` gave it (messages say ``store.path=...``)."""
+
+    @property
+    def display(self) -> str:
+        """The store as a run's summary names it: a local folder's absolute path, or its URL."""
+        return str(self)
 
     @abstractmethod
     def zarr_store(self, *, read_only: bool = False, keep_hashes: bool = False) -> Store:

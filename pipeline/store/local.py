@@ -27,6 +27,10 @@ class LocalSweepStore(SweepStore):
         return f"LocalSweepStore({str(self.path)!r})"
 
     def __str__(self) -> str:
+        return str(self.given)
+
+    @property
+    def display(self) -> str:
         return str(self.path.resolve())
 
     def __eq__(self, other: object) -> bool:

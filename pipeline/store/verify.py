@@ -64,7 +64,7 @@ class Report:
 
     def lines(self) -> list[str]:
         counts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
-        lines = [f"store: {self.path}", f"points: {sum(self.counts.values())} ({counts})"]
+        lines = [f"store: {self.path.display}", f"points: {sum(self.counts.values())} ({counts})"]
         lines += [f"problem: {problem}" for problem in self.problems]
         if self.complete:
             verdict = "sound and complete"

@@ -231,7 +231,7 @@ def test_a_task_at_its_walltime_is_requeued_by_submitit_and_finishes_its_own_sha
     signal_job(array_id, signal.SIGCONT, 1)
     _start_requeued_now(f"{array_id}_1")
     _wait_for_jobs(array_id, finish_id)
-    assert verify.content_digest(path) == verify.content_digest(clean)
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
     catalog = runs(tmp_path / "catalog.sqlite")
     task1 = catalog[catalog["message"].fillna("").str.startswith(f"SLURM array {array_id} task 1")]
     assert task1["message"].iloc[-1].endswith("blocks computed"), task1["message"].tolist()
