@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import pytest
+from fresh_python import run_python
 from malloc_probe import can_probe
-
-from pipeline.adapters import ENV
 
 pytestmark = pytest.mark.skipif(not can_probe(), reason="needs glibc's mallinfo2 (glibc >= 2.33)")
 
@@ -24,12 +18,4 @@ def test_malloc_keeps_large_blocks_in_its_heap_only_on_the_fast_path(switch: str
         from pipeline.adapters.glibc import keep_freed_memory
         print(keep_freed_memory(), large_request_is_mmapped())
     """
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, ENV: switch, "PYTHONPATH": os.pathsep.join(sys.path)},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [str(fast), str(not fast)]
+    assert run_python(code, switch) == [str(fast), str(not fast)]

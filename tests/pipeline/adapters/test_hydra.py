@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import pytest
+from fresh_python import run_python
 from hydra._internal.hydra import Hydra
 
-from pipeline.adapters import ENV
 from pipeline.adapters import hydra as adapter
 from pipeline.config.compose import PRIMARY
 
@@ -71,12 +66,4 @@ def test_the_switch_chooses_at_import(switch: str, patched: bool):
         own = Hydra.get_mode
         print(skip_mode_composition(["+sweep=autapse"]), Hydra.get_mode is not own)
     """
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, ENV: switch},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [str(patched), str(patched)]
+    assert run_python(code, switch) == [str(patched), str(patched)]

@@ -7,27 +7,8 @@ never imports ``dask.array``: tests/pipeline/run/test_startup.py.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import pytest
-
-from pipeline.adapters import ENV
-
-
-def run_python(code: str, switch: str = "") -> list[str]:
-    """The words ``code`` prints, run with the adapters' switch set to ``switch``."""
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, ENV: switch},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+from fresh_python import run_python
 
 
 @pytest.mark.parametrize(("switch", "fast"), [("", True), ("off", False)])

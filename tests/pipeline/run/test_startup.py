@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import dask
 import pytest
+from fresh_python import run_python
 from malloc_probe import can_probe, large_request_is_mmapped, probe_task
 from store_helpers import config
 
@@ -83,20 +80,14 @@ def test_a_sweep_on_the_users_own_cluster_leaves_its_workers_as_they_are(
 def test_the_cli_is_prepared(tmp_path: Path):
     """``python -m pipeline`` prepares its own process: its run never imports ``dask.array``
     and its malloc took the setting."""
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(
-            f"""
-            import runpy, sys
-            sys.argv = ["pipeline", "+sweep=autapse", "store.path={tmp_path / "a.zarr"}"]
-            try:
-                runpy.run_module("pipeline", run_name="__main__")
-            except SystemExit as stop:
-                assert not stop.code, stop.code
-            from pipeline.adapters.glibc import keep_freed_memory
-            print("dask.array" in sys.modules, keep_freed_memory.cache_info().currsize)
-            """
-        )],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, ENV: ""}, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split()[-2:] == ["False", "1"]
+    code = f"""
+        import runpy, sys
+        sys.argv = ["pipeline", "+sweep=autapse", "store.path={tmp_path / "a.zarr"}"]
+        try:
+            runpy.run_module("pipeline", run_name="__main__")
+        except SystemExit as stop:
+            assert not stop.code, stop.code
+        from pipeline.adapters.glibc import keep_freed_memory
+        print("dask.array" in sys.modules, keep_freed_memory.cache_info().currsize)
+    """
+    assert run_python(code, cwd=tmp_path)[-2:] == ["False", "1"]
