@@ -55,7 +55,7 @@ class Figure:
 
 
 def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
-    # The allocator setting of every pipeline worker, here too: figures 1 and 2
+    # The settings of every process a run starts (allocator, xarray), here too: figures 1 and 2
     # time the kernel as it runs in a worker, and figure 3's to_zarr gets the same.
     startup.prepare_process()
     print("1, 2: the exact solver on pair networks, 1000 samples ...", flush=True)
