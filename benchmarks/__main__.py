@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import cluster, end_to_end, kernel
-from pipeline.run import memory
+from pipeline.run import startup
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ class Figure:
 
 
 def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
-    # The allocator setting of every pipeline worker, here too: figures 1 and 2
+    # The settings of every process a run starts (allocator, xarray), here too: figures 1 and 2
     # time the kernel as it runs in a worker, and figure 3's to_zarr gets the same.
-    memory.keep_freed_memory()
+    startup.prepare_process()
     print("1, 2: the exact solver on pair networks, 1000 samples ...", flush=True)
     ivp = kernel.versus_solve_ivp(sizes.kernel_points, sizes.ivp_points)
     copy = kernel.versus_copy(sizes.kernel_points)

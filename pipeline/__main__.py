@@ -51,6 +51,7 @@ from pipeline.records import tracking
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
 from pipeline.run.report import record_report, write_store_report
+from pipeline.run.startup import prepare_process
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
 from pipeline.store.status import run_status
@@ -97,6 +98,8 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name=PRIMARY)
 def main(cfg: DictConfig) -> None:
+    # A process of ours (this command, or a launcher's job of it): before any block runs.
+    prepare_process()
     in_multirun = HydraConfig.get().mode == RunMode.MULTIRUN
     try:
         outcome = execute(cfg)

@@ -22,6 +22,7 @@ from pipeline.config.compose import compact_lists, compose_config
 from pipeline.config.schema import ConfigError
 from pipeline.exits import REFUSED, STOPPED, terminate
 from pipeline.run import array
+from pipeline.run.startup import prepare_process
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
 
@@ -45,4 +46,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    prepare_process()  # this command's own process: the driver, or a job of its array
     sys.exit(main(sys.argv[1:]))

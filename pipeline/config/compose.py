@@ -18,6 +18,7 @@ import numpy as np
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from pipeline.adapters import hydra as hydra_adapter
 from pipeline.config.schema import (
     AutapseNetwork,
     AutapsePairNetwork,
@@ -157,42 +158,19 @@ def load_config(cfg: DictConfig) -> Config:
 PRIMARY = "config"
 """The primary config of ``python -m pipeline``: ``conf/config.yaml``."""
 
-_CONFIG_FLAGS = ("-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir")
-"""Hydra's flags that choose another primary config or config directory."""
 
-
-def _could_set_mode(override: str) -> bool:
-    """Whether a command-line override could set ``hydra.mode``: the key itself, another
-    config search path, or a config of a ``hydra/`` group (a plugin's)."""
-    key = override.lstrip("+~").partition("=")[0]
-    return key == "hydra.mode" or key.startswith(("hydra.searchpath", "hydra/"))
-
-
-def skip_mode_composition(argv: Sequence[str]) -> None:
+def skip_mode_composition(argv: Sequence[str]) -> bool:
     """Spare Hydra composing the whole config only to read ``hydra.mode``.
 
-    Before it runs, Hydra 1.3 composes the config once in ``Hydra.get_mode``
-    to learn ``hydra.mode``, and then again to run: the first composition is
-    work the run does not need (``benchmarks/README.md``).  No file of
-    ``conf/`` sets ``hydra.mode`` (``tests/pipeline/config/test_compose.py``
-    composes every sweep, cluster and tracking option), so Hydra's answer is
-    None, and Hydra then takes the mode from ``-m``.  That answer is given
-    here without the composition, unless ``argv`` could change it (see
-    :func:`_could_set_mode`, or another primary config or config directory);
-    then, or where Hydra has no ``get_mode``, Hydra asks as usual.
+    No file of ``conf/`` sets ``hydra.mode``
+    (``tests/pipeline/config/test_run_mode.py`` composes every sweep, cluster
+    and tracking option), so Hydra's answer for :data:`PRIMARY` is None unless
+    ``argv`` could change it; :func:`pipeline.adapters.hydra.skip_mode_composition`
+    gives that answer without the composition, where the adapter takes its fast path.
+
+    Returns whether it does.
     """
-    from hydra._internal.hydra import Hydra
-
-    asks = getattr(Hydra, "get_mode", None)
-    if asks is None or any(arg.partition("=")[0] in _CONFIG_FLAGS for arg in argv):
-        return
-
-    def get_mode(self: Hydra, config_name: str | None, overrides: list[str]) -> Any:
-        if config_name == PRIMARY and not any(_could_set_mode(o) for o in overrides):
-            return None
-        return asks(self, config_name, overrides)
-
-    Hydra.get_mode = get_mode  # type: ignore[method-assign]
+    return hydra_adapter.skip_mode_composition(PRIMARY, argv)
 
 
 def compose_config(overrides: Sequence[str] = ()) -> Config:

@@ -4,11 +4,15 @@
 rest of the run stage sees of it.  A distributed cluster is a local one, one
 that runs already (``cluster.address``), or Dask workers started as SLURM jobs
 (:mod:`pipeline.run.slurm`); for all of them Dask's own log goes to
-``dask.log`` in ``cluster.log_directory``, not to the terminal.
+``dask.log`` in ``cluster.log_directory``, not to the terminal.  The worker
+processes a run starts itself (a local or SLURM cluster's, the ``processes``
+scheduler's pool) are prepared first (:mod:`pipeline.run.startup`); the
+workers of a cluster that runs already are left as they are.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import logging.handlers
@@ -26,6 +30,7 @@ import dask.threaded
 
 from pipeline.config.schema import ClusterConfig, DistributedCluster
 from pipeline.run.progress import Progress, TaskCallback
+from pipeline.run.startup import prepare_process
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,8 @@ def _distributed_client(cluster: DistributedCluster) -> Iterator[Any]:
         with Client(cluster.address, scheduler_file=cluster.scheduler_file) as client:
             yield client
         return
+    from pipeline.run.worker_plugin import prepare_workers
+
     quiet_resource_tracker()
     n_workers = cluster.n_workers or os.cpu_count() or 1
     with (
@@ -105,13 +112,18 @@ def _distributed_client(cluster: DistributedCluster) -> Iterator[Any]:
         ) as local,
         Client(local) as client,
     ):
+        prepare_workers(client)  # workers of ours: the user's own are left as they are
         yield client
 
 
-def _slurm_client(cluster: Any) -> Any:
+@contextmanager
+def _slurm_client(cluster: Any) -> Iterator[Any]:
     from pipeline.run.slurm import slurm_client
+    from pipeline.run.worker_plugin import prepare_workers
 
-    return slurm_client(cluster, HTTP_PORT)
+    with slurm_client(cluster, HTTP_PORT) as client:
+        prepare_workers(client)
+        yield client
 
 
 CLIENTS: dict[str, Callable[[Any], Any]] = {
@@ -161,13 +173,15 @@ def _local_scheduler(name: str) -> Callable:
     """Dask's scheduler ``synchronous`` or ``processes`` as a function.
 
     dask.multiprocessing is slow to import, so only a run with processes
-    imports it.
+    imports it.  Each process of its pool is prepared first
+    (:func:`pipeline.run.startup.prepare_process`).
     """
     if name == "synchronous":
         return dask.local.get_sync
     from dask.multiprocessing import get
 
-    return get
+    # The pool's processes are the run's own, started for it and stopped after it.
+    return functools.partial(get, initializer=prepare_process)
 
 
 def run_tasks(tasks: list, cluster: ClusterConfig, progress: Progress) -> list[dict]:

@@ -43,7 +43,7 @@ from pipeline.config.schema import Config
 from pipeline.extensions import load_extensions
 from pipeline.grid import Block, Grid
 from pipeline.records import catalog, provenance
-from pipeline.run import backends, dask_probe, memory, shares
+from pipeline.run import backends, shares
 from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run, recorded_config
 from pipeline.run.progress import Progress, counted
@@ -99,8 +99,6 @@ def compute_block(spec: BlockSpec, grid: Grid, block: Block, writer: BlockWriter
     written once the lease of ``writer`` is lost (the store's, or a share's of
     an array, :mod:`pipeline.run.shares`).
     """
-    memory.keep_freed_memory()
-    dask_probe.defer_dask_array()
     load_extensions()
     try:
         ds = simulate_block(spec, grid, block.slices)
@@ -208,9 +206,6 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     every block written so far, and running the same config again resumes.
     ``overrides``, the command line's, are recorded in the run catalog.
     """
-    # Before any thread (zarr's, Dask's) has allocated: arenas are made per thread.
-    memory.keep_freed_memory()
-    dask_probe.defer_dask_array()
     # Before the probe of plan_run, which allocates one point's trajectories.
     check_resources(config, Grid.from_config(config.sweep.grid))
     plan = plan_run(config)

@@ -1,4 +1,5 @@
-"""Hydra's run mode learnt without its extra composition (``skip_mode_composition``)."""
+"""What lets the CLI learn Hydra's run mode without Hydra's extra composition
+(``skip_mode_composition``; the adapter itself: tests/pipeline/adapters/test_hydra.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
-from hydra._internal.hydra import Hydra
 
 from pipeline.config.compose import (
     CONF,
     PRIMARY,
     register_resolvers,
-    skip_mode_composition,
     store_schemas,
 )
 from pipeline.store import verify
@@ -39,34 +38,6 @@ def test_no_option_of_conf_sets_hydra_mode(option: str):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name=PRIMARY, overrides=[*sweep, option], return_hydra_config=True)
     assert cfg.hydra.mode is None
-
-
-def test_hydra_asks_only_where_the_command_line_could_set_the_mode(monkeypatch):
-    asked = []
-    monkeypatch.setattr(Hydra, "get_mode", lambda self, name, overrides: asked.append(name))
-    skip_mode_composition(["+sweep=autapse"])
-    assert Hydra.get_mode(None, PRIMARY, ["+sweep=autapse", "hydra.run.dir=x"]) is None
-    assert asked == []
-    could = [
-        "hydra.mode=MULTIRUN",
-        "+hydra.mode=RUN",
-        "hydra.searchpath=[file://x]",
-        "hydra/launcher=basic",
-    ]
-    for override in could:
-        Hydra.get_mode(None, PRIMARY, ["+sweep=autapse", override])
-    Hydra.get_mode(None, "another", ["+sweep=autapse"])
-    assert asked == [PRIMARY] * len(could) + ["another"]
-
-
-def test_another_config_directory_leaves_hydra_as_it_is(monkeypatch):
-    def asks(self, name, overrides):
-        return "asked"
-
-    monkeypatch.setattr(Hydra, "get_mode", asks)
-    skip_mode_composition(["--config-dir", "elsewhere", "+sweep=autapse"])
-    skip_mode_composition(["-cn=other", "+sweep=autapse"])
-    assert Hydra.get_mode is asks
 
 
 @pytest.mark.slow
