@@ -47,12 +47,14 @@ def block_arrays(store: Store, sweep_dims: Sequence[str]) -> dict[str, zarr.Arra
     none).  Every chunk is written, even one equal to the fill value: a
     missing chunk means damage (:mod:`pipeline.store.integrity`).
     """
-    group = zarr.open_group(store, mode="r+")
-    return {
-        name: array.with_config({"write_empty_chunks": True})
-        for name, array in group.arrays()
-        if set(sweep_dims) <= set(dimension_names(array))
-    }
+    # An array takes its config from zarr's global config when it is opened.
+    with zarr.config.set({"array.write_empty_chunks": True}):
+        group = zarr.open_group(store, mode="r+")
+        return {
+            name: array
+            for name, array in group.arrays()
+            if set(sweep_dims) <= set(dimension_names(array))
+        }
 
 
 def _chunk_key(array: zarr.Array, dims: Sequence[str], block: Block) -> tuple:

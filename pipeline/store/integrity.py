@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import zarr
-from zarr.errors import ZarrUserWarning
 
 from pipeline.grid import block_slices
 from pipeline.store.base import StoreBase
@@ -128,7 +127,7 @@ def scan(where: StoreBase) -> Scan:
     keys = set(all_keys)
     group = zarr.open_group(store, mode="r", use_consolidated=False)
     with warnings.catch_warnings():  # temporary files are reported below, not warned about
-        warnings.filterwarnings("ignore", "Object at .* is not recognized", ZarrUserWarning)
+        warnings.filterwarnings("ignore", "Object at .* is not recognized", UserWarning)
         arrays = sorted(group.arrays())
     status_array = group["status"]
     dims = dimension_names(status_array)

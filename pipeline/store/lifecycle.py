@@ -29,7 +29,6 @@ import xarray as xr
 import yaml
 import zarr
 from zarr.abc.store import Store
-from zarr.errors import ZarrUserWarning
 
 from pipeline.adapters import zarr as zarr_adapter
 from pipeline.config.flat import flatten
@@ -52,7 +51,7 @@ def consolidate(store: Store, zarr_format: int) -> None:
     and xarray read it, and without it ``xr.open_zarr`` lists the store.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Consolidated metadata", ZarrUserWarning)
+        warnings.filterwarnings("ignore", "Consolidated metadata", UserWarning)
         zarr.consolidate_metadata(store, zarr_format=zarr_format)
 
 

@@ -129,7 +129,7 @@ class ObjectSweepStore(SweepStore):
 
     def interrupted_copy(self) -> bool:
         """Whether this prefix, which has no root metadata, holds only keys of a new store
-        staged beside it (:func:`pipeline.store.lifecycle.staging`): a copy into place that a
+        staged beside it (:meth:`~pipeline.store.base.StoreBase.staging`): a copy into place that a
         killed driver cut short.  Nothing else may be deleted: anything else is the user's."""
         keys = set(self.list_keys())
         if not keys or keys & set(ROOT_METADATA):

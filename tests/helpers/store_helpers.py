@@ -18,7 +18,6 @@ import zarr
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 from sweeps import CONF, compose_config
-from zarr.errors import ZarrUserWarning
 
 from pipeline.config.schema import Config
 from pipeline.run.execute import run_sweep
@@ -91,7 +90,7 @@ def _arrays(path: Path) -> list[tuple[str, zarr.Array]]:
     """Every array of the store at ``path``, whatever temporary files it holds."""
     group = zarr.open_group(str(path), mode="r", use_consolidated=False)
     with warnings.catch_warnings():  # a killed write's temporary file is no array
-        warnings.filterwarnings("ignore", "Object at .* is not recognized", ZarrUserWarning)
+        warnings.filterwarnings("ignore", "Object at .* is not recognized", UserWarning)
         return list(group.arrays())
 
 

@@ -74,7 +74,7 @@ def _contents(path: Path) -> dict[str, object]:
 
 
 # xarray consolidates v3 metadata as the pipeline does, and zarr warns that v3 does not specify it.
-@pytest.mark.filterwarnings("ignore:Consolidated metadata:zarr.errors.ZarrUserWarning")
+@pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
 @pytest.mark.parametrize("zarr_format", [3, 2])
 @pytest.mark.parametrize("sweep", SWEEPS)
 def test_created_store_is_what_xarray_writes(tmp_path: Path, sweep: str, zarr_format: int):
