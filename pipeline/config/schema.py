@@ -390,7 +390,7 @@ class StoreConfig:
     """Replace a store of another config (a store of the same config is resumed even then)."""
     lease_seconds: float = 60.0
     """s; a driver's lease on its store, renewed every third of it; after it lapses another
-    driver may take over a dead one's store."""
+    driver may take over a dead one's store (at once on the dead driver's own host)."""
     zarr_format: int = 3
     """Zarr v3 (default) or 2, for readers that need v2."""
     storage_options: dict[str, Any] = field(default_factory=dict)

@@ -1,13 +1,16 @@
 """One writer per store: a lease that a live driver renews and a dead one lets lapse.
 
 The lease is the JSON file ``<store>.lease`` beside the store: a random token,
-the holder's host and process id, and the time until which it holds.  A
-driver takes the lease before it creates, overwrites or resumes a store,
-renews it from a background thread every third of its duration, and marks it
-released when it ends.  A driver that dies (SIGKILL, a lost node) stops
-renewing, so its lease lapses ``store.lease_seconds`` after the last renewal
-and a new driver may take over; until then a second driver is refused with a
-message that names the holder and says when the lease lapses.
+the holder's host, process id and the process's start time, and the time
+until which it holds.  A driver takes the lease before it creates,
+overwrites or resumes a store, renews it from a background thread every
+third of its duration, and marks it released when it ends.  A driver that
+dies (SIGKILL, a lost node) stops renewing, so its lease lapses
+``store.lease_seconds`` after the last renewal and a new driver may take
+over; until then a second driver is refused with a message that names the
+holder and says when the lease lapses.  A driver of the same host whose
+process has ended (its pid free, or reused by a process started at another
+time) is known dead at once: its lease is taken over without waiting.
 
 Every task checks the token just before it writes a block (:func:`check`):
 a driver that was stalled rather than dead, and whose lease was taken over
@@ -33,6 +36,7 @@ import fcntl
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -42,6 +46,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import psutil
 
 from pipeline.store import object_lease
 
@@ -103,6 +109,8 @@ class LeaseRecord(ABC):
         """The driver that holds the lease now (host, pid, ...); None if none does."""
         current = self.current()
         if current is None or current.get("released") or current["expires"] <= time.time():
+            return None
+        if dead_on_this_host(current):
             return None
         return current
 
@@ -238,9 +246,40 @@ def _lost_message(store: str, holder: dict[str, Any] | None, token: str) -> str:
     )
 
 
+def dead_on_this_host(holder: dict[str, Any]) -> bool:
+    """Whether ``holder`` is a process of this host that no longer runs: its pid is free, or
+    taken by a process started at another time.  False for another host's process, and for
+    a record without the process's start time (it may not be told from a later process)."""
+    if holder.get("host") != socket.gethostname() or "process_started" not in holder:
+        return False
+    try:
+        started = psutil.Process(holder["pid"]).create_time()
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.Error:  # not ours to inspect: assume it runs
+        return False
+    return abs(started - holder["process_started"]) > START_TIME_SLACK
+
+
+START_TIME_SLACK = 0.01
+"""Seconds by which two readings of one process's start time may differ (its clock ticks)."""
+
+
 def _may_take(store: str, holder: dict[str, Any] | None) -> None:
-    """Refuse (:class:`LeaseHeld`) while ``holder`` holds a live lease; say so on a takeover."""
+    """Refuse (:class:`LeaseHeld`) while ``holder`` holds a live lease; say so on a takeover.
+
+    A lease lapses ``store.lease_seconds`` after its last renewal; the lease of a driver
+    of this host whose process has ended (:func:`dead_on_this_host`) is taken over at once.
+    """
     if holder is None or holder.get("released"):
+        return
+    if dead_on_this_host(holder):
+        log.warning(
+            "taking over store %s: process %s on this host (%s), which held its lease, has ended",
+            store,
+            holder["pid"],
+            holder["host"],
+        )
         return
     if holder["expires"] > time.time():
         raise LeaseHeld(_describe(store, holder))

@@ -26,6 +26,7 @@ import time
 import uuid
 from typing import Any
 
+import psutil
 from fsspec import AbstractFileSystem
 
 RECORD_DIGITS = 12
@@ -85,6 +86,8 @@ def new_holder(seconds: float) -> dict[str, Any]:
         "token": uuid.uuid4().hex,
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        # With the pid, tells this process from a later one that reuses its pid.
+        "process_started": psutil.Process().create_time(),
         "acquired": now,
         "renewed": now,
         "expires": now + seconds,
