@@ -143,15 +143,27 @@ class Tally:
 
 
 def _labels(values: np.ndarray) -> list[str]:
-    """Each value to 4 significant digits, or to as many more as tell all of them apart."""
+    """Each value with the fewest significant digits that give it back exactly.
+
+    So two values of a grid never share a label, and no value reads as a
+    rounder one it is not: 0.9999999 is never printed as 1, the integrator's
+    eigenvalue.
+    """
     if not np.issubdtype(values.dtype, np.number):
         return [str(value) for value in values]
-    distinct = len(np.unique(values))
-    for digits in range(4, 18):
-        labels = [f"{value:.{digits}g}" for value in values]
-        if len(set(labels)) == distinct:
-            return labels
-    return [repr(value) for value in values]
+    return [_shortest(value) for value in values.tolist()]
+
+
+def _shortest(value: float) -> str:
+    """``value`` in ``g`` format to the fewest significant digits that read back as it.
+
+    At least 4, which changes no value's digits (``g`` drops trailing zeros)
+    but keeps values below 10^4 out of exponent notation: 50, not 5e+01.
+    """
+    for digits in range(1, 18):
+        if float(f"{value:.{digits}g}") == value:
+            return f"{value:.{max(digits, 4)}g}"
+    return repr(value)  # NaN, which no digits read back as
 
 
 def _values(values: np.ndarray, held: np.ndarray) -> str:

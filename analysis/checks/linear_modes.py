@@ -215,6 +215,15 @@ def linear_mode_arrays(
         per_phase = np.stack([rise["resolved"], np.isfinite(decay_log)], axis=-1) & (
             relative_spread <= PRECISION * rtol
         )
+        # A mode that moves by less than a factor e over its window is too slow for
+        # the recording (a longer one resolves it), not too fast for its step.
+        slow = np.stack(
+            [
+                abs(rise_log) * (rising.shape[-1] - 1) < 1,
+                abs(decay_log) * (activity.shape[-1] - 1 - stop) < 1,
+            ],
+            axis=-1,
+        )
         persistence = measures.persistence_ratio(activity[..., stop], activity[..., later])
         ramp_slope = measures.slope(activity[..., start], activity[..., stop], offset - onset)
     values = {
@@ -237,12 +246,14 @@ def linear_mode_arrays(
             ("not_driven", ~driven),
             ("no_steady_state", unstable),
             ("diverged", unmeasured(gain)),
+            ("not_settled", ~rise_measured & slow[..., 0]),
             ("not_resolved", ~rise_measured),
         ],
         "tau_eff": [
             ("not_driven", ~driven[..., None]),
             ("integrator", integrator[..., None]),
             ("diverged", unmeasured(tau_eff)),
+            ("not_settled", ~per_phase & slow),
             ("not_resolved", ~per_phase),
         ],
         "persistence": [

@@ -31,6 +31,10 @@ def saturating(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
     - ``memory``: the sign of that rate (0 within ``rtol`` of the ceiling
       from 0), against the sign of the past input where ``lam > 1`` and 0
       where ``lam < 1``.
+
+    A point whose input is zero at every neuron is ``not_driven`` for both,
+    as an undriven mode of a linear check is: a state that never left the
+    fixed point 0 is no evidence of where an input would have taken it.
     """
     ceiling = ds["ceiling"] if "ceiling" in ds else None
     transfer = ceiling.attrs["transfer"] if ceiling is not None else "linear"
@@ -43,6 +47,7 @@ def saturating(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
     )
     expected = scenario_theory.fixed_point_theory(lam, np.sign(ds["h"]), transfer, size)
     reasons = [
+        ("not_driven", (ds["h"] == 0).all("neuron")),
         ("integrator", theory.is_integrator(lam)),
         ("diverged", ds["diverged_at"].notnull() & ~np.isfinite(final)),
         ("not_applicable", ~np.isfinite(expected)),

@@ -39,7 +39,7 @@ REASONS: dict[str, str] = {
     "diverged": "the activity diverged before it could be measured",
     "not_applicable": "the quantity does not apply here",
     "degenerate": "equal eigenvalues, so any basis of their eigenspace is an eigenbasis",
-    "not_settled": "still changing at the end of the recording (record longer)",
+    "not_settled": "too slow for the recording: still changing at its end (record longer)",
     "out_of_range": "a value beyond double precision (overflow)",
     "not_computed": "not computed yet",
 }

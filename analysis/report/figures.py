@@ -134,7 +134,9 @@ def flat_axis(ax: Axes, *arrays: np.ndarray) -> None:
     """Show values that agree to round-off as the one level they are, not as noise.
 
     Left alone, matplotlib zooms into a span of 1e-12 and labels it with an
-    offset ("1e-12+5e-1"): round-off drawn as if it were a result.
+    offset ("1e-12+5e-1"): round-off drawn as if it were a result.  The
+    level is drawn within 10 % of its size either side (within 1 of 0 where
+    every value is 0).
     """
     values = np.concatenate([np.ravel(a) for a in arrays])
     values = values[np.isfinite(values)]
@@ -144,7 +146,9 @@ def flat_axis(ax: Axes, *arrays: np.ndarray) -> None:
     size = max(abs(low), abs(high))
     if high - low <= FLAT * size:
         centre = (low + high) / 2
-        ax.set_ylim(centre - 0.1 * size, centre + 0.1 * size)
+        # Every value exactly 0 (an undriven sweep) has no size to scale by: a unit span.
+        half = 0.1 * size if size > 0 else 1.0
+        ax.set_ylim(centre - half, centre + half)
 
 
 MINOR_TICK_DECADES = 3

@@ -75,6 +75,16 @@ def test_values_are_printed_to_the_digits_that_tell_them_apart():
     assert _values(np.array([0.5, 0.25]), np.array([True, True])) == "0.25, 0.5"
 
 
+def test_a_value_a_hair_from_one_is_not_printed_as_one():
+    """0.9999999 beside 0.5 is told apart at 4 digits already, but reads as 1 there,
+    the integrator's eigenvalue: each value gets the digits that give it back exactly."""
+    both = np.array([True, True])
+    assert _values(np.array([0.5, 0.9999999]), both) == "0.5, 0.9999999"
+    assert _values(np.array([2 / 3, 1.0]), both) == "0.6666666666666666, 1"
+    # Round values keep their short form, without an exponent below 10^4.
+    assert _values(np.array([50.0, 1e8]), both) == "50, 1e+08"
+
+
 def test_a_list_of_points_that_is_not_every_combination_says_how_many_it_is():
     """Diverged at (w=2, tau=0.1) and (w=3, tau=0.2) only: 2 of the 4 combinations named."""
     coords = {"w": np.array([1.0, 2.0, 3.0]), "tau": np.array([0.1, 0.2])}

@@ -73,3 +73,41 @@ def test_a_quantity_that_applies_nowhere_does_not_withhold_the_pass(tmp_path: Pa
         outcome.lines
     )
     assert outcome.lines[-1].startswith("verdict (autapse): PASS")
+
+
+def test_a_saturating_network_without_input_is_inconclusive_not_a_pass(tmp_path: Path):
+    """Zero input leaves the state at the fixed point 0: no evidence of memory, exit 4.
+
+    The linear checks call such a mode not driven; the saturating check does the
+    same, so a state that never left 0 (unstable for lam > 1) is not counted as
+    agreeing with the fixed point an input would have reached.
+    """
+    path = tmp_path / "s.zarr"
+    outcome = execute(
+        hydra_config(path, "sweep.grid.amplitude=[0.0]", sweep=("+sweep=saturating_memory",))
+    )
+    assert outcome.code == VERDICT_CODES["INCONCLUSIVE"] == 4
+    assert outcome.lines[-1] == (
+        "verdict (saturating_memory): INCONCLUSIVE, fixed_point, memory measured at no point "
+        "(see why above), so the run is no evidence for their theory"
+    )
+    with xr.open_zarr(path) as ds:
+        for quantity in ("fixed_point", "memory"):
+            assert (ds[f"{quantity}_check"] == VERDICTS["not_driven"]).all()
+
+
+def test_a_saturating_network_passes_on_its_driven_points(tmp_path: Path):
+    """With a zero amplitude among -2 and 2, the 20 driven points agree and the run passes."""
+    path = tmp_path / "s.zarr"
+    outcome = execute(
+        hydra_config(
+            path, "sweep.grid.amplitude=[-2.0,0.0,2.0]", sweep=("+sweep=saturating_memory",)
+        )
+    )
+    assert outcome.code == 0
+    assert outcome.lines[-1].startswith("verdict (saturating_memory): PASS")
+    with xr.open_zarr(path) as ds:
+        codes = ds["fixed_point_check"].squeeze("neuron", drop=True)
+        assert (codes.sel(amplitude=0.0) == VERDICTS["not_driven"]).all()
+        assert (codes.sel(amplitude=[-2.0, 2.0]) == VERDICTS["agrees"]).all()
+        assert int(codes.size) == 30
