@@ -3,10 +3,11 @@
 Hydra composes ``conf/config.yaml`` with the chosen ``+sweep=NAME`` experiment
 and command-line overrides into a ``DictConfig`` that OmegaConf type-checks
 against these dataclasses (a wrong type or an unknown key fails there, with
-the key named).  ``load_config`` then turns it into plain dataclass objects
-once, at the entry point; ``__post_init__`` checks the values that types
-cannot (``tau > 0``, onset before offset, ...).  Below ``__main__`` no function
-sees a ``DictConfig``.
+the key named; a key added with ``+`` passes there and is refused by
+:func:`pipeline.config.compose.check_known_keys`).  ``load_config`` then
+turns it into plain dataclass objects once, at the entry point;
+``__post_init__`` checks the values that types cannot (``tau > 0``, onset
+before offset, ...).  Below ``__main__`` no function sees a ``DictConfig``.
 
 The dataclasses are not ``frozen``: Hydra marks the nodes of frozen
 dataclasses read-only, and then neither a sweep file nor the command line
