@@ -44,6 +44,7 @@ from pipeline.config.compose import (
     register_resolvers,
     skip_mode_composition,
     store_schemas,
+    unknown_key_message,
 )
 from pipeline.config.schema import ConfigError
 from pipeline.exits import INTERRUPTED, REFUSED, STOPPED, VERDICT_CODES, terminate
@@ -134,7 +135,12 @@ def cli() -> None:
     except SystemExit as done:
         # Hydra reports a config it cannot compose (unknown key or sweep, wrong type)
         # by exiting with 1 while handling the error; the pipeline says 2 for refusals.
-        if done.code == 1 and isinstance(done.__context__, HydraException | OmegaConfBaseException):
+        refused = done.__context__
+        if done.code == 1 and isinstance(refused, HydraException | OmegaConfBaseException):
+            # Hydra's hint for an unknown key (use +key=value) leads to the same refusal.
+            message = unknown_key_message(refused.__cause__)
+            if message:
+                print(f"error: {message}", file=sys.stderr)
             sys.exit(REFUSED)
         raise
 

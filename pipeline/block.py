@@ -89,7 +89,7 @@ def simulate_block(spec: BlockSpec, grid: Grid, slices: Sequence[slice]) -> xr.D
     eigenvalues, eigenvectors = modes.values, modes.vectors
     system = System(circuit.weights, points["tau"], inputs, switch_times, modes, transfer)
     rate = solve(spec.solver, system, times, spec.solver_settings)
-    bound = divergence_bound(inputs, transfer.ceiling, spec.solver_settings["divergence_factor"])
+    bound = divergence_bound(inputs, transfer.saturation, spec.solver_settings["divergence_factor"])
     diverged_at = first_divergence(rate, times, bound)
     diverged = np.flatnonzero(np.isfinite(diverged_at))
     rate[diverged] = np.where(

@@ -9,14 +9,17 @@ tests, benchmarks and notebooks.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from pipeline.adapters import hydra as hydra_adapter
 from pipeline.config.schema import (
@@ -142,6 +145,75 @@ def store_schemas() -> None:
         store.store(name=name, node=node)
 
 
+def _keys(node: DictConfig, prefix: str = "") -> Iterator[tuple[str, bool]]:
+    """Every dotted key of ``node``, each with whether its schema declares it.
+
+    A node typed by a schema dataclass knows its fields; one typed as a plain
+    mapping (``sweep.grid``, ``store.storage_options``) takes any key, and
+    what it holds is checked where it is read.
+    """
+    schema = OmegaConf.get_type(node)
+    if not dataclasses.is_dataclass(schema):
+        return
+    declared = {f.name for f in dataclasses.fields(schema)}
+    for key in node.keys():
+        path = f"{prefix}{key}"
+        yield path, key in declared
+        # A value still to be given (???) or taken from elsewhere (${...}) is no section.
+        settled = not (OmegaConf.is_missing(node, key) or OmegaConf.is_interpolation(node, key))
+        if key in declared and settled:
+            child = node[key]
+            if isinstance(child, DictConfig):
+                yield from _keys(child, f"{path}.")
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """Refuse a key that no schema declares, naming the closest one that is.
+
+    Hydra adds any key given as ``+key=value``, and converting to the
+    dataclasses drops it unread, so a typo would run with its default.
+    """
+    keys = dict(_keys(cfg))
+    for key, known in keys.items():
+        if not known:
+            raise ConfigError(_refusal(key, [k for k, ok in keys.items() if ok]))
+
+
+def unknown_key_message(err: BaseException | None) -> str | None:
+    """The refusal of :func:`check_known_keys` for a key Hydra could not override, or None.
+
+    Without ``+``, Hydra refuses an unknown key itself (``err``, the cause of its
+    error) and hints at ``+key=value``; this names the closest known key in the
+    section of the config that refused it, as the refusal of a ``+key`` does.
+    """
+    parent = getattr(err, "parent_node", None)
+    if not isinstance(err, ConfigKeyError | ConfigAttributeError) or not isinstance(
+        parent, DictConfig
+    ):
+        return None
+    key = str(err.full_key)
+    section = key.rpartition(".")[0]
+    known = [k for k, ok in _keys(parent, f"{section}." if section else "") if ok]
+    return _refusal(key, known) if known else None
+
+
+def _refusal(key: str, known: Sequence[str]) -> str:
+    """That the dotted ``key`` is unknown, with a hint: the known key whose last part is
+    closest, in the same section first, then in any; else the section's keys."""
+    return f"{key} is not a config key ({_closest(key, known)}); nothing was written"
+
+
+def _closest(key: str, known: Sequence[str]) -> str:
+    section, _, name = key.rpartition(".")
+    siblings = {k.rpartition(".")[2]: k for k in known if k.rpartition(".")[0] == section}
+    anywhere = {k.rpartition(".")[2]: k for k in reversed(known)}
+    for names in (siblings, anywhere):
+        closest = difflib.get_close_matches(name, list(names), n=1)
+        if closest:
+            return f"did you mean {names[closest[0]]}?"
+    return f"{section or 'the config'} takes {', '.join(siblings)}"
+
+
 def load_config(cfg: DictConfig) -> Config:
     """Turn Hydra's composed config into validated dataclasses (the only conversion)."""
     if OmegaConf.is_missing(cfg, "sweep"):
@@ -150,6 +222,7 @@ def load_config(cfg: DictConfig) -> Config:
             "the sweeps are the files in conf/sweep/"
         )
     load_extensions()
+    check_known_keys(cfg)
     config = OmegaConf.to_object(cfg)
     assert isinstance(config, Config)
     return config

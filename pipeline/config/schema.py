@@ -3,10 +3,11 @@
 Hydra composes ``conf/config.yaml`` with the chosen ``+sweep=NAME`` experiment
 and command-line overrides into a ``DictConfig`` that OmegaConf type-checks
 against these dataclasses (a wrong type or an unknown key fails there, with
-the key named).  ``load_config`` then turns it into plain dataclass objects
-once, at the entry point; ``__post_init__`` checks the values that types
-cannot (``tau > 0``, onset before offset, ...).  Below ``__main__`` no function
-sees a ``DictConfig``.
+the key named; a key added with ``+`` passes there and is refused by
+:func:`pipeline.config.compose.check_known_keys`).  ``load_config`` then
+turns it into plain dataclass objects once, at the entry point;
+``__post_init__`` checks the values that types cannot (``tau > 0``, onset
+before offset, ...).  Below ``__main__`` no function sees a ``DictConfig``.
 
 The dataclasses are not ``frozen``: Hydra marks the nodes of frozen
 dataclasses read-only, and then neither a sweep file nor the command line
@@ -308,9 +309,9 @@ class SolverConfig:
     """How trajectories are computed (``conf/solver/``): the method and what it reads.
 
     ``divergence_factor`` applies to every method: a point is diverged once
-    ``|v|`` passes it times the point's own scale (its largest input ``|h|``,
-    or the transfer's ceiling where that is larger; see
-    :func:`pipeline.model.divergence.divergence_bound`).  ``max_step`` is read only
+    ``|v|`` passes it times the point's own scale (the length ``|h|`` of its
+    largest input vector; for ``tanh`` and ``clip``, ``network.ceiling`` where that
+    is larger; see :func:`pipeline.model.divergence.divergence_bound`).  ``max_step`` is read only
     by the methods that take steps (see :data:`pipeline.model.solvers.SOLVERS`).
     """
 
@@ -318,8 +319,8 @@ class SolverConfig:
     """``exact`` (eigendecomposition, linear only) or ``rk4`` (any ``f``); set by
     ``solver=NAME``."""
     divergence_factor: float = 1.0e6
-    """A point whose ``|v|`` passes this many times its largest input ``|h|`` (or the
-    ceiling) is marked diverged from then on."""
+    """A point whose ``|v|`` passes this many times its largest input ``|h|`` (a vector's
+    length; or the ceiling of ``tanh`` and ``clip``) is marked diverged from then on."""
     max_step: float = 1.0e-4
     """s; rk4's largest step (its error shrinks as ``max_step^4``): keep it well below ``tau``."""
 

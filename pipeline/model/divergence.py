@@ -4,11 +4,16 @@ A point is diverged from the first recording time at which
 
     |v_i(t)| > factor * scale   for some neuron i,   or v(t) is not finite,
 
-where ``scale`` is the point's largest input ``max |h|`` over neurons and
-epochs, or the ceiling of a saturating transfer where that is larger.  A
-stable network driven hard therefore never diverges: its rates stay within
-its gain times its input.  Only growth without bound (an eigenvalue above 1)
-or a gain beyond ``factor`` carries a point past the bound.
+where ``scale`` is the point's largest input, the length ``|h|`` of its input
+vector in the epoch where it is longest, or the ceiling of a saturating
+transfer where that is larger.  A linear network has no ceiling: its
+response scales with its input, so the bound scales with the input alone.
+The length rather than the largest entry, because ``|v_i| <= |v|`` and a
+stable symmetric network keeps ``|v(t)| <= max_a |1/(1-lam_a)| |h|`` after
+a step from rest: a stable network driven hard therefore never diverges,
+its rates stay within its gain times its input.  Only growth without bound
+(an eigenvalue above 1) or a gain beyond ``factor`` carries a point past the
+bound.
 """
 
 from __future__ import annotations
@@ -17,13 +22,28 @@ import numpy as np
 
 
 def divergence_bound(inputs: np.ndarray, ceiling: float, factor: float) -> np.ndarray:
-    """``factor * max(max |h|, ceiling)`` of every point, from ``inputs`` ``(n_batch, ...)``.
+    """``factor * max(max_epoch |h|, ceiling)`` of every point, ``|h|`` the input's length.
 
-    An infinite ``ceiling`` (the linear transfer) leaves the input alone as the
-    scale.  The bound is at most the largest float, so an overflow to ``inf``
-    always passes it.
+    Parameters
+    ----------
+    inputs : (n_batch, n_epoch, n_neuron) ndarray
+        Hz; each point's input in each epoch.
+    ceiling : float
+        Hz; where the transfer saturates, ``inf`` for the linear one
+        (:attr:`pipeline.model.transfer.Transfer.saturation`), which leaves the
+        input alone as the scale.
+    factor : float
+        ``solver.divergence_factor``.
+
+    Returns
+    -------
+    (n_batch,) ndarray
+        Hz; the bound, at most the largest float, so that an overflow to ``inf``
+        always passes it.
     """
-    largest = np.abs(inputs.reshape(len(inputs), -1)).max(axis=-1, initial=0.0)
+    # hypot keeps the length of inputs near the largest float finite.
+    length = np.hypot.reduce(inputs, axis=-1)
+    largest = length.reshape(len(inputs), -1).max(axis=-1, initial=0.0)
     if np.isfinite(ceiling):
         largest = np.maximum(largest, ceiling)
     with np.errstate(over="ignore"):

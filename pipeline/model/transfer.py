@@ -37,6 +37,14 @@ class Transfer:
     def linear(self) -> bool:
         return self.name == "linear"
 
+    @property
+    def saturation(self) -> float:
+        """Hz; the rate at which ``f`` levels off: ``ceiling``, or ``inf`` for the linear ``f``.
+
+        A linear ``f`` never reads ``ceiling`` (``network.ceiling`` keeps its default there).
+        """
+        return math.inf if self.linear else self.ceiling
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``f(x)``, elementwise."""
         if self.name == "tanh":

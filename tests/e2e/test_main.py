@@ -202,6 +202,29 @@ BAD_INPUTS = {
         SMALL,
         "cluster.scheduler='slurm' needs its settings: choose cluster=slurm instead",
     ),
+    "typo added with +": (
+        ["+stimulus.amplitud=2"],
+        SMALL,
+        "stimulus.amplitud is not a config key (did you mean stimulus.amplitude?); "
+        "nothing was written",
+    ),
+    "key added to another section": (
+        ["+record.amplitude=2"],
+        SMALL,
+        "record.amplitude is not a config key (did you mean stimulus.amplitude?); "
+        "nothing was written",
+    ),
+    "top-level typo added with +": (
+        ["+repot=false"],
+        SMALL,
+        "repot is not a config key (did you mean report?); nothing was written",
+    ),
+    "key of another network kind": (
+        ["+network.eigenvalues=[0.5]"],
+        SMALL,
+        "network.eigenvalues is not a config key (network takes kind, transfer, ceiling); "
+        "nothing was written",
+    ),
     "scheduler address without protocol": (
         ["cluster=distributed", "cluster.address=localhost:8786"],
         SMALL,
@@ -230,6 +253,40 @@ def test_bad_config_value_is_refused_and_nothing_is_written(case: str, results: 
         )
     )
     assert (outcome.code, outcome.errors, outcome.lines) == (REFUSED, [f"error: {message}"], [])
+    assert _snapshot(results) == before
+
+
+@pytest.mark.parametrize("typo", ["+stimulus.amplitud=2", "stimulus.amplitud=2"])
+def test_unknown_key_is_refused_naming_the_closest_with_or_without_plus(
+    results: Path, run_cli, typo: str
+):
+    """Hydra's hint for an unknown key (use +key=value) leads to the same refusal, exit 2."""
+    before = _snapshot(results)
+    done = run_cli(*SMALL, typo, f"store.path={results / 's.zarr'}", cwd=results.parent)
+    assert done.returncode == REFUSED, done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "error: stimulus.amplitud is not a config key (did you mean stimulus.amplitude?); "
+        "nothing was written"
+    )
+    assert _snapshot(results) == before
+
+
+def test_unknown_key_refuses_every_job_of_a_multirun(results: Path, run_cli):
+    before = _snapshot(results)
+    done = run_cli(
+        "-m",
+        *SMALL,
+        "+stimulus.amplitud=2",
+        "sweep.grid.tau=[0.02],[0.05]",
+        f"store.path={results / 's.zarr'}",
+        f"hydra.sweep.dir={results.parent / 'multirun'}",
+        cwd=results.parent,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "multirun: 2 of 2 jobs failed:" in done.stderr
+    refusal = "error: stimulus.amplitud is not a config key (did you mean stimulus.amplitude?)"
+    assert done.stderr.count(f"    {refusal}; nothing was written") == 2
+    assert done.stderr.count("): exit 2") == 2
     assert _snapshot(results) == before
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from omegaconf import OmegaConf
 from store_helpers import hydra_config
 from sweeps import compose_config
 
 from pipeline.config.compose import LONG_LIST, compact_lists
+from pipeline.config.schema import ConfigError
 
 
 def test_only_long_lists_of_plain_numbers_are_compacted():
@@ -60,3 +62,28 @@ def test_schemas_are_no_choices_in_help_or_on_the_command_line(run_cli):
     refused = run_cli("+sweep=autapse", "cluster=schema_cluster")
     assert refused.returncode == 2
     assert "Could not find 'cluster/schema_cluster'" in refused.stderr
+
+
+def test_open_mappings_take_keys_the_schema_does_not_name():
+    """sweep.grid takes the network's parameters; store.storage_options any s3fs option."""
+    config = compose_config(
+        [
+            "+sweep=autapse",
+            "network=pair",
+            "~sweep.grid.lam",
+            "+sweep.grid.coupling=[0.5]",
+            "+sweep.grid.input_angle=[0.0]",
+            "+store.storage_options.anon=true",
+        ]
+    )
+    assert set(config.sweep.grid) == {"tau", "coupling", "input_angle"}
+    assert config.store.storage_options == {"anon": True}
+
+
+def test_a_key_no_schema_declares_is_refused_even_added_with_plus():
+    with pytest.raises(ConfigError) as refused:
+        compose_config(["+sweep=spectrum", "+network.eigenvalue=[0.5]"])
+    assert str(refused.value) == (
+        "network.eigenvalue is not a config key (did you mean network.eigenvalues?); "
+        "nothing was written"
+    )
