@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = store.inspect()
     except ValueError as err:
-        problem = err if store.exists() else f"{args.path} does not exist"
+        problem = err if store.exists() else f"{args.path} does not exist or is empty"
         print(f"error: {problem}", file=sys.stderr)
         return 2
     writer = store.lease_holder()

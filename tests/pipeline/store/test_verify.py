@@ -181,9 +181,14 @@ def test_store_being_written_is_noted(copy: Path, capsys):
     )
 
 
-def test_missing_path(tmp_path: Path, capsys):
+@pytest.mark.parametrize("empty", [False, True])
+def test_missing_path(tmp_path: Path, capsys, empty: bool):
+    """Nothing there, or an empty folder: no store, said so (exit 2)."""
+    if empty:
+        (tmp_path / "nothing.zarr").mkdir()
     assert verify_cli.main([str(tmp_path / "nothing.zarr")]) == 2
-    assert capsys.readouterr().err == f"error: {tmp_path / 'nothing.zarr'} does not exist\n"
+    message = f"error: {tmp_path / 'nothing.zarr'} does not exist or is empty\n"
+    assert capsys.readouterr().err == message
 
 
 def test_a_store_with_zarrs_default_chunk_keys_opens_and_verifies(
