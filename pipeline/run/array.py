@@ -39,11 +39,10 @@ from pipeline.exits import terminate
 from pipeline.records import catalog, provenance
 from pipeline.run import shares
 from pipeline.run.backends import run_tasks
-from pipeline.run.execute import block_tasks, run_fields
+from pipeline.run.execute import block_tasks, catalog_of, run_fields, store_of
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress
 from pipeline.run.slurm import sbatch_flags, test_only
-from pipeline.store.kinds import open_sweep_store
 from pipeline.store.lifecycle import StoreError, pending_blocks
 from pipeline.store.status import run_status, status_counts
 from pipeline.store.sweep_store import SweepStore
@@ -76,7 +75,7 @@ def pending_in_share(store: SweepStore, plan: Plan, task: int, tasks: int) -> li
 
 def prepare_store(config: Config, plan: Plan) -> str:
     """Create, replace or check for resuming the store of ``config`` under its lease."""
-    store = open_sweep_store(config.store.path)
+    store = store_of(config)
     store.check(plan.attrs, config.store.overwrite)
     with store.lease(config.store.lease_seconds):
         shares.refuse_if_shared(store)
@@ -101,25 +100,25 @@ def run_share(config: Config, task: int, tasks: int, array_job: str) -> int:
     ``python -m pipeline.submit`` creates it before the array starts.
     """
     plan = plan_run(config)
-    path = open_sweep_store(config.store.path)
-    if path.check(plan.attrs, overwrite=False) != "resume":
+    store = store_of(config)
+    if store.check(plan.attrs, overwrite=False) != "resume":
         raise StoreError(
-            f"store.path={config.store.path} holds no store of this sweep to fill: "
+            f"store.store={config.store.store} holds no store of this sweep to fill: "
             "python -m pipeline.submit creates it before it submits the array"
         )
-    key = shares.share_key(path, task)
+    key = shares.share_key(store, task)
     # A requeued task may find the lease of its own earlier run, killed mid-share.
     _wait_until_free(key, 2 * config.store.lease_seconds)
     started = provenance.now()
     cores = config.cluster.cores  # type: ignore[attr-defined]
     label = _label(array_job, task, tasks)
     outcome: dict = {"status": "interrupted", "blocks_computed": 0}
-    with shares.held_share(path, task, config.store.lease_seconds) as held:
+    with shares.held_share(store, task, config.store.lease_seconds) as held:
         try:
-            todo = pending_in_share(path, plan, task, tasks)
+            todo = pending_in_share(store, plan, task, tasks)
             log.info("%s: %d of its %d blocks to compute", label, len(todo),
                      len(share_of(plan, task, tasks)))  # fmt: skip
-            writer = path.block_writer(plan.grid.dims, held.token, leased=key)
+            writer = store.block_writer(plan.grid.dims, held.token, leased=key)
             results = run_tasks(
                 block_tasks(plan, writer, todo),
                 ClusterConfig(scheduler="threads", n_workers=cores),
@@ -139,13 +138,13 @@ def run_share(config: Config, task: int, tasks: int, array_job: str) -> int:
                 outcome["status"] = "error"
             raise
         finally:
-            _record(config, plan, path, started, outcome)
+            _record(config, plan, store, started, outcome)
 
 
-def _record(config: Config, plan: Plan, path: SweepStore, started: str, outcome: dict) -> None:
+def _record(config: Config, plan: Plan, store: SweepStore, started: str, outcome: dict) -> None:
     """One catalog row for an array task, written when it ends (tasks run side by side)."""
     try:
-        counts = status_counts(path.read_status())
+        counts = status_counts(store.read_status())
     except Exception:  # a damaged store: the finishing run repairs it and says more
         counts = {}
     fields = {
@@ -155,9 +154,9 @@ def _record(config: Config, plan: Plan, path: SweepStore, started: str, outcome:
         "opened": "array task",
         **{catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()},
     }
-    file = catalog.catalog_path(path.default_catalog(), config.catalog.path)
+    file = catalog_of(config, store)
     try:
-        run_id = catalog.start_run(file, run_fields(config, plan, path, started))
+        run_id = catalog.start_run(file, run_fields(config, plan, store, started))
         catalog.update_run(file, run_id, fields)
     except Exception as err:  # the store says what was done; do not hide why the task ended
         log.error("could not record the array task in %s: %s", file, err)
@@ -175,12 +174,12 @@ def wait_for_shares(config: Config, array_job: str) -> None:
     Then every task that recorded no outcome (cancelled before it started, or
     killed) gets one in the catalog, so that the catalog lists every task.
     """
-    path = open_sweep_store(config.store.path)
-    while live := shares.live_shares(path):
+    store = store_of(config)
+    while live := shares.live_shares(store):
         log.info("waiting for array tasks %s to end", sorted(live))
         time.sleep(1)
     tasks = array_settings(config).array_tasks or 0
-    file = catalog.catalog_path(path.default_catalog(), config.catalog.path)
+    file = catalog_of(config, store)
     recorded = catalog.runs(file)["message"].dropna().tolist() if file.exists() else []
     plan = plan_run(config)
     for task in range(tasks):
@@ -188,7 +187,7 @@ def wait_for_shares(config: Config, array_job: str) -> None:
         if not any(message.startswith(f"{label}:") for message in recorded):
             started = provenance.now()
             message = f"{label}: ended without recording an outcome (cancelled or killed)"
-            _record(config, plan, path, started, {"status": "interrupted", "message": message})
+            _record(config, plan, store, started, {"status": "interrupted", "message": message})
 
 
 def _memory_mb(memory: str) -> int:
@@ -298,7 +297,7 @@ def submit(config: Config, overrides: Sequence[str]) -> list[str]:
     tasks = cluster.array_tasks or 1
     name = f"rate-sweeps-{config.sweep.name}"
     requeue = {"requeue": True}  # SLURM may requeue a task it preempts
-    open_sweep_store(config.store.path).check(plan.attrs, config.store.overwrite)
+    store_of(config).check(plan.attrs, config.store.overwrite)
     every = {"array": f"0-{tasks - 1}", **job_options(cluster), **requeue}
     test_only("#!/bin/bash\n", "the array's tasks", sbatch_flags(every))
     array = _executor(cluster, logs, name, requeue, array_parallelism=tasks)

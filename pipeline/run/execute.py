@@ -209,10 +209,10 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
     # Before the probe of plan_run, which allocates one point's trajectories.
     check_resources(config, Grid.from_config(config.sweep.grid))
     plan = plan_run(config)
-    store = open_sweep_store(config.store.path, config.store.storage_options)
+    store = store_of(config)
     store.check(plan.attrs, config.store.overwrite)
     backends.check(config.cluster)
-    catalog_file = catalog.catalog_path(store.default_catalog(), config.catalog.path)
+    catalog_file = catalog_of(config, store)
     with ExitStack() as stack:
         try:
             held = stack.enter_context(store.lease(config.store.lease_seconds))
@@ -220,6 +220,16 @@ def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
             raise StoreError(f"store.path={store} cannot be written: {err}") from err
         shares.refuse_if_shared(store)
         return _recorded_run(config, plan, store, held, catalog_file, overrides)
+
+
+def store_of(config: Config) -> SweepStore:
+    """The store at ``config``'s ``store.path`` (with its ``storage_options``)."""
+    return open_sweep_store(config.store.path, config.store.storage_options)
+
+
+def catalog_of(config: Config, store: SweepStore) -> Path:
+    """The catalog a run of ``config`` on ``store`` records itself in."""
+    return catalog.catalog_path(store.default_catalog(), config.catalog.path)
 
 
 def run_fields(

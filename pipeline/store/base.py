@@ -17,7 +17,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 if TYPE_CHECKING:
     from zarr.abc.store import Store
@@ -51,6 +51,10 @@ def scheme_problem(url: str) -> str | None:
     )
 
 
+STAGING_SEPARATOR = "-"
+"""Between the purpose and the random part of a staging sibling's name."""
+
+
 class StoreBase(ABC):
     """Where one sweep's Zarr store lives, and the operations on it that depend on where."""
 
@@ -80,11 +84,11 @@ class StoreBase(ABC):
         """Whether anything is at this place (a file, or a folder or prefix with keys)."""
 
     @abstractmethod
-    def sibling(self, name: str) -> StoreBase:
+    def sibling(self, name: str) -> Self:
         """The store named ``name`` beside this one, of the same kind."""
 
     @abstractmethod
-    def siblings(self, pattern: str) -> list[StoreBase]:
+    def siblings(self, pattern: str) -> list[Self]:
         """The existing stores beside this one whose names match the glob ``pattern``."""
 
     @abstractmethod
@@ -149,11 +153,15 @@ class StoreBase(ABC):
         data = self.read_key(key)
         return None if data is None else json.loads(data)
 
-    def staging(self, purpose: str) -> StoreBase:
+    def staging(self, purpose: str) -> Self:
         """A new hidden sibling for a store being created (``creating``) or discarded
         (``replaced``): ``.<name>.<purpose>-<random>``."""
-        return self.sibling(f".{self.name}.{purpose}-{uuid.uuid4().hex[:12]}")
+        return self.sibling(f".{self.name}.{purpose}{STAGING_SEPARATOR}{uuid.uuid4().hex[:12]}")
 
-    def part(self, suffix: str) -> StoreBase:
+    def staged(self, purpose: str) -> list[Self]:
+        """The existing siblings that :meth:`staging` made for ``purpose`` (by any driver)."""
+        return self.siblings(f".{self.name}.{purpose}{STAGING_SEPARATOR}*")
+
+    def part(self, suffix: str) -> Self:
         """``<store>.<suffix>`` beside this store: the name whose lease a share holds."""
         return self.sibling(f"{self.name}.{suffix}")

@@ -79,12 +79,13 @@ def _put(
     for name, data in values.items():
         array = arrays[name]
         store = array.store_path.store
-        coords, key = _chunk_key(array, dims, block)
-        encoded = zarr_adapter.encode_chunk(array, coords, data) if _puts_sync(store) else None
-        if encoded is None:
-            rest.append((array, _selection(array, dims, block), data))
-        else:
-            store.set_sync(key, encoded)
+        if _puts_sync(store):
+            coords, key = _chunk_key(array, dims, block)
+            encoded = zarr_adapter.encode_chunk(array, coords, data)
+            if encoded is not None:
+                store.set_sync(key, encoded)
+                continue
+        rest.append((array, _selection(array, dims, block), data))
     if rest:
         zarr_adapter.write_regions(rest)
 

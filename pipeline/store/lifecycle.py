@@ -124,7 +124,7 @@ def check_path(where: StoreBase, attrs: Mapping[str, Any], overwrite: bool) -> s
 def _remove_stale_staging(path: StoreBase) -> None:
     """Delete what a killed driver left while creating or replacing the store at ``path``."""
     for purpose in ("creating", "replaced"):
-        for folder in path.siblings(f".{path.name}.{purpose}-*"):
+        for folder in path.staged(purpose):
             folder.remove()
 
 

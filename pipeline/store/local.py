@@ -53,7 +53,7 @@ class LocalSweepStore(SweepStore):
     def sibling(self, name: str) -> LocalSweepStore:
         return LocalSweepStore(self.path.with_name(name))
 
-    def siblings(self, pattern: str) -> list[StoreBase]:
+    def siblings(self, pattern: str) -> list[LocalSweepStore]:
         return [LocalSweepStore(p) for p in sorted(self.path.parent.glob(pattern))]
 
     def remove(self) -> None:

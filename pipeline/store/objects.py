@@ -73,7 +73,7 @@ class ObjectSweepStore(SweepStore):
         root = f"{parent}/{name}" if parent else name
         return ObjectSweepStore(self.protocol, root, self.storage_options)
 
-    def siblings(self, pattern: str) -> list[StoreBase]:
+    def siblings(self, pattern: str) -> list[ObjectSweepStore]:
         fs = self.fs()
         fs.invalidate_cache()
         found = fs.glob(self.sibling(pattern).root)
@@ -134,8 +134,7 @@ class ObjectSweepStore(SweepStore):
         keys = set(self.list_keys())
         if not keys or keys & set(ROOT_METADATA):
             return False
-        pattern = f".{self.name}.creating-*"
-        return any(keys <= set(staged.list_keys()) for staged in self.siblings(pattern))
+        return any(keys <= set(staged.list_keys()) for staged in self.staged("creating"))
 
     def lease_record(self) -> ObjectLease:
         return ObjectLease(self.fs(), f"{self.root}.lease", str(self))
