@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 from collections.abc import Iterator, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    InterpolationResolutionError,
+)
 
 from pipeline.adapters import hydra as hydra_adapter
 from pipeline.config.schema import (
@@ -56,8 +62,55 @@ def _grid_range(kind: str, start: Any, stop: Any, num: Any) -> list[float]:
         ) from err
     if num < 1:
         raise ConfigError(f"${{{kind}:...}} needs num >= 1, got num={num}")
-    spacing = np.linspace if kind == "linspace" else np.geomspace
-    return [float(x) for x in spacing(start, stop, num)]
+    if kind == "linspace":
+        return linspace(start, stop, num)
+    if start == 0 or stop == 0 or (start < 0) != (stop < 0):
+        raise ConfigError(
+            f"${{geomspace:start,stop,num}} needs start and stop of one sign and not 0, "
+            f"got geomspace:{start},{stop},{num}"
+        )
+    return geomspace(start, stop, num)
+
+
+def linspace(start: float, stop: float, num: int) -> list[float]:
+    """``start + k (stop - start) / (num - 1)`` for ``k = 0 .. num - 1``, each rounded once.
+
+    The sum is taken exactly on the decimals as written (``0.01`` is 1/100,
+    not the float nearest it) and only its result rounded to a float, so
+    ``${linspace:0.01,0.05,5}`` holds 0.02, which ``.sel(tau=0.02)`` finds;
+    numpy's ``linspace`` gives 0.020000000000000004, the sum of two roundings.
+    """
+    if num == 1:
+        return [float(start)]
+    first, last = Fraction(repr(float(start))), Fraction(repr(float(stop)))
+    return [float(first + (last - first) * k / (num - 1)) for k in range(num)]
+
+
+def geomspace(start: float, stop: float, num: int) -> list[float]:
+    """``start (stop / start)^(k / (num - 1))``, ends exactly as written.
+
+    The powers are irrational in general, so each interior value is numpy's,
+    or the shortest decimal within :data:`GRID_ULPS` units in the last place
+    of it where one exists: ``${geomspace:0.001,1,4}`` holds 0.01 and 0.1,
+    as a user would write them and ``.sel`` finds them.
+    """
+    values = [float(x) for x in np.geomspace(start, stop, num)]
+    interior = [_round_decimal(value) for value in values[1:-1]]
+    return [float(start), *interior, float(stop)] if num > 1 else [float(start)]
+
+
+GRID_ULPS = 4
+"""How far (in units in the last place) a computed grid value may move to a shorter decimal."""
+
+
+def _round_decimal(value: float) -> float:
+    """The decimal of fewest significant digits (up to 12) within GRID_ULPS ulps of ``value``."""
+    allowed = GRID_ULPS * math.ulp(value)
+    for digits in range(1, 13):
+        rounded = float(f"{value:.{digits}g}")
+        if abs(rounded - value) <= allowed:
+            return rounded
+    return value
 
 
 def _numbers(text: str) -> list[float]:
@@ -214,6 +267,14 @@ def _closest(key: str, known: Sequence[str]) -> str:
     return f"{section or 'the config'} takes {', '.join(siblings)}"
 
 
+def _config_error_within(err: BaseException) -> ConfigError | None:
+    """The ConfigError a resolver raised, which OmegaConf chains behind its own errors."""
+    seen: BaseException | None = err
+    while seen is not None and not isinstance(seen, ConfigError):
+        seen = seen.__cause__ or seen.__context__
+    return seen
+
+
 def load_config(cfg: DictConfig) -> Config:
     """Turn Hydra's composed config into validated dataclasses (the only conversion)."""
     if OmegaConf.is_missing(cfg, "sweep"):
@@ -223,7 +284,14 @@ def load_config(cfg: DictConfig) -> Config:
         )
     load_extensions()
     check_known_keys(cfg)
-    config = OmegaConf.to_object(cfg)
+    try:
+        config = OmegaConf.to_object(cfg)
+    except InterpolationResolutionError as err:
+        # A refused ${linspace:...} or ${geomspace:...}: say it by key, not by traceback.
+        refused = _config_error_within(err)
+        if refused is None:
+            raise
+        raise ConfigError(f"{err.full_key}: {refused}") from None
     assert isinstance(config, Config)
     return config
 
