@@ -1,4 +1,4 @@
-"""Loaders for notebooks: a run by path or catalog id, lazily; the input ``h(t)``; runs as a tree.
+"""Loaders for notebooks: a run by path or catalog id, lazily; the input ``h(t)``; many runs as one.
 
     from analysis.load import open_run, input_timecourse, open_runs
 
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from analysis.combine import join_runs
 from pipeline.records import catalog as run_catalog
 
 RunRef = int | str | os.PathLike
@@ -73,13 +74,23 @@ def input_timecourse(ds: xr.Dataset) -> xr.DataArray:
 
 
 def open_runs(
-    runs: Iterable[RunRef], catalog: str | os.PathLike | None = None, **open_kwargs: Any
-) -> xr.DataTree:
-    """Several runs (the stores of a multirun, say) as one :class:`xarray.DataTree`.
+    runs: Iterable[RunRef],
+    catalog: str | os.PathLike | None = None,
+    *,
+    tree: bool = False,
+    **open_kwargs: Any,
+) -> xr.Dataset | xr.DataTree:
+    """Several runs (the stores of a multirun, say) as one dataset, or as a tree.
 
-    One node per run, named by its store (``results/tau0.02.zarr`` -> ``tau0.02``),
-    each with its own dataset and attributes (config, fingerprint, code
-    version): no run's attributes stand for another's.
+    By default one :class:`xarray.Dataset` along the config keys in which the
+    runs differ (:func:`analysis.combine.join_runs`): runs of
+    ``sweep.grid.tau=[0.02],[0.05]`` as one ``tau`` axis, runs of
+    ``stimulus.amplitude=1,2`` along a new ``amplitude`` axis; each point keeps
+    the store it came from in the coordinate ``store``.
+
+    With ``tree=True`` an :class:`xarray.DataTree`, one node per run, named by
+    its store (``results/tau0.02.zarr`` -> ``tau0.02``), each with its own
+    dataset and attributes (config, fingerprint, code version).
     """
     nodes: dict[str, xr.Dataset] = {}
     for run in runs:
@@ -88,4 +99,6 @@ def open_runs(
         if name in nodes:
             raise ValueError(f"two runs' stores are both named {name!r}: give distinct stores")
         nodes[name] = open_run(path, **open_kwargs)
-    return xr.DataTree.from_dict(nodes)
+    if tree:
+        return xr.DataTree.from_dict(nodes)
+    return join_runs(nodes)

@@ -1,4 +1,5 @@
-"""Loaders for notebooks: a run by catalog id, lazily; the input h(t); a multirun as one tree."""
+"""Loaders for notebooks: a run by catalog id, lazily; the input h(t); a multirun as one dataset
+or one tree."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def test_a_multirun_opens_as_one_tree_with_each_runs_own_config(tmp_path):
         run(tmp_path, f"tau{tau}", "+sweep=autapse", f"sweep.grid.tau=[{tau}]")
         for tau in (0.02, 0.05)
     ]
-    tree = open_runs([r.run_id for r in results], catalog=results[0].catalog)
+    tree = open_runs([r.run_id for r in results], catalog=results[0].catalog, tree=True)
     assert set(tree.children) == {"tau0.02", "tau0.05"}
     for result, name in zip(results, ("tau0.02", "tau0.05"), strict=True):
         node = tree[name]
@@ -85,3 +86,64 @@ def test_a_multirun_opens_as_one_tree_with_each_runs_own_config(tmp_path):
             np.testing.assert_array_equal(node["rate"].values, stored["rate"].values)
         assert float(node["tau"].values[0]) == float(name.removeprefix("tau"))
     assert tree["tau0.02"].attrs["fingerprint"] != tree["tau0.05"].attrs["fingerprint"]
+
+
+def test_a_multirun_over_grid_values_opens_as_one_grid_equal_to_one_run(tmp_path, recwarn):
+    """``sweep.grid.tau=[0.02],[0.05]`` joined: the same numbers as one run of tau [0.02, 0.05]."""
+    common = ("+sweep=autapse", "sweep.grid.lam=[0.5,0.9]")
+    pieces = [run(tmp_path, f"tau{tau}", *common, f"sweep.grid.tau=[{tau}]") for tau in (0.05, 0.02)]
+    whole = run(tmp_path, "whole", *common, "sweep.grid.tau=[0.02,0.05]")
+    joined = open_runs([r.path for r in pieces])
+    assert not [w for w in recwarn if issubclass(w.category, (FutureWarning, UserWarning))]
+    assert isinstance(joined, xr.Dataset)
+    assert joined["tau"].values.tolist() == [0.02, 0.05]
+    assert joined["store"].sel(tau=0.02).item() == "tau0.02"
+    with xr.open_zarr(whole.path) as reference:
+        for name in ("rate", "gain", "tau_eff", "check"):
+            np.testing.assert_array_equal(
+                joined[name].transpose(*reference[name].dims).values, reference[name].values
+            )
+        assert "fingerprint" not in joined.attrs  # differs per run: kept in the tree
+        assert joined.attrs["sweep"] == reference.attrs["sweep"]
+
+
+def test_a_multirun_over_two_scalar_keys_opens_along_both(tmp_path):
+    """``stimulus.amplitude=1,2`` x ``stimulus.offset=0.2,0.25``: two new dimensions, each
+    point the run of its values (its gain measured per run)."""
+    results = {}
+    for amplitude in (1.0, 2.0):
+        for offset in (0.2, 0.25):
+            results[amplitude, offset] = run(
+                tmp_path,
+                f"a{amplitude}o{offset}",
+                "+sweep=autapse",
+                "sweep.grid.lam=[0.5]",
+                "sweep.grid.tau=[0.02]",
+                f"stimulus.amplitude={amplitude}",
+                f"stimulus.offset={offset}",
+            )
+    joined = open_runs([r.path for r in results.values()])
+    assert dict(joined["amplitude"].sizes) == {"amplitude": 2}
+    # The store has a variable ``offset`` already: the new dimension takes the whole key.
+    assert joined["stimulus.offset"].values.tolist() == [0.2, 0.25]
+    for (amplitude, offset), result in results.items():
+        with xr.open_zarr(result.path) as alone:
+            point = joined.sel({"amplitude": amplitude, "stimulus.offset": offset})
+            assert point["offset"].item() == offset
+            np.testing.assert_array_equal(point["rate"].values, alone["rate"].values)
+            # The input's size scales the response; the gain is the same: 1/(1 - 0.5).
+            np.testing.assert_allclose(point["gain"].values, 2.0, rtol=1e-3)
+
+
+def test_runs_that_differ_in_grid_values_and_in_another_key_are_refused(tmp_path):
+    a = run(tmp_path, "a", "+sweep=autapse", "sweep.grid.lam=[0.5]", "sweep.grid.tau=[0.02]")
+    b = run(
+        tmp_path,
+        "b",
+        "+sweep=autapse",
+        "sweep.grid.lam=[0.5]",
+        "sweep.grid.tau=[0.05]",
+        "stimulus.amplitude=2.0",
+    )
+    with pytest.raises(ValueError, match=r"sweep.grid.tau.*stimulus.amplitude.*tree=True"):
+        open_runs([a.path, b.path])
