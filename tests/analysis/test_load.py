@@ -91,7 +91,9 @@ def test_a_multirun_opens_as_one_tree_with_each_runs_own_config(tmp_path):
 def test_a_multirun_over_grid_values_opens_as_one_grid_equal_to_one_run(tmp_path, recwarn):
     """``sweep.grid.tau=[0.02],[0.05]`` joined: the same numbers as one run of tau [0.02, 0.05]."""
     common = ("+sweep=autapse", "sweep.grid.lam=[0.5,0.9]")
-    pieces = [run(tmp_path, f"tau{tau}", *common, f"sweep.grid.tau=[{tau}]") for tau in (0.05, 0.02)]
+    pieces = [
+        run(tmp_path, f"tau{tau}", *common, f"sweep.grid.tau=[{tau}]") for tau in (0.05, 0.02)
+    ]
     whole = run(tmp_path, "whole", *common, "sweep.grid.tau=[0.02,0.05]")
     joined = open_runs([r.path for r in pieces])
     assert not [w for w in recwarn if issubclass(w.category, (FutureWarning, UserWarning))]
