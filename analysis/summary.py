@@ -142,7 +142,7 @@ class Tally:
         return Tally(quantities, diverged)
 
 
-def _labels(values: np.ndarray) -> list[str]:
+def coordinate_labels(values: np.ndarray) -> list[str]:
     """Each value with the fewest significant digits that give it back exactly.
 
     So two values of a grid never share a label, and no value reads as a
@@ -167,8 +167,8 @@ def _shortest(value: float) -> str:
 
 
 def _values(values: np.ndarray, held: np.ndarray) -> str:
-    """The ``held`` values of a coordinate, ascending, labelled as :func:`_labels` says."""
-    labels = _labels(values)
+    """The ``held`` values of a coordinate, ascending, labelled by :func:`coordinate_labels`."""
+    labels = coordinate_labels(values)
     chosen = sorted(np.flatnonzero(held), key=lambda i: values[i])
     if len(chosen) > 6:
         return f"{len(chosen)} values from {labels[chosen[0]]} to {labels[chosen[-1]]}"
@@ -176,7 +176,9 @@ def _values(values: np.ndarray, held: np.ndarray) -> str:
 
 
 def _location(dims: Sequence[str], index: tuple[int, ...], coords: Mapping[str, np.ndarray]) -> str:
-    return ", ".join(f"{dim}={_labels(coords[dim])[i]}" for dim, i in zip(dims, index, strict=True))
+    return ", ".join(
+        f"{dim}={coordinate_labels(coords[dim])[i]}" for dim, i in zip(dims, index, strict=True)
+    )
 
 
 def checked_quantities(ds: xr.Dataset) -> list[str]:

@@ -1,14 +1,15 @@
-"""``python -m pipeline.catalog list|show ID``, and ``runs()`` for notebooks.
+"""``python -m pipeline.catalog list|show|compare|tag|note``, and ``runs()`` for notebooks.
 
-The command line and notebook face of the run catalog,
-:mod:`pipeline.records.catalog`, where it is kept.
+The command line (:mod:`pipeline.records.catalog_cli`) and notebook face of
+the run catalog, :mod:`pipeline.records.catalog`, where it is kept.
 """
 
 from __future__ import annotations
 
 import sys
 
-from pipeline.records.catalog import main, run, runs
+from pipeline.records.catalog import run, runs
+from pipeline.records.catalog_cli import main
 
 __all__ = ["main", "run", "runs"]
 

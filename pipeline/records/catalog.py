@@ -15,22 +15,17 @@ The default catalog is ``catalog.sqlite`` in the directory of the store
 SQLite serialises concurrent drivers; keep the catalog on a local disk or
 one whose file locking works (SQLite's advice for network filesystems).
 
-From a shell::
-
-    python -m pipeline.catalog list [--catalog PATH]
-    python -m pipeline.catalog show ID [--catalog PATH]
-
-and in a notebook ``pipeline.catalog.runs("results/catalog.sqlite")`` is a
-pandas DataFrame indexed by run id.
+From a shell ``python -m pipeline.catalog list|show|compare|tag|note``
+(:mod:`pipeline.records.catalog_cli`), and in a notebook
+``pipeline.catalog.runs("results/catalog.sqlite")`` is a pandas DataFrame
+indexed by run id.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sqlite3
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -76,6 +71,8 @@ _COLUMNS = {
     "report": "TEXT",
     "tags": "TEXT",
     "note": "TEXT",
+    "mlflow_uri": "TEXT",
+    "mlflow_run_id": "TEXT",
 }
 
 RESULT_FIGURES = {
@@ -204,13 +201,14 @@ def update_run(
         )
 
 
-def _tags(value: str | None) -> list[str]:
+def tag_list(value: str | None) -> list[str]:
+    """A run's ``tags`` column (a JSON list) as a list."""
     return json.loads(value) if value else []
 
 
 def tag(path: Path, run_id: int, tags: Sequence[str]) -> list[str]:
     """Add ``tags`` to run ``run_id``; its tags after."""
-    current = _tags(run(path, run_id)["tags"])
+    current = tag_list(run(path, run_id)["tags"])
     merged = [*current, *(t for t in tags if t not in current)]
     update_run(path, run_id, {"tags": json.dumps(merged)})
     return merged
@@ -229,18 +227,30 @@ def flat_config(text: str | None) -> dict[str, Any]:
 
 
 def _matches(value: Any, wanted: str) -> bool:
-    """Whether a config value equals ``wanted`` as the command line writes it."""
+    """Whether a config value holds ``wanted`` as the command line writes it.
+
+    A list holds a value it contains (``sweep.grid.tau=0.05`` matches a run of
+    ``[0.02, 0.05]``) and a list whose every value it contains
+    (``sweep.grid.tau=[0.05]`` matches it too).
+    """
+    if isinstance(value, list):
+        try:
+            parsed = yaml.safe_load(wanted)
+        except yaml.YAMLError:
+            return False
+        asked = parsed if isinstance(parsed, list) else [parsed]
+        return all(any(_equal(item, str(one)) for item in value) for one in asked)
+    return _equal(value, wanted)
+
+
+def _equal(value: Any, wanted: str) -> bool:
+    """Whether one config value equals ``wanted`` as the command line writes it."""
     if isinstance(value, bool) or value is None:
         return str(value).lower() in (wanted.lower(), {"none": "null"}.get(wanted.lower(), ""))
     if isinstance(value, int | float):
         try:
             return float(value) == float(wanted)
         except ValueError:
-            return False
-    if isinstance(value, list):
-        try:
-            return value == yaml.safe_load(wanted)
-        except yaml.YAMLError:
             return False
     return str(value) == wanted
 
@@ -252,6 +262,7 @@ def runs(
     status: str | None = None,
     verdict: str | None = None,
     since: str | None = None,
+    until: str | None = None,
     tag: str | None = None,
     where: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -263,7 +274,10 @@ def runs(
     column named by the key (``network.transfer``), so that
     ``runs().query("verdict == 'PASS' and `network.transfer` == 'tanh'")``
     works.  ``where`` filters on config keys, values as the command line
-    writes them; ``since`` is an ISO date or time; ``tag`` one tag.
+    writes them (a list matches the values it holds); ``since`` and ``until``
+    are ISO dates or times, both ends included (``until`` a date: that whole
+    day; UTC where no zone is given); ``tag`` one tag.  Counts are integers, with
+    ``<NA>`` where a run recorded none.
     """
     path = Path(path) if path is not None else default_catalog()
     with _connect(path, create=False) as db:
@@ -286,10 +300,11 @@ def runs(
     if verdict is not None:
         keep &= frame["verdict"] == verdict
     if since is not None:
-        stamp = pd.Timestamp(since)
-        keep &= frame["started"] >= (stamp if stamp.tzinfo else stamp.tz_localize("UTC"))
+        keep &= frame["started"] >= _stamp(since)
+    if until is not None:
+        keep &= frame["started"] <= _stamp(until, end_of_day=True)
     if tag is not None:
-        keep &= frame["tags"].map(lambda value: tag in _tags(value))
+        keep &= frame["tags"].map(lambda value: tag in tag_list(value))
     for key, wanted in (where or {}).items():
         keep &= pd.Series(
             {
@@ -308,6 +323,10 @@ def runs(
         for column in [c for c in frame.columns if c.endswith(f".{name}")]:
             if kind == "INTEGER":
                 frame[column] = frame[column].astype("Int64")
+    for column, kind in _COLUMNS.items():
+        # A column with a missing value would otherwise read as float: 36.0 points.
+        if kind.startswith("INTEGER") and column in frame.columns:
+            frame[column] = frame[column].astype("Int64")
     listed = [configs[run_id] for run_id in frame.index]
     # Keys that name a catalog column too (``tags``) are in that column already.
     keys = sorted({key for config in listed for key in config} - set(_COLUMNS))
@@ -316,6 +335,15 @@ def runs(
         if any(value != values[0] for value in values[1:]):
             frame[key] = [_cell(value) for value in values]
     return frame
+
+
+def _stamp(text: str, end_of_day: bool = False) -> pd.Timestamp:
+    """An ISO date or time as a UTC timestamp (UTC where it names no zone); a date alone
+    is its first instant, or with ``end_of_day`` its last."""
+    stamp = pd.Timestamp(text)
+    if end_of_day and len(text.strip()) == len("2026-12-07"):
+        stamp += pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    return stamp if stamp.tzinfo else stamp.tz_localize("UTC")
 
 
 def _cell(value: Any) -> Any:
@@ -371,8 +399,8 @@ def compare(path: str | Path, run_ids: Sequence[int]) -> pd.DataFrame:
     rows: dict[str, list[Any]] = {
         "sweep": chosen["sweep"].tolist(),
         **differing,
-        "tags": [", ".join(_tags(value)) for value in chosen["tags"]],
-        "code_version": chosen["code_version"].tolist(),
+        "tags": [", ".join(tag_list(value)) for value in chosen["tags"]],
+        "code_version": [_short_commit(text) for text in chosen["code_version"]],
         "status": chosen["status"].tolist(),
         "verdict": chosen["verdict"].tolist(),
         **{column: chosen[column].tolist() for column in COUNT_COLUMNS.values()},
@@ -380,12 +408,20 @@ def compare(path: str | Path, run_ids: Sequence[int]) -> pd.DataFrame:
     for column in listed.columns:
         if "." in column and column.split(".", 1)[1] in RESULT_FIGURES:
             rows[column] = chosen[column].tolist()
-    cells = {key: [_text(value) for value in values] for key, values in rows.items()}
+    cells = {key: [cell_text(value) for value in values] for key, values in rows.items()}
     table = pd.DataFrame.from_dict(cells, orient="index", columns=[f"run {i}" for i in run_ids])
     return table.rename(index=lambda key: key.removeprefix("points_"))
 
 
-def _text(value: Any) -> str:
+def _short_commit(text: str) -> str:
+    """A git commit as its first 12 hex digits (as ``git log --abbrev=12``); anything else whole."""
+    head, _, rest = text.partition(" ")
+    if len(head) == 40 and all(c in "0123456789abcdef" for c in head):
+        return " ".join(filter(None, [head[:12], rest]))
+    return text
+
+
+def cell_text(value: Any) -> str:
     """A table cell: numbers to the digits that tell them apart, missing values as '-'."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return "-"
@@ -394,105 +430,3 @@ def _text(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value))
     return str(value)
-
-
-def _list(path: Path, filters: Mapping[str, Any], as_json: bool) -> str:
-    frame = runs(path, **filters)
-    if as_json:
-        return frame.reset_index().to_json(orient="records", date_format="iso", indent=1)
-    if frame.empty:
-        return f"no runs in {path}" + (" match" if any(filters.values()) else "")
-    shown = frame[list(LIST_COLUMNS)].copy()
-    shown["tags"] = shown["tags"].map(lambda value: ",".join(_tags(value)))
-    shown["started"] = shown["started"].dt.strftime("%Y-%m-%d %H:%M")
-    shown = shown.rename(columns={"blocks_computed": "blocks"})
-    return shown.rename(columns=lambda c: c.removeprefix("points_")).to_string()
-
-
-def _show(path: Path, run_id: int) -> str:
-    fields = run(path, run_id)
-    config = fields.pop("config") or ""
-    results = fields.pop("results")
-    fields["tags"] = ", ".join(_tags(fields["tags"]))
-    width = max(len(key) for key in fields)
-    lines = [f"{key:<{width}}  {value}" for key, value in fields.items()]
-    if results:
-        lines.append("results:")
-        for quantity, figures in results.items():
-            text = ", ".join(
-                f"{name} {value}" for name, value in figures.items() if value is not None
-            )
-            lines.append(f"  {quantity}: {text}")
-    return "\n".join([*lines, "config:", *("  " + line for line in config.splitlines())])
-
-
-def _where(pairs: Sequence[str]) -> dict[str, str]:
-    where = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--where takes KEY=VALUE (network.transfer=tanh), got {pair!r}")
-        where[key] = value
-    return where
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pipeline.catalog list|show|compare|tag|note``: exit 1 on an unknown run."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--catalog",
-        type=Path,
-        default=argparse.SUPPRESS,
-        help=f"the catalog file (default: ${ENVIRONMENT}, else {DEFAULT_PATH})",
-    )
-    parser = argparse.ArgumentParser(
-        prog="python -m pipeline.catalog",
-        description="List, show, compare, tag and annotate recorded sweep runs.",
-        parents=[common],
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    listing = commands.add_parser("list", parents=[common], help="one line per run")
-    for option in ("sweep", "status", "verdict", "tag"):
-        listing.add_argument(f"--{option}", help=f"only runs with this {option}")
-    listing.add_argument("--since", help="only runs started at or after this ISO date or time")
-    listing.add_argument(
-        "--where",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="only runs whose config has this value (repeatable): --where network.transfer=tanh",
-    )
-    listing.add_argument("--json", action="store_true", help="every column, as JSON records")
-    show = commands.add_parser("show", parents=[common], help="every field of one run")
-    show.add_argument("id", type=int)
-    comparing = commands.add_parser(
-        "compare", parents=[common], help="runs side by side: what differs, what they found"
-    )
-    comparing.add_argument("ids", type=int, nargs="+")
-    tagging = commands.add_parser("tag", parents=[common], help="add tags to a run")
-    tagging.add_argument("id", type=int)
-    tagging.add_argument("tags", nargs="+")
-    noting = commands.add_parser("note", parents=[common], help="set the note of a run")
-    noting.add_argument("id", type=int)
-    noting.add_argument("text")
-    args = parser.parse_args(argv)
-    path = getattr(args, "catalog", None) or default_catalog()
-    try:
-        if args.command == "list":
-            filters = {key: getattr(args, key) for key in ("sweep", "status", "verdict", "tag")}
-            filters.update(since=args.since, where=_where(args.where))
-            text = _list(path, filters, args.json)
-        elif args.command == "show":
-            text = _show(path, args.id)
-        elif args.command == "compare":
-            text = compare(path, args.ids).to_string()
-        elif args.command == "tag":
-            text = f"run {args.id}: tags " + ", ".join(tag(path, args.id, args.tags))
-        else:
-            note(path, args.id, args.text)
-            text = f"run {args.id}: note set"
-    except (FileNotFoundError, KeyError, ValueError) as err:
-        print(f"error: {err.args[0]}", file=sys.stderr)
-        return 1
-    print(text)
-    return 0

@@ -6,15 +6,19 @@ Each run that the catalog records as ended is logged as one MLflow run:
   as text (cut to :data:`PARAM_LENGTH` characters, MLflow's limit);
 - metrics: point counts, the duration, and the summary's figures per
   checked quantity (``gain.agree``, ``gain.worst_error``, ...);
-- tags: sweep, store, fingerprint, code version, status, verdict, and the
-  run's id in the catalog;
+- tags: sweep, store, fingerprint, code version, status, verdict, the
+  run's id in the catalog, each of its catalog tags (``+tags=[baseline]``) as
+  ``tag.baseline``, and its note as MLflow's note (``mlflow.note.content``);
 - artifacts: the resolved config as ``config.yaml``, and the report's files
   where the run wrote one.
 
 The runs of one Hydra multirun are the children of one parent run, found by
 the multirun's output folder (tag ``rate_sweeps.multirun``), so jobs in
-separate processes (a SLURM array) join the same parent.  Logging never
-fails the sweep: any error is returned as a message for the run to print.
+separate processes (a SLURM array) join the same parent.  The catalog
+records where each run was logged (``mlflow_uri``, ``mlflow_run_id``), so
+that tags and notes given later (``python -m pipeline.catalog tag|note``)
+reach MLflow too (:func:`annotate`).  Logging never fails the sweep: any
+error is returned as a message for the run to print.
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.records import catalog
 from pipeline.records.catalog import flat_config
 
 PARAM_LENGTH = 6000
@@ -36,6 +41,12 @@ RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT"
 
 MULTIRUN_TAG = "rate_sweeps.multirun"
 """Tag of a multirun's parent run: the multirun's output folder."""
+
+TAG_PREFIX = "tag."
+"""MLflow tag of each catalog tag: ``tag.baseline`` = ``true``."""
+
+NOTE_TAG = "mlflow.note.content"
+"""The MLflow tag its UI shows as a run's description."""
 
 
 def default_uri(catalog_file: Path) -> str:
@@ -74,12 +85,47 @@ def track(config: Any, result: Any, multirun: str | None = None) -> str | None:
     """
     if config.tracking.backend != "mlflow":
         return None
-    from pipeline.records import catalog
-
     fields = catalog.run(result.catalog, result.run_id)
     uri = config.tracking.uri or default_uri(result.catalog)
     report = Path(fields["report"]) if fields.get("report") else None
-    return log_run(uri, config.tracking.experiment, fields, fields["results"], report, multirun)
+    logged, problem = log_run(
+        uri, config.tracking.experiment, fields, fields["results"], report, multirun
+    )
+    if logged is not None:
+        catalog.update_run(
+            result.catalog, result.run_id, {"mlflow_uri": uri, "mlflow_run_id": logged}
+        )
+    return problem
+
+
+def annotate(
+    uri: str, run_id: str, tags: Sequence[str] = (), note: str | None = None
+) -> str | None:
+    """Add ``tags`` and set ``note`` of MLflow run ``run_id`` at ``uri``; why not, if it failed."""
+    try:
+        import mlflow
+    except ImportError:
+        return 'the run was logged to MLflow, which is not installed: pip install -e ".[mlflow]"'
+    _quiet()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            client = mlflow.MlflowClient(tracking_uri=uri)
+            for name in tags:
+                client.set_tag(run_id, TAG_PREFIX + name, "true")
+            if note is not None:
+                client.set_tag(run_id, NOTE_TAG, note)
+    except Exception as err:  # a server down: the catalog has it, MLflow does not
+        return f"could not update MLflow run {run_id} at {uri}: {type(err).__name__}: {err}"
+    return None
+
+
+def _quiet() -> None:
+    """MLflow's own INFO lines are not the user's business; a server that is down is given
+    seconds, not MLflow's minutes of retries (the user's own settings win)."""
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    for variable, value in RETRIES.items():
+        os.environ.setdefault(variable, value)
 
 
 def log_run(
@@ -89,21 +135,16 @@ def log_run(
     figures: Mapping[str, Mapping[str, Any]],
     report: Path | None = None,
     multirun: str | None = None,
-) -> str | None:
+) -> tuple[str | None, str | None]:
     """Log one ended run (its catalog ``fields`` and result ``figures``) to MLflow at ``uri``.
 
-    Returns None when it was logged, else why it was not (the sweep goes on).
+    Returns the MLflow run's id, or None and why it was not logged (the sweep goes on).
     """
     try:
         import mlflow
     except ImportError:
-        return 'tracking=mlflow needs MLflow: pip install -e ".[mlflow]"'
-    # MLflow's own INFO lines (creating tables, experiments) are not the user's business.
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-    # A server that is down is given seconds, not MLflow's minutes of retries
-    # (the user's own settings of these variables win).
-    for variable, value in RETRIES.items():
-        os.environ.setdefault(variable, value)
+        return None, 'tracking=mlflow needs MLflow: pip install -e ".[mlflow]"'
+    _quiet()
     try:
         # MLflow's and SQLAlchemy's deprecation notices are theirs to fix, not the user's.
         with warnings.catch_warnings():
@@ -119,7 +160,10 @@ def log_run(
                 "status": fields["status"],
                 "verdict": str(fields.get("verdict")),
                 "catalog_run_id": str(fields["id"]),
+                **{TAG_PREFIX + name: "true" for name in catalog.tag_list(fields.get("tags"))},
             }
+            if fields.get("note"):
+                tags[NOTE_TAG] = fields["note"]
             if multirun is not None:
                 tags["mlflow.parentRunId"] = _parent(client, experiment_id, multirun)
             run = client.create_run(
@@ -141,8 +185,8 @@ def log_run(
             if multirun is not None:  # the parent ends with its latest child
                 client.set_terminated(tags["mlflow.parentRunId"], "FINISHED")
     except Exception as err:  # a server down, a refusal, a full disk: never the sweep's failure
-        return f"could not log the run to MLflow at {uri}: {type(err).__name__}: {err}"
-    return None
+        return None, f"could not log the run to MLflow at {uri}: {type(err).__name__}: {err}"
+    return run_id, None
 
 
 def _experiment(client: Any, uri: str, name: str) -> str:

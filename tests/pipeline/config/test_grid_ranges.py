@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 from sweeps import SWEEPS, compose_config
 
-from analysis.summary import _labels
+from analysis.summary import coordinate_labels
 from pipeline.config.compose import linspace
 from pipeline.config.schema import ConfigError
 from pipeline.grid import Grid
@@ -52,7 +52,7 @@ def test_every_value_of_every_default_grid_is_found_by_its_printed_form(sweep):
     ds = _dataset(compose_config([f"+sweep={sweep}"]))
     for dim in ds.dims:
         values = ds[dim].values
-        for label, value in zip(_labels(values), values.tolist(), strict=True):
+        for label, value in zip(coordinate_labels(values), values.tolist(), strict=True):
             assert ds.sel({dim: float(label)})[dim].item() == value, (sweep, dim, label)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.records import catalog
+from pipeline.records import catalog, catalog_cli
 from pipeline.store.kinds import open_sweep_store
 
 
@@ -86,7 +86,7 @@ def test_unknown_column_is_refused(tmp_path: Path):
 def test_list_and_show_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     path = tmp_path / "catalog.sqlite"
     run_id = _start(path, "/r/a.zarr")
-    assert catalog.main(["--catalog", str(path), "list"]) == 0
+    assert catalog_cli.main(["--catalog", str(path), "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[0].split() == [
         "sweep",
@@ -105,7 +105,7 @@ def test_list_and_show_commands(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert listed[-1].split()[:3] == [str(run_id), "autapse", "running"]
     assert listed[-1].endswith("/r/a.zarr")
 
-    assert catalog.main(["--catalog", str(path), "show", str(run_id)]) == 0
+    assert catalog_cli.main(["--catalog", str(path), "show", str(run_id)]) == 0
     shown = capsys.readouterr().out.splitlines()
     assert "fingerprint      " + "f" * 64 in shown
     assert shown[-3:] == ["config:", "  sweep:", "    name: autapse"]
@@ -115,11 +115,11 @@ def test_commands_report_a_missing_catalog_or_run(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
     path = tmp_path / "catalog.sqlite"
-    assert catalog.main(["--catalog", str(path), "list"]) == 1
+    assert catalog_cli.main(["--catalog", str(path), "list"]) == 1
     assert f"no run catalog at {path}" in capsys.readouterr().err
     assert not path.exists()  # reading never creates a catalog
     _start(path, "/r/a.zarr")
-    assert catalog.main(["--catalog", str(path), "show", "7"]) == 1
+    assert catalog_cli.main(["--catalog", str(path), "show", "7"]) == 1
     assert "no run 7" in capsys.readouterr().err
 
 

@@ -90,3 +90,34 @@ def test_a_multirun_is_a_parent_with_a_child_per_job(tmp_path: Path):
     assert len(parents) == 1 and len(children) == 2
     assert set(children["tags.mlflow.parentRunId"]) == {parents["run_id"].iloc[0]}
     assert sorted(children["params.stimulus.amplitude"]) == ["1.0", "2.0"]
+
+
+def test_catalog_tags_and_notes_reach_the_mlflow_run(tmp_path: Path, capsys):
+    """``+tags`` at logging, ``catalog tag|note`` afterwards: both in MLflow (were catalog only)."""
+    from pipeline.records import catalog_cli
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    outcome = execute(
+        hydra_config(
+            tmp_path / "s.zarr",
+            "tracking=mlflow",
+            f"tracking.uri={uri}",
+            "+tags=[baseline]",
+            sweep=("+sweep=autapse", "sweep.grid.tau=[0.05]"),
+        )
+    )
+    assert outcome.code == 0, outcome.errors
+    path = tmp_path / "catalog.sqlite"
+    row = catalog.run(path, 1)
+    assert row["mlflow_uri"] == uri
+    (frame,) = (r for _, r in _runs(uri).iterrows())
+    assert frame["run_id"] == row["mlflow_run_id"]
+    assert frame["tags.tag.baseline"] == "true"
+    assert catalog_cli.main(["tag", "1", "checked", "--catalog", str(path)]) == 0
+    assert catalog_cli.main(["note", "1", "first look", "--catalog", str(path)]) == 0
+    said = capsys.readouterr().out
+    assert "run 1: tags baseline, checked (and in MLflow)" in said
+    assert "run 1: note set (and in MLflow)" in said
+    (frame,) = (r for _, r in _runs(uri).iterrows())
+    assert frame["tags.tag.checked"] == "true"
+    assert frame["tags.mlflow.note.content"] == "first look"
