@@ -414,10 +414,11 @@ def compare(path: str | Path, run_ids: Sequence[int]) -> pd.DataFrame:
 
 
 def _short_commit(text: str) -> str:
-    """A git commit as its first 12 hex digits (as ``git log --abbrev=12``); anything else whole."""
-    head, _, rest = text.partition(" ")
-    if len(head) == 40 and all(c in "0123456789abcdef" for c in head):
-        return " ".join(filter(None, [head[:12], rest]))
+    """A git commit as its first 12 hex digits (as ``git log --abbrev=12``), ``-dirty`` kept;
+    anything else (a package version) whole."""
+    commit, dash, rest = text.partition("-")
+    if len(commit) == 40 and all(c in "0123456789abcdef" for c in commit):
+        return commit[:12] + dash + rest
     return text
 
 
