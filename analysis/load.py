@@ -5,6 +5,7 @@
     ds = open_run(7, catalog="results/catalog.sqlite")  # or open_run("results/autapse.zarr")
     point = ds.sel(lam=0.5, tau=0.05)
     point.rate.plot(); input_timecourse(point).plot()  # the response and its input, one axis
+    plt.ylabel("rate v(t), input h(t) [Hz]")  # xarray labels the axis by the last curve only
 
 Every store is opened with Dask (the store's chunks): nothing is read until
 ``.compute()``, ``.values`` or a plot asks for it, and every analysis

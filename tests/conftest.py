@@ -25,9 +25,9 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess]:
     """Run ``python -m pipeline ARGS`` in a fresh directory, as a user would."""
 
     def run(
-        *args: str, cwd: Path | None = None, timeout: float = 240
+        *args: str, cwd: Path | None = None, timeout: float = 240, env: dict | None = None
     ) -> subprocess.CompletedProcess:
-        env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
+        env = {**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})}
         return subprocess.run(
             [sys.executable, "-m", "pipeline", *args],
             cwd=cwd or tmp_path,

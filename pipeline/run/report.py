@@ -6,6 +6,7 @@ not pay for matplotlib.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,9 @@ def record_report(result: RunResult, folder: Path) -> list[str]:
 
 def write_store_report(path: Path, summary: Summary) -> Path:
     """Write the report of the store at ``path`` with its run's ``summary``; the page's path."""
+    # The run logs INFO to the terminal (hydra/job_logging: stdout); matplotlib's
+    # "generated new fontManager" of a first run is not the user's business.
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     from analysis.report import write_report  # matplotlib: only when a report is written
 
     # No Dask: each figure reads its slice straight from the store.

@@ -114,3 +114,34 @@ def test_no_sweep_chosen_explains_how_to_choose_one(run_cli):
     result = run_cli()
     assert result.returncode == 2
     assert "add +sweep=NAME" in result.stderr
+
+
+def test_help_starts_with_this_projects_usage(run_cli):
+    """Was Hydra's generic text, which suggests ``sweep=autapse`` (refused: it takes a ``+``)."""
+    result = run_cli("--help")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("rate-sweeps: parameter sweeps of recurrent rate networks")
+    usage = "  python -m pipeline +sweep=NAME [KEY=VALUE ...]"
+    assert any(line.startswith(usage) for line in lines)
+    assert "The sweep is added with a plus (+sweep=autapse; sweep=autapse is refused)." in lines
+    assert "docs/index.md" in result.stdout and "http://127.0.0.1:8000" in result.stdout
+    sweeps = next(line for line in lines if line.startswith("sweep: "))
+    assert "autapse" in sweeps and "saturating_memory" in sweeps
+    assert "powered by Hydra" not in result.stdout
+
+
+def test_a_first_run_prints_no_line_of_matplotlibs(run_cli, tmp_path):
+    """A fresh matplotlib config folder (a first run): its font cache is built silently."""
+    fresh = tmp_path / "mplconfig"
+    fresh.mkdir()
+    result = run_cli(
+        "+sweep=autapse",
+        "sweep.grid.lam=[0.5]",
+        "sweep.grid.tau=[0.02]",
+        env={"MPLCONFIGDIR": str(fresh)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert any(fresh.iterdir())  # matplotlib did build its cache there
+    said = result.stdout + result.stderr
+    assert "fontManager" not in said and "font cache" not in said, said
