@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from analysis.checks.base import DRIVE_TOLERANCE, Check, checked_dataset, compare
+from analysis.checks.base import Check, checked_dataset, compare
 from analysis.checks.epochs import design_eigenvalues, epoch_responses, mode_input_variable
 from analysis.measure import quantities as measures
 from analysis.measure.steady import linear_map
@@ -42,7 +42,7 @@ def gain_matrix(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
             theory.gain_theory(design),
             rtol,
             [
-                ("not_driven", abs(h_mode) <= DRIVE_TOLERANCE * abs(h_mode).max("mode")),
+                ("not_driven", abs(h_mode) <= theory.DRIVE_TOLERANCE * abs(h_mode).max("mode")),
                 ("no_steady_state", unstable),
                 ("diverged", diverged & ~np.isfinite(gain)),
                 ("not_resolved", ~fits["resolved"]),

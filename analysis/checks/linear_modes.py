@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from analysis.checks.base import DRIVE_TOLERANCE, PRECISION, Check
+from analysis.checks.base import PRECISION, Check
 from analysis.checks.verdicts import (
     VERDICTS,
     flag_attrs,
@@ -28,6 +28,7 @@ from analysis.measure.fits import decay_log_ratio, geometric_fit, ratio_spread
 from analysis.measure.modes import eigenvector_inverse, mode_coordinates
 from analysis.measure.steady import NOISE, ROUND_OFF
 from analysis.theory import linear as theory
+from analysis.theory.linear import DRIVE_TOLERANCE
 
 QUANTITIES = ("gain", "tau_eff", "persistence", "ramp_slope")
 """Quantities of the linear mode check, in the order the summary lists them."""
