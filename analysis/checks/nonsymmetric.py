@@ -6,6 +6,7 @@ import numpy as np
 import xarray as xr
 
 from analysis.checks.base import (
+    PRECISION,
     Check,
     checked_dataset,
     compare,
@@ -22,7 +23,10 @@ def nonsymmetric(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
     Both are measured from the activity after the input stops, through the
     propagator fitted to it (:mod:`analysis.measure.propagator`), so no eigenvector
     enters and a matrix that is not diagonalisable is measured like any
-    other.  ``decay_rate`` is checked within ``rtol`` of ``|1 - Re lam|/tau``;
+    other, where the fit's error bound (``|dz|`` of
+    :func:`analysis.measure.propagator.eigenvalue_error`, over ``|z| dt``)
+    is within ``PRECISION rtol`` of the rate's scale (elsewhere not
+    resolved).  ``decay_rate`` is checked within ``rtol`` of ``|1 - Re lam|/tau``;
     ``angular_frequency`` within ``rtol`` of the mode's whole rate
     ``|1 - lam|/tau`` (its theory is 0 for a real eigenvalue).  Where that
     scale is 0 (within :data:`~analysis.theory.linear.UNIT_TOLERANCE` of it:
@@ -38,24 +42,30 @@ def nonsymmetric(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
     rate = decay_rate(fitted["z"], dt)
     frequency = angular_frequency(fitted["z"], dt)
 
-    def reasons(measured: xr.DataArray) -> list[tuple[str, xr.DataArray]]:
-        diverged = ds["diverged_at"].notnull() & ~np.isfinite(measured)
-        return [("diverged", diverged), ("not_resolved", ~fitted["resolved"] | aliased)]
+    # The error bound of a rate read off z: |dz| / (|z| dt).
+    rate_error = fitted["error"] / (abs(fitted["z"]) * dt)
 
+    def reasons(measured: xr.DataArray, scale: xr.DataArray) -> list[tuple[str, xr.DataArray]]:
+        diverged = ds["diverged_at"].notnull() & ~np.isfinite(measured)
+        imprecise = ~(rate_error <= PRECISION * rtol * scale)
+        return [("diverged", diverged), ("not_resolved", ~fitted["resolved"] | aliased | imprecise)]
+
+    decay_scale = rate_scale(abs(1 - np.real(lam)), tau)
+    turn_scale = rate_scale(abs(1 - lam), tau)
     quantities = {
         "decay_rate": compare(
             rate,
             scenario_theory.decay_rate_theory(lam, tau),
             rtol,
-            reasons(rate),
-            scale=rate_scale(abs(1 - np.real(lam)), tau),
+            reasons(rate, decay_scale),
+            scale=decay_scale,
         ),
         "angular_frequency": compare(
             frequency,
             scenario_theory.angular_frequency_theory(lam, tau),
             rtol,
-            reasons(frequency),
-            scale=rate_scale(abs(1 - lam), tau),
+            reasons(frequency, turn_scale),
+            scale=turn_scale,
         ),
     }
     return checked_dataset(quantities, rtol, ds)
