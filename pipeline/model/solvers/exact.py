@@ -220,9 +220,15 @@ def _matrix_rate(
     def propagator(duration: float, epoch: int) -> Step:
         p, f = _expm_propagators(weights, tau, duration)
         drive = _at_rest_matvec(f, inputs[:, epoch])
+        if np.isfinite(p).all():
 
-        def step(v: np.ndarray, out: np.ndarray) -> None:
-            out[...] = _at_rest_matvec(p, v) + drive
+            def step(v: np.ndarray, out: np.ndarray) -> None:
+                out[...] = matvec(p, v[:, None])[:, 0] + drive
+
+        else:  # a propagator beyond float range: a state at rest stays at rest
+
+            def step(v: np.ndarray, out: np.ndarray) -> None:
+                out[...] = _at_rest_matvec(p, v) + drive
 
         return step
 
