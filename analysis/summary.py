@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from analysis.checks.verdicts import REASONS, VERDICTS, reduce_codes, scaled_error
+from analysis.checks.verdicts import INAPPLICABLE, REASONS, VERDICTS, reduce_codes, scaled_error
 
 STATUS_VARIABLE = "status"
 
@@ -41,7 +41,11 @@ class Summary:
     that applies anywhere was measured at some point.  ``FAIL``: something
     disagrees, or points failed or are pending.  ``INCONCLUSIVE``: nothing
     disagrees, but a quantity that applies was measured at no point (every
-    point diverged, say, or was not resolved): no evidence, so no pass.
+    point diverged, say, or was not resolved): no evidence, so no pass.  A
+    quantity does not apply at a point where its theory has no finite value
+    there (:data:`analysis.checks.verdicts.INAPPLICABLE`: a gain without a
+    steady state, a time constant at ``lam = 1``): such points are neither
+    evidence nor missing evidence.
     ``figures`` hold, per checked quantity, what its line says as numbers
     (:func:`quantity_figures`), for the run catalog.
     """
@@ -273,10 +277,15 @@ def _label(ds: xr.Dataset, name: str) -> str:
     return name + " vs " + ds[f"{name}_theory"].attrs.get("formula", "theory")
 
 
+def inapplicable(counts: np.ndarray) -> int:
+    """How many of the points ``counts`` (per verdict code) the quantity does not apply to."""
+    return int(sum(counts[VERDICTS[name]] for name in INAPPLICABLE))
+
+
 def measured_nowhere(tally: QuantityTally) -> bool:
     """The quantity applies at some point but was compared with theory at none."""
     counts = tally.counts
-    applies = counts[VERDICTS["not_applicable"]] < counts.sum()
+    applies = inapplicable(counts) < counts.sum()
     return bool(applies and counts[VERDICTS["agrees"]] + counts[VERDICTS["disagrees"]] == 0)
 
 
@@ -285,10 +294,12 @@ def quantity_lines(
 ) -> tuple[list[str], int]:
     """Summary lines of one checked quantity from its ``tally``, and how many points disagree."""
     counts = tally.counts
-    if counts[VERDICTS["not_applicable"]] == counts.sum():
-        return [f"  {_label(ds, name):<{width}} not applicable at any point"], 0
     agree, disagree = int(counts[VERDICTS["agrees"]]), int(counts[VERDICTS["disagrees"]])
-    line = f"  {_label(ds, name):<{width}} {agree} agree, {disagree} disagree"
+    nowhere = inapplicable(counts) == counts.sum()
+    if nowhere:
+        line = f"  {_label(ds, name):<{width}} not applicable at any point"
+    else:
+        line = f"  {_label(ds, name):<{width}} {agree} agree, {disagree} disagree"
     if measured_nowhere(tally):
         line += "; measured at no point"
     if tally.worst > -math.inf:
@@ -298,13 +309,11 @@ def quantity_lines(
     coords = {dim: ds[dim].values for dim in ds[STATUS_VARIABLE].dims}
     for reason, text in REASONS.items():
         count = int(counts[VERDICTS[reason]])
-        if not count:
-            continue
-        if reason == "not_applicable":
-            lines.append(f"  {'':<{width}} {count} not applicable")
-        else:
-            where = tally.places[VERDICTS[reason]].describe(coords, count)
-            lines.append(f"  {'':<{width}} {count} not measurable, {text}: {where}")
+        if not count or (nowhere and reason == "not_applicable"):
+            continue  # the first line says it
+        where = tally.places[VERDICTS[reason]].describe(coords, count)
+        kind = "not applicable" if reason in INAPPLICABLE else "not measurable"
+        lines.append(f"  {'':<{width}} {count} {kind}, {text}: {where}")
     return lines, disagree
 
 
@@ -313,7 +322,7 @@ def quantity_figures(tally: QuantityTally) -> dict[str, Any]:
     measured or to which it does not apply, and the worst error and where it is."""
     counts = tally.counts
     agree, disagree = int(counts[VERDICTS["agrees"]]), int(counts[VERDICTS["disagrees"]])
-    not_applicable = int(counts[VERDICTS["not_applicable"]])
+    not_applicable = inapplicable(counts)
     measured = tally.worst > -math.inf
     return {
         "agree": agree,

@@ -24,9 +24,6 @@ from analysis.checks.verdicts import (
     verdict,
 )
 
-DRIVE_TOLERANCE = 1e-9
-"""A mode whose input is below this fraction of the largest mode input is not driven."""
-
 PRECISION = 0.1
 """A value is compared with theory only where its own error bound (round-off of
 the samples it is read from) is below this fraction of the tolerance; elsewhere

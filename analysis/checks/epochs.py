@@ -11,18 +11,28 @@ from __future__ import annotations
 
 import xarray as xr
 
-from analysis.checks.base import Checked, absolute, compare
+from analysis.checks.base import PRECISION, Checked, absolute, compare
 from analysis.measure import quantities as measures
 from analysis.measure.modes import eigenvector_inverse, mode_activity, mode_input
-from analysis.measure.steady import epoch_fits, neuron_space, round_off_floor
+from analysis.measure.steady import epoch_fits, neuron_space, round_off
 
 
-def epoch_responses(ds: xr.Dataset) -> tuple[xr.Dataset, xr.DataArray, xr.DataArray, float]:
-    """Fits of every mode in every input epoch, their steady states in neuron space, and dt."""
+def epoch_responses(
+    ds: xr.Dataset, rtol: float
+) -> tuple[xr.Dataset, xr.DataArray, xr.DataArray, float]:
+    """Fits of every mode in every input epoch, their steady states in neuron space, and dt.
+
+    A fit counts as resolved where its error bound from round-off is within
+    ``PRECISION rtol`` (:data:`analysis.checks.base.PRECISION`).
+    """
     inverse = eigenvector_inverse(ds)
     activity = mode_activity(ds["rate"], inverse)
     fits = epoch_fits(
-        activity, ds["epoch_start"].values, float(ds["offset"]), round_off_floor(ds["rate"])
+        activity,
+        ds["epoch_start"].values,
+        float(ds["offset"]),
+        round_off(ds["rate"], inverse),
+        PRECISION * rtol,
     )
     steady = neuron_space(fits["settled"], ds["eigenvectors"]).transpose(..., "epoch", "neuron")
     return fits, mode_input(ds["h"], inverse), steady, measures.sample_interval(activity)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import xarray as xr
 
-from analysis.checks.base import Check, checked_dataset, compare
+from analysis.checks.base import PRECISION, Check, checked_dataset, compare
 from analysis.checks.epochs import design_eigenvalues, epoch_responses, mode_input_variable
-from analysis.measure.steady import linear_map
+from analysis.measure.steady import linear_map, linear_map_error
 from analysis.theory import linear as theory
 from analysis.theory import scenarios as scenario_theory
 
@@ -24,12 +24,15 @@ def feedforward(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
       linear system ``V = T U`` of their steady states ``V`` and input rates ``U``.
 
     Both against ``(I - M)^-1 W`` from the stored weights, within ``rtol`` of
-    its largest entry.
+    its largest entry, where the error bound the epochs' settled values put
+    on them (:func:`analysis.measure.steady.linear_map_error`) is within
+    ``PRECISION rtol`` of that entry.
     """
-    _, h_mode, steady, _ = epoch_responses(ds)
+    fits, h_mode, steady, _ = epoch_responses(ds, rtol)
     rates = ds["input_rate"]
     half = rates.sizes["epoch"] // 2
     expected = scenario_theory.transfer_theory(ds["weights"], ds["feedforward_weights"])
+    scale = abs(expected).max(["neuron", "input"])
     reasons = [
         ("no_steady_state", (ds["design_eigenvalues"] >= 1 - theory.UNIT_TOLERANCE).any("mode")),
         ("diverged", ds["diverged_at"].notnull()),
@@ -40,6 +43,13 @@ def feedforward(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
         ("transfer_recovered", slice(half, None), "solved from random input patterns"),
     ):
         measured = linear_map(steady.isel(epoch=part), rates.isel(epoch=part), "input")
+        error = linear_map_error(
+            fits["settled_error"].isel(epoch=part),
+            ds["eigenvectors"],
+            rates.isel(epoch=part),
+            "input",
+        )
+        imprecise = ("not_resolved", ~(error <= PRECISION * rtol * scale))
         quantities[name] = compare(
             measured.assign_attrs(
                 long_name=f"steady-state response per unit input rate, measured ({how})",
@@ -47,8 +57,8 @@ def feedforward(ds: xr.Dataset, *, rtol: float) -> xr.Dataset:
             ),
             expected.copy(),
             rtol,
-            reasons,
-            scale=abs(expected).max(["neuron", "input"]),
+            [*reasons, imprecise],
+            scale=scale,
         )
     return checked_dataset(quantities, rtol, ds, extras=mode_input_variable(h_mode))
 

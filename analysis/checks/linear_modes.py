@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from analysis.checks.base import DRIVE_TOLERANCE, PRECISION, Check
+from analysis.checks.base import PRECISION, Check
 from analysis.checks.verdicts import (
     VERDICTS,
     flag_attrs,
@@ -24,10 +24,11 @@ from analysis.checks.verdicts import (
     verdict_codes,
 )
 from analysis.measure import quantities as measures
-from analysis.measure.fits import decay_log_ratio, geometric_fit, ratio_spread
+from analysis.measure.fits import decay_log_ratio, fit_errors, geometric_fit
 from analysis.measure.modes import eigenvector_inverse, mode_coordinates
-from analysis.measure.steady import NOISE, ROUND_OFF
+from analysis.measure.steady import NOISE
 from analysis.theory import linear as theory
+from analysis.theory.linear import DRIVE_TOLERANCE
 
 QUANTITIES = ("gain", "tau_eff", "persistence", "ramp_slope")
 """Quantities of the linear mode check, in the order the summary lists them."""
@@ -170,12 +171,13 @@ def linear_mode_arrays(
     later = measures.nearest_sample(times, offset + delay)
 
     driven = abs(h_mode) > DRIVE_TOLERANCE * abs(h_mode).max(axis=-1, keepdims=True)
-    # A ratio of values within round-off of the point's largest rate is noise.
     # (fmax/fmin skip NaN after a divergence and need no temporary |rate| array.)
     peak = np.fmax(np.fmax.reduce(rate, axis=(-2, -1)), -np.fmin.reduce(rate, axis=(-2, -1)))
-    floor = ROUND_OFF * peak[..., None]
     # Round-off of one sample of each mode: that of the rates, through Phi^-1.
     noise = NOISE * peak[..., None] * abs(inverse).sum(axis=-1)
+    # A sample is read only where its own round-off is within the precision the
+    # tolerance asks (base.PRECISION): below that it is noise.
+    floor = noise / (PRECISION * rtol)
     diverged = ~np.isnan(diverged_at)
     integrator = theory.is_integrator(eigenvalues)
     unstable = np.real(eigenvalues) >= 1 - theory.UNIT_TOLERANCE
@@ -191,11 +193,9 @@ def linear_mode_arrays(
         # round-off of r is amplified by 1/(1 - r)^2, and the bound says when
         # that passes the tolerance.  A rise that has stopped changing is its
         # own asymptote (tau far below the recording step).
-        spread = ratio_spread(rising, rise["ratio"], noise)
-        last_step = abs(rising[..., -1] - rising[..., -2])
+        log_error, asymptote_error, last_step = fit_errors(rising, rise["ratio"], noise)
         settled = last_step == 0
         asymptote = np.where(settled, rising[..., -1], rise["asymptote"])
-        asymptote_error = last_step * spread / abs(1 - rise["ratio"]) ** 2
         rise_measured = settled | (
             rise["resolved"] & (asymptote_error <= PRECISION * rtol * abs(asymptote))
         )
@@ -210,7 +210,8 @@ def linear_mode_arrays(
             np.stack([rise_log, decay_log], axis=-1), times[1] - times[0]
         )
         relative_spread = np.stack(
-            [spread / abs(rise["ratio"]) / abs(rise_log), decay_spread / abs(decay_log)], axis=-1
+            [np.where(np.isnan(rise_log), np.nan, log_error), decay_spread / abs(decay_log)],
+            axis=-1,
         )
         per_phase = np.stack([rise["resolved"], np.isfinite(decay_log)], axis=-1) & (
             relative_spread <= PRECISION * rtol
@@ -225,6 +226,8 @@ def linear_mode_arrays(
             axis=-1,
         )
         persistence = measures.persistence_ratio(activity[..., stop], activity[..., later])
+        # Its relative error: the round-off of both samples it is read from.
+        persistence_error = noise / abs(activity[..., stop]) + noise / abs(activity[..., later])
         ramp_slope = measures.slope(activity[..., start], activity[..., stop], offset - onset)
     values = {
         "mode_input": h_mode,
@@ -259,10 +262,7 @@ def linear_mode_arrays(
         "persistence": [
             ("not_driven", ~driven),
             ("diverged", unmeasured(persistence)),
-            (
-                "not_resolved",
-                (abs(activity[..., stop]) <= floor) | (abs(activity[..., later]) <= floor),
-            ),
+            ("not_resolved", ~(persistence_error <= PRECISION * rtol)),
         ],
         "ramp_slope": [
             ("not_applicable", ~integrator),

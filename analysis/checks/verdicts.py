@@ -31,13 +31,19 @@ VERDICTS: dict[str, int] = {
 }
 """Code of each verdict; 0 is the fill value of a chunk that was never written."""
 
+INAPPLICABLE: tuple[str, ...] = ("not_applicable", "no_steady_state", "integrator")
+"""Verdicts of a value whose theory has no finite value there: the quantity does not apply
+(no steady state, so no gain; no time constant at ``lam = 1``; a ramp only at ``lam = 1``).
+Such a value is neither evidence nor missing evidence; every other reason is a value that
+applies but was not measured."""
+
 REASONS: dict[str, str] = {
     "no_steady_state": "no steady state (eigenvalue >= 1)",
     "integrator": "no time constant at eigenvalue 1 (integrator)",
     "not_driven": "the input does not drive this mode",
     "not_resolved": "too fast for the recording step, or too few samples",
     "diverged": "the activity diverged before it could be measured",
-    "not_applicable": "the quantity does not apply here",
+    "not_applicable": "its theory has no finite value here",
     "degenerate": "equal eigenvalues, so any basis of their eigenspace is an eigenbasis",
     "not_settled": "too slow for the recording: still changing at its end (record longer)",
     "out_of_range": "a value beyond double precision (overflow)",
@@ -68,9 +74,11 @@ def verdict_codes(
     ``scale`` is ``|theory|`` unless given (for quantities whose theory can
     be zero).  ``reasons`` are ``(verdict name, mask)`` pairs that override
     the comparison where their mask holds; the first that holds wins.
-    A value that no reason explains and that is not finite (measured, theory
-    or scale: an overflow) is ``out_of_range``, never a disagreement.
-    Arrays broadcast against each other.
+    Where no reason holds, a theory of NaN (no finite value: theory's
+    functions return NaN where a quantity is undefined) is
+    ``not_applicable``, and any other value that is not finite (measured,
+    theory or scale: an overflow) is ``out_of_range``; neither is a
+    disagreement.  Arrays broadcast against each other.
     """
     scale = abs(theory) if scale is None else scale
     with np.errstate(invalid="ignore", over="ignore"):
@@ -78,7 +86,9 @@ def verdict_codes(
         finite = np.isfinite(measured) & np.isfinite(theory) & np.isfinite(scale)
     # Finite first: an infinite scale would let anything agree.
     code = np.where(
-        finite, np.where(close, VERDICTS["agrees"], VERDICTS["disagrees"]), VERDICTS["out_of_range"]
+        finite,
+        np.where(close, VERDICTS["agrees"], VERDICTS["disagrees"]),
+        np.where(np.isnan(theory), VERDICTS["not_applicable"], VERDICTS["out_of_range"]),
     )
     for name, mask in reversed(reasons):
         code = np.where(mask, VERDICTS[name], code)
@@ -114,15 +124,20 @@ def verdict(
 def reduce_codes(codes: np.ndarray, axis: int | Sequence[int]) -> np.ndarray:
     """Reduce verdicts over ``axis``: disagrees beats agrees beats the rest.
 
-    Where nothing agrees or disagrees, the reason of the first element (index
-    0 along every reduced axis) stands.
+    Where nothing agrees or disagrees, the reason of the first element (in C
+    order over the reduced axes) that applies stands, a reason it was not
+    measured beating one it does not apply (:data:`INAPPLICABLE`): a point
+    whose one mode integrates and whose other is not resolved is not
+    resolved.  Where nothing applies, the first element's reason stands.
     """
     axes = tuple(np.atleast_1d(axis) % codes.ndim)
     flat = np.moveaxis(codes, axes, tuple(range(-len(axes), 0)))
     flat = flat.reshape(*flat.shape[: codes.ndim - len(axes)], -1)
     disagrees = (flat == VERDICTS["disagrees"]).any(axis=-1)
     agrees = (flat == VERDICTS["agrees"]).any(axis=-1)
-    first = flat[..., 0]
+    applies = ~np.isin(flat, [VERDICTS[name] for name in INAPPLICABLE])
+    # argmax finds the first that applies; where none does, it points at the first element.
+    first = np.take_along_axis(flat, np.argmax(applies, axis=-1)[..., None], axis=-1)[..., 0]
     reduced = np.where(
         disagrees, VERDICTS["disagrees"], np.where(agrees, VERDICTS["agrees"], first)
     )

@@ -131,6 +131,34 @@ def ratio_spread(x: np.ndarray, ratio: np.ndarray, noise: np.ndarray) -> np.ndar
     return np.maximum(spread, np.finfo(float).eps)
 
 
+def fit_errors(
+    x: np.ndarray, ratio: np.ndarray, noise: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Error bounds of :func:`geometric_fit` along the last axis of ``x``, from round-off.
+
+    With the spread ``sigma_r`` of :func:`ratio_spread` and the last step
+    ``d_m`` of the samples,
+
+        ln r:        sigma_r / (|r| |ln |r||)       relative to ``|ln |r||``,
+        asymptote:   |d_m| sigma_r / |1 - r|^2      absolute,
+
+    (the asymptote is extrapolated by ``d_m r/(1 - r)``, so the round-off of
+    ``r`` is amplified by ``1/(1-r)^2`` near ``r = 1``).  A check compares a
+    value only where its bound is within the precision its tolerance asks
+    (:data:`analysis.checks.base.PRECISION`).
+
+    Returns
+    -------
+    log_error, asymptote_error, last_step : (...) ndarray
+    """
+    spread = ratio_spread(x, ratio, noise)
+    last_step = np.abs(x[..., -1] - x[..., -2])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_error = spread / np.abs(ratio) / np.abs(np.log(np.abs(ratio)))
+        asymptote_error = last_step * spread / np.abs(1 - ratio) ** 2
+    return log_error, asymptote_error, last_step
+
+
 DECAY_SPAN = 1e-3
 """:func:`decay_log_ratio` reads a decay down to this fraction of its first sample."""
 

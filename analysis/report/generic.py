@@ -15,7 +15,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.checks.verdicts import VERDICTS
+from analysis.checks.verdicts import INAPPLICABLE, VERDICTS
 from analysis.report.figures import (
     axis_label,
     figure,
@@ -46,8 +46,8 @@ def quantity_figure(ds: xr.Dataset, name: str) -> Figure | None:
     x, chosen = _axis(ds)
     part = ds[[name, f"{name}_theory", f"{name}_check"]].isel(chosen).load()
     codes = part[f"{name}_check"]
-    if bool((codes == VERDICTS["not_applicable"]).all()):
-        return None
+    if bool(np.isin(codes, [VERDICTS[reason] for reason in INAPPLICABLE]).all()):
+        return None  # no finite theory to draw, nothing measured
     measured = part[name].broadcast_like(codes)
     theory = part[f"{name}_theory"].broadcast_like(codes)
     inner = [dim for dim in codes.dims if dim != x]

@@ -25,6 +25,8 @@ from analysis.report.figures import (
     state_space_labels,
     titled,
 )
+from analysis.theory.linear import gain_theory, is_integrator
+from analysis.theory.scenarios import steady_states
 
 STATE_SPACE_COUPLINGS = (0.8, -0.8)
 """Couplings whose state space is drawn (the nearest swept values): the lecture's."""
@@ -51,10 +53,16 @@ def state_space_figure(ds: xr.Dataset) -> Figure:
         weights = part["weights"].isel(first).values
         theta = np.linspace(0, 2 * np.pi, 361)
         inputs = size * np.stack([np.cos(theta), np.sin(theta)])
-        steady = np.linalg.solve(np.eye(2) - weights, inputs)
+        # NaN where an integrator mode is driven: no steady state, nothing drawn.
+        steady = steady_states(weights[None], inputs[None])[0]
         ax.plot(steady[0], steady[1], "k--", lw=1)
         vectors = part["eigenvectors"].isel(first).values
         for mode, eigenvalue in enumerate(part["eigenvalues"].isel(first).values):
+            if is_integrator(eigenvalue):  # no gain: the mode integrates its input
+                where = vectors[:, mode] * size
+                ax.text(*where, f"λ = {eigenvalue:+.2g}\nintegrates", fontsize=8,
+                        ha="center", va="center", bbox={"fc": "white", "ec": "none"})  # fmt: skip
+                continue
             gain = 1 / (1 - eigenvalue)
             arrow = vectors[:, mode] * gain * size
             ax.annotate("", xy=tuple(arrow), xytext=(0, 0),
@@ -113,7 +121,7 @@ def mode_gain_figure(ds: xr.Dataset) -> Figure:
         (True, 1, "C3", "(1, 1)/√2"),
         (False, -1, "C0", "(1, -1)/√2"),
     ):
-        theory = 1 / (1 - sign * dense)
+        theory = gain_theory(sign * dense)  # NaN from w = 1 on: no steady state
         label = "1/(1 - w)" if sign > 0 else "1/(1 + w)"
         ax.plot(dense, theory, color=colour, lw=1.5, label=f"theory {label}, mode {name}")
         mask = (along_sum == along).values & np.isfinite(part["gain"].values)

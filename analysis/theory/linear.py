@@ -28,6 +28,9 @@ import xarray as xr
 UNIT_TOLERANCE = 1e-9
 """An eigenvalue within this of 1 is an integrator."""
 
+DRIVE_TOLERANCE = 1e-9
+"""A mode whose input is below this fraction of the largest mode input is not driven."""
+
 ATTRS: dict[str, dict[str, str]] = {
     "gain": {
         "long_name": "steady-state gain of the mode, theory",

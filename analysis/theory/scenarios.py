@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from analysis.theory.linear import UNIT_TOLERANCE, is_integrator
+from analysis.theory.linear import DRIVE_TOLERANCE, UNIT_TOLERANCE, is_integrator
 
 
 def growth_rate_theory(eigenvalues: xr.DataArray, tau: xr.DataArray) -> xr.DataArray:
@@ -73,22 +73,61 @@ def pair_eigenvectors_theory(coupling: xr.DataArray) -> xr.DataArray:
     )
 
 
-def _solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``matrix^-1 rhs`` for stacks of matrices (..., n, n) and of matrices (..., n, k).
+CONDITION_LIMIT = 1e8
+"""Eigenvectors with a condition number above this are taken as defective (a Jordan block):
+a mode decomposition through them would lose more than half the digits."""
 
-    NaN where a matrix is singular: ``I - M`` with an eigenvalue 1 has no steady state.
+
+def steady_states(weights: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``(I - M)^-1 rhs`` for stacks of weights (..., n, n) and of inputs (..., n, k).
+
+    Where ``I - M`` is singular (an eigenvalue 1), each column is solved mode
+    by mode (:func:`_modal_steady_state`): a steady state exists where the
+    input leaves every integrator mode at rest, and is NaN elsewhere.
     """
-    singular = (np.linalg.matrix_rank(matrix) < matrix.shape[-1])[..., None, None]
-    safe = np.where(singular, np.eye(matrix.shape[-1]), matrix)
-    return np.where(singular, np.nan, np.linalg.solve(safe, rhs))
+    matrix = np.eye(weights.shape[-1]) - weights
+    singular = np.linalg.matrix_rank(matrix) < matrix.shape[-1]
+    safe = np.where(singular[..., None, None], np.eye(matrix.shape[-1]), matrix)
+    solved = np.linalg.solve(safe, rhs)
+    if singular.any():
+        solved = solved.astype(np.result_type(solved, weights, rhs, float))
+        solved[singular] = _modal_steady_state(weights[singular], rhs[singular])
+    return solved
+
+
+def _modal_steady_state(weights: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Steady state mode by mode: ``v = sum_a phi_a u_a / (1 - lam_a)`` with ``u = Phi^-1 h``.
+
+    For weights (m, n, n) with an eigenvalue 1 and inputs (m, n, k).  A mode
+    at ``lam = 1`` that the input does not drive (``|u_a|`` within
+    :data:`~analysis.theory.linear.DRIVE_TOLERANCE` of the largest) stays at
+    rest and adds nothing; one that it drives integrates and has no steady
+    state (NaN), nor has any input where ``M`` is defective (no eigenbasis).
+    """
+    lam, phi = np.linalg.eig(weights)
+    defective = np.linalg.cond(phi) > CONDITION_LIMIT
+    safe = np.where(defective[:, None, None], np.eye(weights.shape[-1]), phi)
+    u = np.linalg.solve(safe, rhs.astype(complex))  # (m, n, k)
+    integrator = is_integrator(lam)[..., None]
+    at_rest = abs(u) <= DRIVE_TOLERANCE * abs(u).max(axis=-2, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        steady = np.where(integrator, 0.0, u / (1 - lam[..., None]))
+    v = safe @ steady
+    v = np.where((integrator & ~at_rest).any(axis=-2, keepdims=True), np.nan, v)
+    v = np.where(defective[:, None, None], np.nan, v)
+    return v if np.iscomplexobj(rhs) or np.iscomplexobj(weights) else v.real
 
 
 def steady_state_theory(weights: xr.DataArray, h: xr.DataArray) -> xr.DataArray:
-    """Steady state ``v_inf = (I - M)^-1 h`` of every point; dims of ``h``."""
-    eye = np.eye(weights.sizes["neuron"])
+    """Steady state ``v_inf = (I - M)^-1 h`` of every point; dims of ``h``.
+
+    At an eigenvalue 1 it exists where the input leaves the integrator
+    mode at rest (``v_inf = sum_a phi_a u_a/(1 - lam_a)`` over the other
+    modes), and is NaN where it drives it.
+    """
     v = xr.apply_ufunc(
-        _solve,
-        eye - weights,
+        steady_states,
+        weights,
         h.expand_dims(_column=1, axis=-1),
         input_core_dims=[["neuron", "source"], ["neuron", "_column"]],
         output_core_dims=[["neuron", "_column"]],
@@ -101,11 +140,14 @@ def steady_state_theory(weights: xr.DataArray, h: xr.DataArray) -> xr.DataArray:
 
 
 def transfer_theory(weights: xr.DataArray, feedforward_weights: xr.DataArray) -> xr.DataArray:
-    """Steady-state response to each input neuron at unit rate: ``(I - M)^-1 W``."""
-    eye = np.eye(weights.sizes["neuron"])
+    """Steady-state response to each input neuron at unit rate: ``(I - M)^-1 W``.
+
+    At an eigenvalue 1, the columns of input neurons that drive the
+    integrator mode are NaN (:func:`steady_state_theory`).
+    """
     return xr.apply_ufunc(
-        _solve,
-        eye - weights,
+        steady_states,
+        weights,
         feedforward_weights,
         input_core_dims=[["neuron", "source"], ["neuron", "input"]],
         output_core_dims=[["neuron", "input"]],
@@ -121,8 +163,13 @@ def transfer_theory(weights: xr.DataArray, feedforward_weights: xr.DataArray) ->
 def gain_matrix_theory(
     design_eigenvalues: xr.DataArray, design_eigenvectors: xr.DataArray
 ) -> xr.DataArray:
-    """Gain matrix ``(I - M)^-1 = Q diag(1 / (1 - lam)) Q^T`` of ``M = Q diag(lam) Q^T``."""
-    scaled = design_eigenvectors / (1 - design_eigenvalues)
+    """Gain matrix ``(I - M)^-1 = Q diag(1 / (1 - lam)) Q^T`` of ``M = Q diag(lam) Q^T``.
+
+    NaN where an eigenvalue is 1 or more: without a steady state of every mode
+    there is none of every input.
+    """
+    stable = design_eigenvalues < 1 - UNIT_TOLERANCE
+    scaled = design_eigenvectors / (1 - design_eigenvalues.where(stable))
     gain = xr.dot(scaled, design_eigenvectors.rename(neuron="source"), dim="mode")
     return gain.transpose(..., "neuron", "source").assign_attrs(
         long_name="steady-state gain matrix, theory", units="1", formula="(I-M)^-1"

@@ -20,7 +20,7 @@ def test_default_autapse_sweep_runs_from_any_directory(run_cli, tmp_path):
     assert "points: 39 (39 ok)" in out
     assert re.search(r"gain vs 1/\(1-lam\)\s+27 agree, 0 disagree; worst relative error", out)
     assert re.search(r"tau_eff vs tau/\(1-lam\)\s+36 agree, 0 disagree", out)
-    assert "12 not measurable, no steady state (eigenvalue >= 1): lam=1, 1.1, 1.25, 1.5" in out
+    assert "12 not applicable, no steady state (eigenvalue >= 1): lam=1, 1.1, 1.25, 1.5" in out
     assert "verdict (autapse): PASS" in out
     worst = float(re.search(r"worst relative error (\S+)", out).group(1))
     assert worst < 1e-3

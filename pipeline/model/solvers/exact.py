@@ -115,7 +115,8 @@ def _modal_rate(
         growth, drive = np.ones_like(alpha), np.zeros_like(alpha)
         for duration, epoch in pieces:
             g, q = _mode_propagators(alpha, tau, duration)
-            growth, drive = g * growth, g * drive + q * mode_inputs[:, epoch]
+            growth = g * growth
+            drive = at_rest_product(g, drive) + at_rest_product(q, mode_inputs[:, epoch])
         return growth, drive
 
     modes = _affine_march(schedule, np.zeros_like(alpha), interval_map)
@@ -157,9 +158,13 @@ def _affine_march(
         if pieces not in tables:
             tables[pieces] = _jump_table(*interval_map(list(pieces)))
         powers, sums = tables[pieces]
+        finite = np.isfinite(powers).all()
         for k in range(start, end, JUMP):
             ahead = states[k + 1 : min(k + JUMP, end) + 1]
             np.multiply(powers[: len(ahead)], states[k], out=ahead)
+            if not finite:
+                # A power beyond float range times a mode at rest: the mode stays at rest.
+                ahead[...] = at_rest_product(powers[: len(ahead)], states[k], ahead)
             ahead += sums[: len(ahead)]
     return states
 
@@ -171,13 +176,27 @@ def _jump_table(growth: np.ndarray, drive: np.ndarray) -> tuple[np.ndarray, np.n
     powers[0], sums[0] = growth, drive
     for j in range(1, JUMP):
         np.multiply(powers[j - 1], growth, out=powers[j])
-        np.multiply(sums[j - 1], growth, out=sums[j])
-        sums[j] += drive
-    # A power that overflows (a mode growing more than 1e19-fold per sample) is
-    # capped at the largest float, so that a mode at rest stays 0 instead of
-    # 0 x inf = NaN; any other state it multiplies is past every divergence bound.
-    np.nan_to_num(powers[1:], copy=False, nan=0.0)
+        sums[j] = at_rest_product(sums[j - 1], growth) + drive
     return powers, sums
+
+
+def at_rest_product(a: np.ndarray, b: np.ndarray, product: np.ndarray | None = None) -> np.ndarray:
+    """``a b`` elementwise, with ``0 x inf = 0``: a mode exactly at rest stays at rest.
+
+    A mode growing more than ``e^709``-fold over one interval has a
+    propagator beyond float range (``inf``).  Its true product with a state
+    of exactly 0 (a mode before the input reaches it) is 0, not the NaN of
+    IEEE arithmetic; a nonzero state it multiplies has truly left float
+    range, which :mod:`pipeline.model.divergence` reads as a divergence at
+    that sample.  Where ``a b`` is a number it is returned bit for bit.
+    ``product``: ``a b`` if already computed.
+    """
+    product = a * b if product is None else product
+    spoiled = np.isnan(product)
+    if not spoiled.any():
+        return product
+    at_rest = (np.broadcast_to(a, product.shape) == 0) | (np.broadcast_to(b, product.shape) == 0)
+    return np.where(spoiled & at_rest, 0.0, product)
 
 
 def _mode_propagators(
@@ -200,14 +219,33 @@ def _matrix_rate(
 
     def propagator(duration: float, epoch: int) -> Step:
         p, f = _expm_propagators(weights, tau, duration)
-        drive = matvec(f, inputs[:, epoch : epoch + 1])[:, 0]
+        drive = _at_rest_matvec(f, inputs[:, epoch])
+        if np.isfinite(p).all():
 
-        def step(v: np.ndarray, out: np.ndarray) -> None:
-            out[...] = matvec(p, v[:, None])[:, 0] + drive
+            def step(v: np.ndarray, out: np.ndarray) -> None:
+                out[...] = matvec(p, v[:, None])[:, 0] + drive
+
+        else:  # a propagator beyond float range: a state at rest stays at rest
+
+            def step(v: np.ndarray, out: np.ndarray) -> None:
+                out[...] = _at_rest_matvec(p, v) + drive
 
         return step
 
     return point_first(march(schedule, np.zeros(inputs[:, 0].shape), propagator))
+
+
+def _at_rest_matvec(matrix: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """``matrix[b] @ vectors[b]``, 0 where ``vectors[b]`` is exactly 0 (:func:`at_rest_product`).
+
+    A propagator beyond float range holds ``inf`` (or the NaN of an
+    exponential that overflowed): a state at rest stays at rest under it.
+    """
+    product = matvec(matrix, vectors[:, None])[:, 0]
+    at_rest = ~vectors.any(axis=-1)
+    if not (at_rest.any() and np.isnan(product).any()):
+        return product
+    return np.where(at_rest[:, None], 0.0, product)
 
 
 def _expm_propagators(

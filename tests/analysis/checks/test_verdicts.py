@@ -9,6 +9,7 @@ from analysis.checks.verdicts import VERDICTS, combine, point_verdict, reduce_co
 
 A, D = VERDICTS["agrees"], VERDICTS["disagrees"]
 NOT_DRIVEN, INTEGRATOR = VERDICTS["not_driven"], VERDICTS["integrator"]
+NOT_APPLICABLE = VERDICTS["not_applicable"]
 
 
 def test_reasons_override_the_comparison_first_listed_first():
@@ -22,10 +23,30 @@ def test_reasons_override_the_comparison_first_listed_first():
     assert codes.dtype == np.int8
 
 
-def test_disagrees_beats_agrees_beats_the_first_reason():
-    codes = np.array([[A, D, A], [A, NOT_DRIVEN, A], [INTEGRATOR, NOT_DRIVEN, INTEGRATOR]])
-    assert reduce_codes(codes, -1).tolist() == [D, A, INTEGRATOR]
+def test_disagrees_beats_agrees_beats_the_first_reason_that_applies():
+    """A reason a value was not measured beats one that it does not apply (integrator)."""
+    codes = np.array(
+        [
+            [A, D, A],
+            [A, NOT_DRIVEN, A],
+            [INTEGRATOR, NOT_DRIVEN, INTEGRATOR],
+            [INTEGRATOR, NOT_APPLICABLE, INTEGRATOR],
+        ]
+    )
+    assert reduce_codes(codes, -1).tolist() == [D, A, NOT_DRIVEN, INTEGRATOR]
     assert reduce_codes(codes[None], (1, 2)).tolist() == [D]
+
+
+def test_a_theory_without_a_finite_value_does_not_apply_and_an_overflow_is_out_of_range():
+    """Theory NaN: not_applicable; theory or measured inf: out_of_range; neither disagrees."""
+    codes = verdict(
+        xr.DataArray([1.0, 1.0, np.inf, np.nan]),
+        xr.DataArray([np.nan, np.inf, 1.0, 1.0]),
+        1e-3,
+        [],
+    )
+    out = VERDICTS["out_of_range"]
+    assert codes.values.tolist() == [NOT_APPLICABLE, out, out, out]
 
 
 def test_point_verdicts_are_the_same_on_lazy_arrays():

@@ -153,3 +153,27 @@ def test_divergence_is_the_first_sample_past_the_bound():
     assert diverged_at[1] == expected
     rate[0, 300, 0] = np.nan
     assert first_divergence(rate, TIMES, 100.0)[0] == TIMES[300]
+
+
+def test_a_mode_at_rest_stays_at_rest_under_a_propagator_beyond_float_range():
+    """lam = 720, 1000 at tau = dt = 1 ms grow e^719-fold and more per sample: beyond float range.
+
+    Before the input the activity is exactly 0 and stays 0 (not the NaN of
+    inf x 0); the first sample after the onset is the first past any bound,
+    for the modal path, a complex mode and the matrix exponential's (a
+    Jordan block) alike.  lam = 700 (e^699 per sample) is still in range:
+    its first sample after the onset is the closed form.
+    """
+    lam = np.array([700.0, 720.0, 1000.0])
+    tau = np.full(3, 1e-3)
+    rate = solve(lam[:, None, None], tau, np.ones((3, 1)))
+    onset = int(np.flatnonzero(TIMES == ONSET)[0])
+    assert np.array_equal(rate[:, : onset + 1], np.zeros((3, onset + 1, 1)))
+    assert_allclose(rate[0, onset + 1, 0], np.expm1(699.0) / 699.0, rtol=1e-12)
+    assert np.array_equal(first_divergence(rate, TIMES, 1e6), np.full(3, TIMES[onset + 1]))
+
+    # A rotating pair (eigenvalues 1000 +- 0.5i) and a defective one (a Jordan block at 1000).
+    weights = np.array([[[1000.0, 1.0], [-0.25, 1000.0]], [[1000.0, 1.0], [0.0, 1000.0]]])
+    rate = solve(weights, np.full(2, 1e-3), np.array([[0.0, 1.0], [0.0, 1.0]]))
+    assert np.array_equal(rate[:, : onset + 1], np.zeros((2, onset + 1, 2)))
+    assert np.array_equal(first_divergence(rate, TIMES, 1e6), np.full(2, TIMES[onset + 1]))
