@@ -15,15 +15,23 @@ are errors in this suite), and:
 
 from __future__ import annotations
 
+import itertools
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
+import xarray as xr
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
-from sweeps import compose_config
+from store_helpers import hydra_config
+from sweeps import SWEEPS, compose_config
 
 from analysis.checks import CHECKS
 from analysis.checks.verdicts import VERDICTS
+from pipeline import exits
+from pipeline.__main__ import execute
 from pipeline.block import simulate_block
 from pipeline.config.schema import ConfigError
 from pipeline.grid import Grid
@@ -194,3 +202,170 @@ def test_every_run_is_refused_or_measured_honestly(overrides):
         compared += 1
         if compared == 2:
             break
+
+
+# --- Every scenario, through the command's own entry point --------------------------
+
+ANGLES = [0.0, 0.3, 0.7853981633974483, 2.356194490192345, 3.0]
+"""Input directions: pi/4 and 3 pi/4 lie along the pair's eigenvectors (one mode undriven)."""
+
+exact_or_near_one = st.sampled_from([1.0, -1.0, 1 - 1e-9, 1 + 1e-9, 1 - 1e-6, 1 + 1e-6])
+coupling = st.one_of(st.floats(-3.0, 3.0).map(lambda x: round(x, 2)), exact_or_near_one)
+tiny_or_zero = st.sampled_from([0.0, 1e-12, -1e-9, 1e-6])
+amplitude = st.one_of(st.sampled_from([1.0, -1.0, 2.0, -2.0]), tiny_or_zero)
+
+
+def _listed(values) -> str:
+    return "[" + ",".join(repr(float(v)) for v in sorted(set(values))) + "]"
+
+
+def _drawn(draw, strategy, most: int = 2) -> str:
+    return _listed(draw(strategy) for _ in range(draw(st.integers(1, most))))
+
+
+@st.composite
+def scenario_sweeps(draw):
+    """Overrides of one sweep of any scenario, at its edges: exact singular couplings,
+    ``Re(lam)`` at and near 1, zero and tiny inputs, directions orthogonal to a mode,
+    solver steps from far below ``tau`` to above it."""
+    name = draw(st.sampled_from(SWEEPS))
+    taus = _drawn(draw, _decade(-2.5, -1))
+    overrides = [f"+sweep={name}", f"sweep.grid.tau={taus}"]
+    if name == "autapse":
+        overrides.append(
+            f"sweep.grid.lam={_drawn(draw, st.one_of(eigenvalue, exact_or_near_one), 3)}"
+        )
+        overrides.append(f"stimulus.amplitude={draw(amplitude)!r}")
+    elif name in ("pair", "mutual_inhibition", "runaway", "integrator"):
+        overrides.append(f"sweep.grid.coupling={_drawn(draw, coupling)}")
+        overrides.append(f"sweep.grid.input_angle={_drawn(draw, st.sampled_from(ANGLES))}")
+        if name == "integrator":
+            overrides.append(f"sweep.grid.amplitude={_drawn(draw, amplitude)}")
+        else:
+            overrides.append(f"stimulus.amplitude={draw(amplitude)!r}")
+    elif name == "autapse_pair":
+        overrides.append(
+            f"sweep.grid.lam1={_drawn(draw, st.one_of(eigenvalue, exact_or_near_one))}"
+        )
+        overrides.append(f"sweep.grid.lam2={_drawn(draw, eigenvalue)}")
+        overrides.append(f"sweep.grid.input_angle={_drawn(draw, st.sampled_from(ANGLES))}")
+    elif name == "nonsymmetric":
+        real = st.one_of(st.floats(-1.0, 1.5).map(lambda x: round(x, 2)), exact_or_near_one)
+        overrides.append(f"sweep.grid.lam_real={_drawn(draw, real)}")
+        overrides.append(f"sweep.grid.lam_imag={_drawn(draw, st.sampled_from([0.0, 0.5, 2.0]))}")
+    elif name == "matrix":
+        w = draw(st.one_of(st.floats(-1.5, 1.5).map(lambda x: round(x, 2)), exact_or_near_one))
+        overrides.append(f"network.weights=[[0.0,{w!r}],[{w!r},0.0]]")
+    elif name in ("feedforward", "spectrum"):
+        overrides.append(f"sweep.grid.seed={_drawn(draw, st.integers(0, 9).map(float))}")
+    elif name == "saturating_memory":
+        remembers = st.one_of(eigenvalue, exact_or_near_one).filter(lambda x: x >= 0)
+        overrides.append(f"sweep.grid.lam={_drawn(draw, remembers)}")
+        overrides.append(f"sweep.grid.amplitude={_drawn(draw, amplitude)}")
+        overrides.append(f"network.transfer={draw(st.sampled_from(['tanh', 'clip']))}")
+        overrides.append(f"solver.max_step={draw(_decade(-5, -1.5))!r}")
+    return overrides
+
+
+def _transfer(name: str, ceiling: float):
+    if name == "tanh":
+        return lambda x: ceiling * np.tanh(x / ceiling)
+    if name == "clip":
+        return lambda x: np.clip(x, -ceiling, ceiling)
+    return lambda x: x
+
+
+def _radau(weights, tau, drives, switches, times, f):
+    """``tau dv/dt = -v + f(M v + h(t))`` by Radau at rtol 1e-10, piece by piece between the
+    input's ``switches`` (``drives[k]`` from ``switches[k]``)."""
+    v = np.zeros(weights.shape[0])
+    out = np.empty((times.size, v.size))
+    edges = [times[0], *switches, times[-1]]
+    scale = max(1.0, float(np.abs(drives).max()))
+    for k, (start, stop) in enumerate(itertools.pairwise(edges)):
+        drive = drives[k]
+        inside = (times >= start) & (times < stop) if k < len(edges) - 2 else times >= start
+        if stop <= start:
+            continue
+        at = (
+            np.append(times[inside], stop)
+            if not inside.any() or times[inside][-1] != stop
+            else times[inside]
+        )
+        done = solve_ivp(
+            lambda _t, x, drive=drive: (-x + f(weights @ x + drive)) / tau,
+            (start, stop),
+            v,
+            "Radau",
+            np.clip(at, start, stop),
+            rtol=1e-10,
+            atol=1e-12 * scale,
+        )
+        out[inside] = done.y[:, : inside.sum()].T
+        v = done.y[:, -1]
+    return out
+
+
+def _drives(ds: xr.Dataset, h: np.ndarray):
+    """The input's pieces for one point: 0, then each epoch's ``h``, then 0; their starts."""
+    onset, offset = float(ds["onset"]), float(ds["offset"])
+    if "epoch" in ds["h"].dims:
+        starts = [float(s) for s in ds["epoch_start"].values]
+        pieces = [np.zeros(h.shape[-1]), *h, np.zeros(h.shape[-1])]
+    else:
+        starts = [onset]
+        pieces = [np.zeros(h.shape[-1]), h, np.zeros(h.shape[-1])]
+    return np.array(pieces), [*starts, offset]
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(scenario_sweeps())
+def test_every_scenario_is_refused_or_ends_with_an_honest_verdict(overrides):
+    """Through ``execute`` (the command without its process): no traceback, no warning, an
+    exit code that is the verdict's, no PASS without a quantity measured, and no ``agrees``
+    at a point whose trajectory is further than the tolerance from Radau's."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = Path(folder) / "s.zarr"
+        outcome = execute(hydra_config(store, "report=false", *overrides[1:], sweep=overrides[:1]))
+        if outcome.code == exits.REFUSED:
+            assert not store.exists()
+            assert outcome.errors and outcome.errors[0].startswith("error: ")
+            return
+        verdict = outcome.lines[-1].split(": ", 1)[1].split(",", 1)[0]
+        assert outcome.code == exits.VERDICT_CODES[verdict], (outcome.lines, overrides)
+        with xr.open_zarr(store) as stored:
+            ds = stored.load()
+    config = compose_config(overrides)
+    quantities = CHECKS[config.check_name].quantities
+    agrees_any = {q: (ds[f"{q}_check"] == VERDICTS["agrees"]) for q in quantities}
+    if verdict == "PASS":
+        assert any(bool(a.any()) for a in agrees_any.values()), (outcome.lines, overrides)
+    assert not any(bool((ds[f"{q}_check"] == VERDICTS["disagrees"]).any()) for q in quantities), (
+        outcome.lines,
+        overrides,
+    )
+    # The trajectories of up to three points where some quantity agrees, against Radau.
+    dims = list(ds["status"].dims)
+    agreeing = np.zeros(ds["status"].shape, dtype=bool)
+    for a in agrees_any.values():
+        agreeing |= a.any([d for d in a.dims if d not in dims]).transpose(*dims).values
+    f = _transfer(config.network.transfer, config.network.ceiling)
+    times = ds["time"].values
+    picks = np.unique(np.linspace(0, times.size - 1, 12).astype(int))
+    tolerance = config.analysis.rtol
+    for index in list(zip(*np.nonzero(agreeing), strict=True))[:3]:
+        point = ds.isel(dict(zip(dims, index, strict=True)))
+        tau = float(point["tau"])
+        if times[-1] > 2e3 * tau:
+            continue  # too many time constants for Radau at rtol 1e-10 in a test's time
+        drives, switches = _drives(ds, point["h"].values)
+        reference = _radau(point["weights"].values, tau, drives, switches, times[picks], f)
+        stored = point["rate"].values[picks]
+        size = max(np.abs(reference).max(), 1e-300)
+        assert np.abs(stored - reference).max() <= tolerance * size, (overrides, index)
