@@ -281,7 +281,8 @@ def _radau(weights, tau, drives, switches, times, f):
     v = np.zeros(weights.shape[0])
     out = np.empty((times.size, v.size))
     edges = [times[0], *switches, times[-1]]
-    scale = max(1.0, float(np.abs(drives).max()))
+    # The response of a linear network scales with its input: so does Radau's absolute error.
+    scale = max(float(np.abs(drives).max()), 1e-30)
     for k, (start, stop) in enumerate(itertools.pairwise(edges)):
         drive = drives[k]
         inside = (times >= start) & (times < stop) if k < len(edges) - 2 else times >= start
@@ -367,5 +368,6 @@ def test_every_scenario_is_refused_or_ends_with_an_honest_verdict(overrides):
         drives, switches = _drives(ds, point["h"].values)
         reference = _radau(point["weights"].values, tau, drives, switches, times[picks], f)
         stored = point["rate"].values[picks]
-        size = max(np.abs(reference).max(), 1e-300)
-        assert np.abs(stored - reference).max() <= tolerance * size, (overrides, index)
+        size = np.abs(reference).max()
+        allowed = tolerance * size + 1e-9 * np.abs(drives).max()  # + Radau's own error
+        assert np.abs(stored - reference).max() <= allowed, (overrides, index)
