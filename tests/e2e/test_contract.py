@@ -321,7 +321,7 @@ def _drives(ds: xr.Dataset, h: np.ndarray):
 
 @pytest.mark.slow
 @settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -360,14 +360,21 @@ def test_every_scenario_is_refused_or_ends_with_an_honest_verdict(overrides):
     times = ds["time"].values
     picks = np.unique(np.linspace(0, times.size - 1, 12).astype(int))
     tolerance = config.analysis.rtol
-    for index in list(zip(*np.nonzero(agreeing), strict=True))[:3]:
+    for index in list(zip(*np.nonzero(agreeing), strict=True))[:2]:
         point = ds.isel(dict(zip(dims, index, strict=True)))
         tau = float(point["tau"])
-        if times[-1] > 2e3 * tau:
+        if times[-1] > 300 * tau:
             continue  # too many time constants for Radau at rtol 1e-10 in a test's time
         drives, switches = _drives(ds, point["h"].values)
-        reference = _radau(point["weights"].values, tau, drives, switches, times[picks], f)
         stored = point["rate"].values[picks]
+        # A diverged point is stored up to its divergence (then NaN): compared up to there.
+        kept = np.isfinite(stored).all(axis=1)
+        kept &= np.abs(stored).max(axis=1, initial=0) <= 1e12 * max(np.abs(drives).max(), 1.0)
+        if not kept.any():
+            continue
+        upto = picks[: int(np.argmin(kept)) if not kept.all() else kept.size]
+        reference = _radau(point["weights"].values, tau, drives, switches, times[upto], f)
         size = np.abs(reference).max()
         allowed = tolerance * size + 1e-9 * np.abs(drives).max()  # + Radau's own error
-        assert np.abs(stored - reference).max() <= allowed, (overrides, index)
+        error = np.abs(point["rate"].values[upto] - reference).max(initial=0)
+        assert error <= allowed, (overrides, index)
