@@ -48,7 +48,7 @@ from pipeline.run import shares
 from pipeline.run.backends import run_tasks
 from pipeline.run.execute import block_tasks, catalog_of, run_fields, store_of
 from pipeline.run.plan import Plan, plan_run
-from pipeline.run.progress import Progress
+from pipeline.run.progress import Progress, counted
 from pipeline.run.slurm import sbatch_flags, site_options, test_only, worker_script
 from pipeline.store.lifecycle import StoreError, pending_blocks
 from pipeline.store.status import STATUS, run_status, status_counts
@@ -317,16 +317,22 @@ def _log_to_stdout() -> None:
     logging.getLogger("submitit").propagate = False  # it prints its records itself
 
 
+def finish_command(config: Config, overrides: Sequence[str]) -> list[str]:
+    """The finishing job's run: ``python -m pipeline OVERRIDES`` with a thread per core of
+    the job (``cluster.finish.cores``, else a task's ``cluster.cores``)."""
+    cluster = array_settings(config)
+    cores = cluster.finish.cores or cluster.cores
+    return [sys.executable, "-m", "pipeline", *without_cluster(overrides),
+            "cluster=threads", f"cluster.n_workers={cores}"]  # fmt: skip
+
+
 def finish(config: Config, overrides: Sequence[str], array_job: str) -> None:
     """The finishing job: once no task of ``array_job`` holds a share, ``python -m pipeline
     OVERRIDES`` on the store, which computes what the tasks left and ends the store; exits
     with its exit code."""
     _log_to_stdout()
     wait_for_shares(config, array_job)
-    cluster = array_settings(config)
-    cores = cluster.finish.cores or cluster.cores
-    command = [sys.executable, "-m", "pipeline", *without_cluster(overrides),
-               "cluster=threads", f"cluster.n_workers={cores}"]  # fmt: skip
+    command = finish_command(config, overrides)
     sys.stdout.flush()
     # A process of its own, as the command a user types: SLURM's SIGTERM reaches it
     # directly, while submitit's handler keeps this process waiting for it.
@@ -386,8 +392,8 @@ def array_jobs(config: Config, plan: Plan) -> Jobs:
     notes = []
     if tasks > blocks:
         notes.append(
-            f"cluster.array_tasks={tasks} but the sweep has {blocks} blocks: "
-            f"submitting {blocks} tasks, one block each"
+            f"cluster.array_tasks={tasks} but the sweep has {counted(blocks, 'block')}: "
+            f"submitting {counted(blocks, 'task')}, one block each"
         )
         tasks = blocks
         cluster = dataclasses.replace(cluster, array_tasks=tasks)
