@@ -692,11 +692,19 @@ class Config:
     tags: list[str] | None = None
     """Labels of the run in the catalog (``+tags=[baseline,tanh]``); they change no result."""
     report: bool = True
-    """Write figures and ``index.html`` into ``<store>.report/`` after the run."""
+    """Write figures and ``index.html`` into ``<store>.report/`` after the run (for a store
+    on an object store, beside the run's catalog: ``results/<name>.report/``)."""
+    report_dir: str | None = None
+    """A folder for the report instead (replaced by each run's report); null: as ``report``
+    says."""
 
     def __post_init__(self) -> None:
         if self.sweep is MISSING or self.network is MISSING:
             return
+        _require(
+            self.report_dir is None or self.report_dir.strip() != "",
+            f"report_dir must be a folder or null, got report_dir={self.report_dir!r}",
+        )
         _check_grid_against_network(self.sweep.grid, self.network.kind)
         _check_model(self)
         dt, end = self.record.dt, self.record.duration
