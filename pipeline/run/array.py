@@ -25,8 +25,10 @@ import dataclasses
 import functools
 import logging
 import math
+import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -490,7 +492,13 @@ class ShareTask(submitit.helpers.Checkpointable):
         _log_to_stdout()
         job = submitit.JobEnvironment()
         tasks = array_settings(config).array_tasks or 1
-        return run_share(config, task, tasks, job.array_job_id or job.job_id, overrides)
+        array_job = job.array_job_id or job.job_id
+        # SLURM appends each run of a requeued task to the same output file: each starts
+        # with its attempt (SLURM_RESTART_COUNT counts the requeues, unset before the first).
+        attempt = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
+        log.info("%s: attempt %d on %s at %s", _label(array_job, task, tasks), attempt + 1,
+                 socket.gethostname(), provenance.now())  # fmt: skip
+        return run_share(config, task, tasks, array_job, overrides)
 
     def __submitit_checkpoint__(
         self, config: Config, task: int, overrides: Sequence[str] = ()

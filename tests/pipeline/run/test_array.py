@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import dask
@@ -248,6 +249,37 @@ def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path
     messages = catalog["message"].fillna("").tolist()
     assert f"SLURM array {array_id} task 1 of 3: its share done, 1 blocks computed" in messages
     assert catalog.iloc[-1]["opened"] == "resumed" and catalog.iloc[-1]["blocks_computed"] == 0
+
+
+def test_a_requeued_task_waits_for_its_begin_time_and_keeps_each_attempts_log(
+    slurm: Path, tmp_path: Path
+):
+    """docs/cluster.md's requeue: ``scontrol requeue`` puts the task back PENDING with reason
+    BeginTime about two minutes ahead; ``scontrol update ... StartTime=now`` starts it at
+    once; its log keeps both attempts, each under its own header."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    done = run_driver(*SWEEP, *ARRAY, "store.lease_seconds=3", f"store.path={path}",
+                      cwd=tmp_path, script=("-m", "pipeline.submit"))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    array_id, finish_id = re.search(r"array (\d+) .* finishing job (\d+)", done.stdout).groups()
+    log = tmp_path / "s.zarr.logs" / f"{array_id}_0_0_log.out"
+    wait_until(lambda: log.exists() and "attempt 1 on" in log.read_text(), 60, "attempt 1", 0.002)
+    signal_job(array_id, signal.SIGSTOP, 0)
+    subprocess.run(["scontrol", "requeue", f"{array_id}_0"], check=True)
+    task = f"{array_id}_0"
+    wait_until(lambda: squeue("-j", task, "-o", "%T") == ["PENDING"], 60, f"{task} requeued")
+    assert squeue("-j", task, "-o", "%r") == ["BeginTime"]
+    begins = datetime.fromisoformat(squeue("-j", task, "-o", "%S")[0])
+    assert 100 <= (begins - datetime.now()).total_seconds() <= 125  # SLURM's own delay
+    subprocess.run(["scontrol", "update", f"JobId={task}", "StartTime=now"], check=True)
+    _wait_for_jobs(array_id, finish_id)
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
+    text = log.read_text()
+    assert re.findall(rf"SLURM array {array_id} task 0 of 3: attempt (\d+) on ", text) == [
+        "1",
+        "2",
+    ], text
 
 
 @pytest.mark.slow
