@@ -354,11 +354,11 @@ def executor(
     """A submitit executor of jobs named ``name`` with ``cluster``'s options (or the sbatch
     options ``resources``, :func:`job_options`) and the sbatch options ``extra``, writing
     into ``logs``; ``parameters`` are submitit's own."""
-    executor = submitit.SlurmExecutor(
+    made = submitit.SlurmExecutor(
         folder=logs, python=shlex.quote(cluster.python) if cluster.python else None
     )
     options = (resources or job_options(cluster)) | extra
-    executor.update_parameters(
+    made.update_parameters(
         job_name=name,
         time=options["time"],  # submitit counts a task's timeouts from it, in minutes
         setup=list(cluster.job_script_prologue),
@@ -367,7 +367,7 @@ def executor(
         additional_parameters=options,
         **parameters,
     )
-    return executor
+    return made
 
 
 @dataclass(frozen=True)
