@@ -51,6 +51,7 @@ from pipeline.run.backends import run_tasks
 from pipeline.run.execute import block_tasks, catalog_of, run_fields, store_of
 from pipeline.run.plan import Plan, plan_run
 from pipeline.run.progress import Progress, counted
+from pipeline.run.resources import check_job_memory, needs
 from pipeline.run.slurm import sbatch_flags, site_options, test_only, worker_script
 from pipeline.store.lifecycle import StoreError, pending_blocks
 from pipeline.store.status import STATUS, run_status, status_counts
@@ -388,8 +389,10 @@ class Jobs:
 
 def array_jobs(config: Config, plan: Plan) -> Jobs:
     """The array's and the finishing job's executors for ``config``, whose blocks ``plan``
-    lays out; an array of more tasks than blocks is trimmed to one task per block."""
+    lays out; an array of more tasks than blocks is trimmed to one task per block.  Jobs
+    whose memory cannot hold their blocks are refused (:func:`check_job_memory`)."""
     cluster = array_settings(config)
+    check_job_memory(config, needs(config, plan.grid))
     tasks, blocks = cluster.array_tasks or 1, len(plan.layout.blocks())
     notes = []
     if tasks > blocks:
