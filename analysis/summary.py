@@ -248,6 +248,16 @@ def tally(part: xr.Dataset, start: Mapping[str, int], sizes: Mapping[str, int]) 
     )
 
 
+def tally_variables(ds: xr.Dataset) -> list[str]:
+    """The variables of ``ds`` that :func:`tally` reads: the status and every check's."""
+    return [STATUS_VARIABLE, *(["check"] if "check" in ds else [])] + [
+        f"{q}{suffix}"
+        for q in checked_quantities(ds)
+        for suffix in ("_check", "", "_theory", "_scale")
+        if f"{q}{suffix}" in ds
+    ]
+
+
 def store_tally(ds: xr.Dataset, points: int = SLAB_POINTS) -> Tally:
     """The :class:`Tally` of every point of ``ds``, read in slabs of about ``points`` points.
 
@@ -257,12 +267,7 @@ def store_tally(ds: xr.Dataset, points: int = SLAB_POINTS) -> Tally:
     status = ds[STATUS_VARIABLE]
     sizes = dict(zip(status.dims, status.shape, strict=True))
     first = status.dims[0]
-    names = [STATUS_VARIABLE, *(["check"] if "check" in ds else [])] + [
-        f"{q}{suffix}"
-        for q in checked_quantities(ds)
-        for suffix in ("_check", "", "_theory", "_scale")
-        if f"{q}{suffix}" in ds
-    ]
+    names = tally_variables(ds)
     chunk = (status.encoding.get("chunks") or (1,))[0]
     rows = max(chunk, points // max(status.size // sizes[first], 1) // chunk * chunk)
     start = dict.fromkeys(sizes, 0)

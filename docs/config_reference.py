@@ -69,7 +69,7 @@ def yaml_comments(path: Path) -> tuple[str, dict[str, str]]:
     """
     header: list[str] = []
     comments: dict[str, str] = {}
-    last = None
+    last = top = None
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#") and not comments and last is None:
             text = line.lstrip("#").strip()
@@ -77,9 +77,13 @@ def yaml_comments(path: Path) -> tuple[str, dict[str, str]]:
                 header.append(text)
             continue
         match = re.match(r"^(\w+):.*?\s#\s?(.*)$", line)
+        nested = re.match(r"^\s+(\w+):.*?\s#\s?(.*)$", line)
         if match:
-            last = match.group(1)
+            last = top = match.group(1)
             comments[last] = match.group(2).strip()
+        elif nested and top:  # a key of a section (finish: walltime: ...) as "finish.walltime"
+            last = f"{top}.{nested.group(1)}"
+            comments[last] = nested.group(2).strip()
         elif last and re.match(r"^\s+#", line):
             comments[last] += " " + line.strip().lstrip("#").strip()
         elif re.match(r"^\w+:", line):
@@ -143,8 +147,32 @@ def rows(cls: type, prefix: str, yaml_file: Path | None = None) -> list[tuple[st
             default = MISSING
         default = values.get(field.name, default)
         unit, why = split_unit(docs.get(field.name) or comments.get(field.name, ""))
-        table.append((f"`{prefix}.{field.name}`", value_text(default), unit, markdown(why)))
+        section = field.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(
+            field.default_factory()
+        )
+        shown = "" if section else value_text(default)  # a section: its keys follow
+        table.append((f"`{prefix}.{field.name}`", shown, unit, markdown(why)))
+        if section:
+            table += _section_rows(field, f"{prefix}.{field.name}", default, comments)
     return table
+
+
+def _section_rows(
+    field: dataclasses.Field, key: str, default: Any, comments: dict[str, str]
+) -> list[tuple[str, ...]]:
+    """(key, default, unit, why) of each field of a section of the config (``cluster.finish``):
+    its YAML comment (``finish.walltime``), else its docstring."""
+    section = field.default_factory()  # type: ignore[misc]
+    docs = attribute_docs(type(section))
+    values = default if isinstance(default, dict) else {}
+    name = key.split(".", 1)[1]
+    rows_ = []
+    for inner in dataclasses.fields(section):
+        value = values.get(inner.name, getattr(section, inner.name))
+        text = comments.get(f"{name}.{inner.name}") or docs.get(inner.name, "")
+        unit, why = split_unit(text)
+        rows_.append((f"`{key}.{inner.name}`", value_text(value), unit, markdown(why)))
+    return rows_
 
 
 def table(entries: list[tuple[str, ...]]) -> list[str]:

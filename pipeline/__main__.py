@@ -51,7 +51,7 @@ from pipeline.exits import INTERRUPTED, REFUSED, STOPPED, VERDICT_CODES, termina
 from pipeline.records import tracking
 from pipeline.run import multirun
 from pipeline.run.execute import RunStopped, run_sweep
-from pipeline.run.report import record_report, write_store_report
+from pipeline.run.report import record_report, report_folder, write_store_report
 from pipeline.run.startup import prepare_process
 from pipeline.store.lease import LeaseHeld
 from pipeline.store.lifecycle import StoreError
@@ -84,12 +84,11 @@ def execute(cfg: DictConfig) -> multirun.Outcome:
         *summary.lines,
     ]
     errors = [f"failed: {failure}" for failure in result.failures]
-    if config.report and result.store.folder is not None:
-        page = write_store_report(result.store.folder, summary).resolve()
+    if config.report:
+        folder = report_folder(result, config.report_dir)
+        page = write_store_report(result, summary, folder).resolve()
         lines.insert(1, f"report: {page}")  # beside the store's line: the verdict stays last
         errors += record_report(result, page.parent)
-    elif config.report:
-        errors.append(f"warning: no report for {result.where}: reports go beside local stores")
     sweep_dir = app.sweep.dir if app and app.mode == RunMode.MULTIRUN else None
     untracked = tracking.track(config, result, sweep_dir)
     if untracked:

@@ -99,7 +99,8 @@ def write_report(
     directory = Path(directory) if directory is not None else report_directory(store)
     with np.errstate(all="ignore"):
         pngs = {name: png(fig) for name, fig in figures(ds).items()}
-    text = page.render(ds, str(Path(store).resolve()), summary.lines, summary.verdict, pngs)
+    where = str(store) if "://" in str(store) else str(Path(store).resolve())  # or its URL
+    text = page.render(ds, where, summary.lines, summary.verdict, pngs)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     for name, data in pngs.items():

@@ -1,7 +1,7 @@
 """Adapters: the only places this package uses other libraries' private parts.
 
 Each module here wraps one library (``zarr``, ``hydra``, ``xarray``,
-``glibc``).  It chooses, once at import, between a fast path through that
+``glibc``, ``submitit``).  It chooses, once at import, between a fast path through that
 library's internals and a fallback through its public API, and says in its
 docstring what the fast path buys (measured in ``benchmarks/README.md``) and
 which upstream change would make it unnecessary.

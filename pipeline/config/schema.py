@@ -506,6 +506,42 @@ _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([kKMGT]i?B)$")
 """A memory size as Dask writes one: 1GB, 512MiB, 1.5 GB."""
 
 
+MAIL_TYPES = ("NONE", "BEGIN", "END", "FAIL", "REQUEUE", "ALL", "INVALID_DEPEND",
+              "STAGE_OUT", "TIME_LIMIT", "TIME_LIMIT_90", "TIME_LIMIT_80", "TIME_LIMIT_50",
+              "ARRAY_TASKS")  # fmt: skip
+"""The events sbatch's ``--mail-type`` names (``man sbatch``)."""
+
+
+@dataclass
+class JobResources:
+    """The resources of one job of its own: an array's finishing job (``cluster.finish``) or
+    the driver's job (``cluster.driver``); null: as the key's comment in
+    ``conf/cluster/slurm.yaml`` says."""
+
+    walltime: str | None = None
+    """SLURM: ``--time`` of the job."""
+    memory: str | None = None
+    """SLURM: ``--mem`` of the job."""
+    cores: int | None = None
+    """SLURM: ``--cpus-per-task`` of the job."""
+
+    def check(self, key: str) -> None:
+        """Refuse a value SLURM would not read, naming ``key`` (``cluster.finish``)."""
+        _require(
+            self.walltime is None or bool(_WALLTIME.match(self.walltime)),
+            f"{key}.walltime must be a SLURM time (HH:MM:SS, or D-HH:MM:SS) or null, "
+            f"got {key}.walltime={self.walltime!r}",
+        )
+        _require(
+            self.memory is None or bool(_MEMORY.match(self.memory)),
+            f"{key}.memory must be a size such as 4GB or null, got {key}.memory={self.memory!r}",
+        )
+        _require(
+            self.cores is None or self.cores >= 1,
+            f"{key}.cores must be >= 1 or null, got {key}.cores={self.cores}",
+        )
+
+
 @dataclass
 class SlurmCluster(ClusterConfig):
     """Dask workers started as SLURM jobs by ``dask_jobqueue.SLURMCluster``; the driver stays here.
@@ -530,6 +566,12 @@ class SlurmCluster(ClusterConfig):
     log_directory: str = "dask-logs"
     array_tasks: int | None = None
     """Tasks of the array of ``python -m pipeline.submit``; ``python -m pipeline`` ignores it."""
+    qos: str | None = None
+    mail_user: str | None = None
+    mail_type: str | None = None
+    array_parallelism: int | None = None
+    finish: JobResources = field(default_factory=JobResources)
+    driver: JobResources = field(default_factory=JobResources)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -542,7 +584,21 @@ class SlurmCluster(ClusterConfig):
             f"cluster.n_workers={self.n_workers} does not apply to cluster=slurm: the workers "
             "are cluster.jobs x cluster.processes",
         )
-        for key in ("partition", "account", "python", "local_directory"):
+        self.finish.check("cluster.finish")
+        self.driver.check("cluster.driver")
+        _require(
+            self.array_parallelism is None or self.array_parallelism >= 1,
+            "cluster.array_parallelism must be >= 1 or null, "
+            f"got cluster.array_parallelism={self.array_parallelism}",
+        )
+        events = (self.mail_type or "").split(",")
+        unknown = [event for event in events if event.strip().upper() not in MAIL_TYPES]
+        _require(
+            self.mail_type is None or not unknown,
+            f"cluster.mail_type must be one or more of {', '.join(MAIL_TYPES)} (comma-separated), "
+            f"got cluster.mail_type={self.mail_type!r}",
+        )
+        for key in ("partition", "account", "python", "local_directory", "qos", "mail_user"):
             value = getattr(self, key)
             _require(
                 value is None or (value.strip() != "" and not value.startswith("-")),
@@ -636,11 +692,19 @@ class Config:
     tags: list[str] | None = None
     """Labels of the run in the catalog (``+tags=[baseline,tanh]``); they change no result."""
     report: bool = True
-    """Write figures and ``index.html`` into ``<store>.report/`` after the run."""
+    """Write figures and ``index.html`` into ``<store>.report/`` after the run (for a store
+    on an object store, beside the run's catalog: ``results/<name>.report/``)."""
+    report_dir: str | None = None
+    """A folder for the report instead (replaced by each run's report); null: as ``report``
+    says."""
 
     def __post_init__(self) -> None:
         if self.sweep is MISSING or self.network is MISSING:
             return
+        _require(
+            self.report_dir is None or self.report_dir.strip() != "",
+            f"report_dir must be a folder or null, got report_dir={self.report_dir!r}",
+        )
         _check_grid_against_network(self.sweep.grid, self.network.kind)
         _check_model(self)
         dt, end = self.record.dt, self.record.duration

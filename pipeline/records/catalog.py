@@ -36,14 +36,15 @@ import pandas as pd
 import yaml
 
 from pipeline.config.flat import flatten
+from pipeline.store.base import DEFAULT_CATALOG
 from pipeline.store.status import STATUS
 
 ENVIRONMENT = "RATE_SWEEPS_CATALOG"
 """Environment variable naming the catalog every run records in, wherever its store is."""
 
-DEFAULT_PATH = Path("results") / "catalog.sqlite"
+DEFAULT_PATH = DEFAULT_CATALOG
 """Where the commands look without ``--catalog`` or :data:`ENVIRONMENT`:
-beside the default stores."""
+beside the default stores, where runs into object stores record themselves too."""
 
 COUNT_COLUMNS = {name: f"points_{name}" for name in STATUS}
 """Column holding the number of points of each status after the run."""
@@ -105,8 +106,8 @@ def catalog_path(beside_store: Path, configured: str | None) -> Path:
     ``catalog.path`` if given, else the file that :data:`ENVIRONMENT` names
     (one catalog for all of a user's runs), else ``beside_store``: the store's
     own default (:meth:`pipeline.store.sweep_store.SweepStore.default_catalog`,
-    ``catalog.sqlite`` beside a folder, in the working directory for a store on
-    an object store: SQLite needs a local file).
+    ``catalog.sqlite`` beside a folder, :data:`DEFAULT_PATH` for a store on an
+    object store: SQLite needs a local file).
     """
     if configured is not None:
         return Path(configured)

@@ -21,30 +21,40 @@ finishing job one call of :func:`finish`.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import math
+import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import submitit
+import xarray as xr
 
-from pipeline.config.schema import ClusterConfig, Config, ConfigError, SlurmCluster
+from analysis.summary import Tally, summarize, tally, tally_variables
+from pipeline.adapters.submitit import sbatch_script
+from pipeline.config.schema import ClusterConfig, Config, ConfigError, JobResources, SlurmCluster
 from pipeline.exits import terminate
 from pipeline.records import catalog, provenance
 from pipeline.run import shares
 from pipeline.run.backends import run_tasks
 from pipeline.run.execute import block_tasks, catalog_of, run_fields, store_of
 from pipeline.run.plan import Plan, plan_run
-from pipeline.run.progress import Progress
-from pipeline.run.slurm import sbatch_flags, test_only
+from pipeline.run.progress import Progress, counted
+from pipeline.run.resources import check_job_memory, needs
+from pipeline.run.slurm import sbatch_flags, site_options, test_only, worker_script
 from pipeline.store.lifecycle import StoreError, pending_blocks
-from pipeline.store.status import run_status, status_counts
+from pipeline.store.status import STATUS, run_status, status_counts
 from pipeline.store.sweep_store import SweepStore
 
 log = logging.getLogger(__name__)
@@ -92,31 +102,34 @@ def _wait_until_free(key: SweepStore, seconds: float) -> None:
         time.sleep(0.5)
 
 
-def run_share(config: Config, task: int, tasks: int, array_job: str) -> int:
+def run_share(
+    config: Config, task: int, tasks: int, array_job: str, overrides: Sequence[str] = ()
+) -> int:
     """Compute the pending blocks of share ``task`` of ``tasks``; return how many it computed.
 
-    Records the task in the catalog when it ends, however it ends.  Refuses
-    (:class:`~pipeline.store.lifecycle.StoreError`) a store that is not there to resume:
-    ``python -m pipeline.submit`` creates it before the array starts.
+    Records the task in the catalog when it ends, however it ends
+    (:func:`record_task`).  Refuses (:class:`~pipeline.store.lifecycle.StoreError`) a store
+    that is not there to resume: ``python -m pipeline.submit`` creates it before the array
+    starts.
     """
     plan = plan_run(config)
     store = store_of(config)
     if store.check(plan.attrs, overwrite=False) != "resume":
         raise StoreError(
-            f"store.store={config.store.store} holds no store of this sweep to fill: "
+            f"store.path={config.store.path} holds no store of this sweep to fill: "
             "python -m pipeline.submit creates it before it submits the array"
         )
     key = shares.share_key(store, task)
     # A requeued task may find the lease of its own earlier run, killed mid-share.
     _wait_until_free(key, 2 * config.store.lease_seconds)
-    started = provenance.now()
+    task_run = TaskRun(array_job, task, tasks, list(overrides))
     cores = config.cluster.cores  # type: ignore[attr-defined]
-    label = _label(array_job, task, tasks)
-    outcome: dict = {"status": "interrupted", "blocks_computed": 0}
+    todo: list = []
+    outcome: dict = {"status": "interrupted"}
     with shares.held_share(store, task, config.store.lease_seconds) as held:
         try:
             todo = pending_in_share(store, plan, task, tasks)
-            log.info("%s: %d of its %d blocks to compute", label, len(todo),
+            log.info("%s: %d of its %d blocks to compute", task_run.label, len(todo),
                      len(share_of(plan, task, tasks)))  # fmt: skip
             writer = store.block_writer(plan.grid.dims, held.token, leased=key)
             results = run_tasks(
@@ -127,36 +140,87 @@ def run_share(config: Config, task: int, tasks: int, array_job: str) -> int:
             held.record.check(held.token)
             failed = sum(1 for r in results if r["failure"])
             outcome = {
-                "blocks_computed": len(todo),
-                "message": f"{label}: its share done, {len(todo)} blocks computed"
+                "status": None,  # the share's: complete, or incomplete
+                "message": f"{task_run.label}: its share done, {len(todo)} blocks computed"
                 + (f", {failed} failed" if failed else ""),
             }
             return len(todo)
         except BaseException as err:
-            outcome["message"] = f"{label}: stopped ({type(err).__name__}: {err})"
+            outcome["message"] = f"{task_run.label}: stopped ({type(err).__name__}: {err})"
             if isinstance(err, Exception):
                 outcome["status"] = "error"
             raise
         finally:
-            _record(config, plan, store, started, outcome)
+            record_task(config, plan, store, task_run, outcome, todo)
 
 
-def _record(config: Config, plan: Plan, store: SweepStore, started: str, outcome: dict) -> None:
-    """One catalog row for an array task, written when it ends (tasks run side by side)."""
+@dataclass
+class TaskRun:
+    """One run of one task of an array, as the catalog records it."""
+
+    array_job: str
+    task: int
+    tasks: int
+    overrides: list[str]
+    started: str = dataclasses.field(default_factory=provenance.now)
+    clock: float = dataclasses.field(default_factory=time.monotonic)
+
+    @property
+    def label(self) -> str:
+        return _label(self.array_job, self.task, self.tasks)
+
+
+def written_blocks(status: np.ndarray, blocks: Sequence) -> int:
+    """How many of ``blocks`` the store now holds (no point of theirs pending)."""
+    return sum(1 for block in blocks if not (status[block.slices] == STATUS["pending"]).any())
+
+
+def share_verdict(store: SweepStore, plan: Plan, blocks: Sequence, counts: dict) -> str:
+    """The theory check's verdict over the points of ``blocks`` alone, as the summary gives
+    a whole store's (PASS, FAIL or INCONCLUSIVE; points pending or failed make it FAIL),
+    from the check variables the store holds for them."""
+    sizes = dict(zip(plan.grid.dims, plan.grid.shape, strict=True))
+    with xr.open_zarr(store.zarr_store(read_only=True), chunks=None) as ds:
+        names = tally_variables(ds)
+        parts = [
+            tally(
+                ds[names].isel(dict(zip(plan.grid.dims, block.slices, strict=True))).load(),
+                {dim: part.start for dim, part in zip(plan.grid.dims, block.slices, strict=True)},
+                sizes,
+            )
+            for block in blocks
+        ]
+        return summarize(ds, counts, functools.reduce(Tally.combine, parts)).verdict
+
+
+def record_task(
+    config: Config, plan: Plan, store: SweepStore, run: TaskRun, outcome: dict, todo: Sequence
+) -> None:
+    """One catalog row for a run of an array task, written when it ends (tasks run side by
+    side): the command's overrides, its duration, the blocks of ``todo`` (those it set out
+    to compute) that the store holds now, and its share's point counts, status and verdict
+    (the run's status ``interrupted`` or ``error`` where it did not end its share)."""
+    blocks = share_of(plan, run.task, run.tasks)
+    fields: dict = {"status": outcome["status"], "message": outcome.get("message")}
     try:
-        counts = status_counts(store.read_status())
+        status = store.read_status()
+        points = np.concatenate([status[block.slices].ravel() for block in blocks])
+        counts = status_counts(points)
+        fields["blocks_computed"] = written_blocks(status, todo)
+        fields["verdict"] = share_verdict(store, plan, blocks, counts)
     except Exception:  # a damaged store: the finishing run repairs it and says more
         counts = {}
-    fields = {
-        "status": run_status(counts),
-        **outcome,
+    fields |= {
+        "status": fields["status"] or run_status(counts),
         "finished": provenance.now(),
         "opened": "array task",
+        "duration_s": round(time.monotonic() - run.clock, 3),
         **{catalog.COUNT_COLUMNS[name]: n for name, n in counts.items()},
     }
     file = catalog_of(config, store)
     try:
-        run_id = catalog.start_run(file, run_fields(config, plan, store, started))
+        started = run_fields(config, plan, store, run.started, run.overrides)
+        run_id = catalog.start_run(file, started)
         catalog.update_run(file, run_id, fields)
     except Exception as err:  # the store says what was done; do not hide why the task ended
         log.error("could not record the array task in %s: %s", file, err)
@@ -183,11 +247,10 @@ def wait_for_shares(config: Config, array_job: str) -> None:
     recorded = catalog.runs(file)["message"].dropna().tolist() if file.exists() else []
     plan = plan_run(config)
     for task in range(tasks):
-        label = _label(array_job, task, tasks)
-        if not any(message.startswith(f"{label}:") for message in recorded):
-            started = provenance.now()
-            message = f"{label}: ended without recording an outcome (cancelled or killed)"
-            _record(config, plan, store, started, {"status": "interrupted", "message": message})
+        run = TaskRun(array_job, task, tasks, [])
+        if not any(message.startswith(f"{run.label}:") for message in recorded):
+            message = f"{run.label}: ended without recording an outcome (cancelled or killed)"
+            record_task(config, plan, store, run, {"status": "interrupted", "message": message}, [])
 
 
 def _memory_mb(memory: str) -> int:
@@ -225,15 +288,21 @@ def directive_options(directives: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-def job_options(cluster: SlurmCluster) -> dict[str, Any]:
-    """The sbatch options of every job of the array by name, as submitit takes them: the
-    resources of ``cluster`` and its extra directives."""
+def job_options(
+    cluster: SlurmCluster, own: JobResources | None = None, cores: int | None = None
+) -> dict[str, Any]:
+    """The sbatch options of the array's tasks by name, as submitit takes them: the resources
+    of ``cluster``, its site's options (qos, mail) and its extra directives; for a job with
+    resources of its ``own`` (the finishing job's, the driver's), those where given, else
+    ``cores`` (if given) and the tasks' other resources."""
+    own = own or JobResources()
     options = {
         "partition": cluster.partition,
         "account": cluster.account,
-        "time": walltime_minutes(cluster.walltime),
-        "cpus_per_task": cluster.cores,
-        "mem": f"{_memory_mb(cluster.memory)}M",
+        "time": walltime_minutes(own.walltime or cluster.walltime),
+        "cpus_per_task": own.cores or cores or cluster.cores,
+        "mem": f"{_memory_mb(own.memory or cluster.memory)}M",
+        **site_options(cluster),
     }
     return {name: value for name, value in options.items() if value is not None} | (
         directive_options(cluster.job_extra_directives)
@@ -251,15 +320,22 @@ def _log_to_stdout() -> None:
     logging.getLogger("submitit").propagate = False  # it prints its records itself
 
 
+def finish_command(config: Config, overrides: Sequence[str]) -> list[str]:
+    """The finishing job's run: ``python -m pipeline OVERRIDES`` with a thread per core of
+    the job (``cluster.finish.cores``, else a task's ``cluster.cores``)."""
+    cluster = array_settings(config)
+    cores = cluster.finish.cores or cluster.cores
+    return [sys.executable, "-m", "pipeline", *without_cluster(overrides),
+            "cluster=threads", f"cluster.n_workers={cores}"]  # fmt: skip
+
+
 def finish(config: Config, overrides: Sequence[str], array_job: str) -> None:
     """The finishing job: once no task of ``array_job`` holds a share, ``python -m pipeline
     OVERRIDES`` on the store, which computes what the tasks left and ends the store; exits
     with its exit code."""
     _log_to_stdout()
     wait_for_shares(config, array_job)
-    cores = array_settings(config).cores
-    command = [sys.executable, "-m", "pipeline", *without_cluster(overrides),
-               "cluster=threads", f"cluster.n_workers={cores}"]  # fmt: skip
+    command = finish_command(config, overrides)
     sys.stdout.flush()
     # A process of its own, as the command a user types: SLURM's SIGTERM reaches it
     # directly, while submitit's handler keeps this process waiting for it.
@@ -268,16 +344,22 @@ def finish(config: Config, overrides: Sequence[str], array_job: str) -> None:
         sys.exit(code)
 
 
-def _executor(
-    cluster: SlurmCluster, logs: Path, name: str, extra: dict[str, Any], **parameters: Any
+def executor(
+    cluster: SlurmCluster,
+    logs: Path,
+    name: str,
+    extra: dict[str, Any],
+    resources: dict[str, Any] | None = None,
+    **parameters: Any,
 ) -> Any:
-    """A submitit executor of jobs named ``name`` with ``cluster``'s options and the sbatch
-    options ``extra``, writing into ``logs``; ``parameters`` are submitit's own."""
-    executor = submitit.SlurmExecutor(
+    """A submitit executor of jobs named ``name`` with ``cluster``'s options (or the sbatch
+    options ``resources``, :func:`job_options`) and the sbatch options ``extra``, writing
+    into ``logs``; ``parameters`` are submitit's own."""
+    made = submitit.SlurmExecutor(
         folder=logs, python=shlex.quote(cluster.python) if cluster.python else None
     )
-    options = job_options(cluster) | extra
-    executor.update_parameters(
+    options = (resources or job_options(cluster)) | extra
+    made.update_parameters(
         job_name=name,
         time=options["time"],  # submitit counts a task's timeouts from it, in minutes
         setup=list(cluster.job_script_prologue),
@@ -286,34 +368,114 @@ def _executor(
         additional_parameters=options,
         **parameters,
     )
-    return executor
+    return made
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """The jobs of one sweep as an array, before they are submitted."""
+
+    config: Config
+    """The config every job runs, with ``cluster.array_tasks`` at most the sweep's blocks."""
+    array: Any
+    """submitit's executor of the array's tasks."""
+    finishing: Any
+    """submitit's executor of the finishing job."""
+    tasks: int
+    logs: Path
+    notes: list[str]
+    """What was changed, to print (an array trimmed to the sweep's blocks)."""
+
+
+def array_jobs(config: Config, plan: Plan) -> Jobs:
+    """The array's and the finishing job's executors for ``config``, whose blocks ``plan``
+    lays out; an array of more tasks than blocks is trimmed to one task per block.  Jobs
+    whose memory cannot hold their blocks are refused (:func:`check_job_memory`)."""
+    cluster = array_settings(config)
+    check_job_memory(config, needs(config, plan.grid))
+    tasks, blocks = cluster.array_tasks or 1, len(plan.layout.blocks())
+    notes = []
+    if tasks > blocks:
+        notes.append(
+            f"cluster.array_tasks={tasks} but the sweep has {counted(blocks, 'block')}: "
+            f"submitting {counted(blocks, 'task')}, one block each"
+        )
+        tasks = blocks
+        cluster = dataclasses.replace(cluster, array_tasks=tasks)
+        config = dataclasses.replace(config, cluster=cluster)
+    logs = Path(cluster.log_directory).absolute()
+    name = f"rate-sweeps-{config.sweep.name}"
+    requeue = {"requeue": True}  # SLURM may requeue a task it preempts
+    array = executor(cluster, logs, name, requeue,
+                      array_parallelism=cluster.array_parallelism or tasks)  # fmt: skip
+    # Not under srun: the finishing job's own output, the summary at its end, is its log.
+    output = {"output": f"{logs}/finish-%j.out", "kill_on_invalid_dep": "no"}
+    own = job_options(cluster, cluster.finish)
+    finishing = executor(cluster, logs, f"{name}-finish", output, own, use_srun=False)
+    return Jobs(config, array, finishing, tasks, logs, notes)
+
+
+def _array_flag(tasks: int, parallelism: int | None) -> str:
+    """sbatch's ``--array`` of ``tasks`` tasks, at most ``parallelism`` at once."""
+    return f"0-{tasks - 1}" + (f"%{parallelism}" if parallelism else "")
 
 
 def submit(config: Config, overrides: Sequence[str]) -> list[str]:
     """Create the store, submit the array and its finishing job; the lines to print."""
-    cluster = array_settings(config)
     plan = plan_run(config)
-    logs = Path(cluster.log_directory).absolute()
-    tasks = cluster.array_tasks or 1
-    name = f"rate-sweeps-{config.sweep.name}"
-    requeue = {"requeue": True}  # SLURM may requeue a task it preempts
+    jobs = array_jobs(config, plan)
+    config, cluster = jobs.config, array_settings(jobs.config)
     store_of(config).check(plan.attrs, config.store.overwrite)
-    every = {"array": f"0-{tasks - 1}", **job_options(cluster), **requeue}
+    array = _array_flag(jobs.tasks, cluster.array_parallelism)
+    every = {"array": array, **job_options(cluster), "requeue": True}
     test_only("#!/bin/bash\n", "the array's tasks", sbatch_flags(every))
-    array = _executor(cluster, logs, name, requeue, array_parallelism=tasks)
-    # Not under srun: the finishing job's own output, the summary at its end, is its log.
-    output = {"output": f"{logs}/finish-%j.out", "kill_on_invalid_dep": "no"}
-    finishing = _executor(cluster, logs, f"{name}-finish", output, use_srun=False)
+    finishing = job_options(cluster, cluster.finish)
+    test_only("#!/bin/bash\n", "the array's finishing job", sbatch_flags(finishing))
     opened = prepare_store(config, plan)
-    jobs = array.map_array(ShareTask(), [config] * tasks, range(tasks))
-    array_id = jobs[0].job_id.split("_")[0]  # "<array>_<task>"; one task is a plain job
-    finishing.update_parameters(dependency=f"afterany:{array_id}")
-    finish_id = finishing.submit(finish, config, list(overrides), array_id).job_id
+    tasks = jobs.tasks
+    submitted = jobs.array.map_array(ShareTask(), [config] * tasks, range(tasks),
+                                     [list(overrides)] * tasks)  # fmt: skip
+    array_id = submitted[0].job_id.split("_")[0]  # "<array>_<task>"; one task is a plain job
+    jobs.finishing.update_parameters(dependency=f"afterany:{array_id}")
+    finish_id = jobs.finishing.submit(finish, config, list(overrides), array_id).job_id
     return [
+        *jobs.notes,
         f"store: {Path(config.store.path).absolute()} ({opened})",
         f"submitted SLURM array {array_id} ({tasks} tasks) and its finishing "
-        f"job {finish_id}; their output: {logs}/",
+        f"job {finish_id}; their output: {jobs.logs}/",
         f"follow with: squeue -j {array_id},{finish_id}",
+    ]
+
+
+DRY_RUN = "job-scripts"
+"""The folder in ``cluster.log_directory`` where ``--dry-run`` writes the job scripts."""
+
+
+def dry_run(config: Config) -> list[str]:
+    """Write the job scripts of ``config``'s worker jobs (``cluster=slurm``) and, with
+    ``cluster.array_tasks``, of its array and finishing job, submitting nothing and
+    writing no store; the lines to print."""
+    cluster = config.cluster
+    if not isinstance(cluster, SlurmCluster):
+        raise ConfigError(
+            f"--dry-run writes the job scripts of cluster=slurm, got cluster={cluster.scheduler}"
+        )
+    folder = Path(cluster.log_directory).absolute() / DRY_RUN
+    folder.mkdir(parents=True, exist_ok=True)
+    scripts = {"worker.sh": worker_script(cluster)}
+    notes: list[str] = []
+    if cluster.array_tasks is not None:
+        jobs = array_jobs(config, plan_run(config))
+        notes = jobs.notes
+        scripts["array.sh"] = sbatch_script(jobs.array, jobs.tasks)
+        scripts["finish.sh"] = sbatch_script(jobs.finishing)
+    for name, text in scripts.items():
+        (folder / name).write_text(text)
+    return [
+        *notes,
+        *(f"{folder / name}" for name in scripts),
+        "nothing was submitted: python -m pipeline (the worker jobs) or "
+        "python -m pipeline.submit (the array) without --dry-run submits them",
     ]
 
 
@@ -326,18 +488,26 @@ class ShareTask(submitit.helpers.Checkpointable):
     computes what is left.
     """
 
-    def __call__(self, config: Config, task: int) -> int:
+    def __call__(self, config: Config, task: int, overrides: Sequence[str] = ()) -> int:
         # submitit ignores SIGTERM and waits for its USR2; SLURM cancels and preempts with
         # SIGTERM, after which the share must still be released and the task recorded.
         signal.signal(signal.SIGTERM, terminate)
         _log_to_stdout()
         job = submitit.JobEnvironment()
         tasks = array_settings(config).array_tasks or 1
-        return run_share(config, task, tasks, job.array_job_id or job.job_id)
+        array_job = job.array_job_id or job.job_id
+        # SLURM appends each run of a requeued task to the same output file: each starts
+        # with its attempt (SLURM_RESTART_COUNT counts the requeues, unset before the first).
+        attempt = int(os.environ.get("SLURM_RESTART_COUNT") or 0)
+        log.info("%s: attempt %d on %s at %s", _label(array_job, task, tasks), attempt + 1,
+                 socket.gethostname(), provenance.now())  # fmt: skip
+        return run_share(config, task, tasks, array_job, overrides)
 
-    def __submitit_checkpoint__(self, config: Config, task: int) -> Any:
+    def __submitit_checkpoint__(
+        self, config: Config, task: int, overrides: Sequence[str] = ()
+    ) -> Any:
         """The same task again, to requeue: its share resumes from the point status."""
         # submitit requeues the job next, and SLURM's requeue sends SIGTERM while the share
         # is being released: a second SystemExit there cut the release short.
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        return submitit.helpers.DelayedSubmission(self, config, task)
+        return submitit.helpers.DelayedSubmission(self, config, task, overrides)

@@ -17,8 +17,10 @@ import importlib.util
 import logging
 import logging.handlers
 import os
+import socket
 import sys
-from collections.abc import Callable, Iterator
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -145,7 +147,23 @@ def _client(cluster: ClusterConfig) -> Iterator[Any]:
         log.info("Dask's log: %s", file)
         client = stack.enter_context(CLIENTS[cluster.scheduler](cluster))
         log.info("Dask dashboard: %s", dashboard(client))
+        log.info("%s", tunnel(client.dashboard_link))
         yield client
+
+
+def tunnel(link: str, environ: Mapping[str, str] | None = None) -> str:
+    """The ssh command that brings the dashboard at ``link`` to port 8787 of the user's own
+    machine, through the host they log in to: the job's submit host inside a SLURM job
+    (``SLURM_SUBMIT_HOST``), else this host."""
+    environ = os.environ if environ is None else environ
+    url = urllib.parse.urlsplit(link)
+    here = socket.gethostname()
+    node = here if url.hostname in ("127.0.0.1", "localhost", "0.0.0.0", None) else url.hostname
+    login = environ.get("SLURM_SUBMIT_HOST") or here
+    return (
+        f"to see it from your own machine: ssh -N -L 8787:{node}:{url.port} {login} "
+        f"and open http://localhost:8787{url.path}"
+    )
 
 
 def dashboard(client: Any) -> str:

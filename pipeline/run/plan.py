@@ -40,6 +40,7 @@ EXECUTION_ONLY = {
     ("tags",),
     ("tracking",),
     ("report",),
+    ("report_dir",),
 }
 """Config keys that do not change the results, left out of the fingerprint."""
 

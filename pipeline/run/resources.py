@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from dask.utils import format_bytes
+from dask.utils import format_bytes, parse_bytes
 
-from pipeline.config.schema import Config, ConfigError
+from pipeline.config.schema import Config, ConfigError, SlurmCluster
 from pipeline.grid import Grid, points_per_block
 from pipeline.model.networks import NETWORKS
 
@@ -134,6 +134,7 @@ def check_resources(
             f"of memory and {format_bytes(memory)} is free; blocks of at most {fits:,} points fit "
             f"(store.chunk_points={fits}, or fewer cluster.n_workers)"
         )
+    check_job_memory(config, need)
     disk = free_disk(Path(config.store.path)) if disk is None else disk
     if need.recording * COMPRESSED_FRACTION > disk:
         raise ResourceError(
@@ -145,3 +146,31 @@ def check_resources(
             "store.rate_dtype=float32"
         )
     return need
+
+
+def check_job_memory(config: Config, need: Needs) -> None:
+    """Refuse SLURM jobs whose memory cannot hold the blocks they compute at once.
+
+    A worker job of ``cluster=slurm``, and a task of an array, computes a block
+    on each of its ``cluster.cores`` threads within ``cluster.memory``; an
+    array's finishing job one on each of ``cluster.finish.cores`` within
+    ``cluster.finish.memory`` (null: a task's).  Each needs
+    ``cores x WORKING_COPIES x`` a block's trajectories.
+    """
+    cluster = config.cluster
+    if not isinstance(cluster, SlurmCluster):
+        return
+    finish = cluster.finish
+    jobs = [("cluster", cluster.memory, cluster.cores)]
+    if cluster.array_tasks is not None and (finish.memory or finish.cores):
+        own = (finish.memory or cluster.memory, finish.cores or cluster.cores)
+        jobs.append(("cluster.finish", *own))
+    for key, memory, cores in jobs:
+        if need.block * cores > parse_bytes(memory):
+            raise ResourceError(
+                f"{key}.memory={memory} cannot hold the {cores} blocks its jobs compute at once "
+                f"({key}.cores={cores}, blocks of {need.block_points:,} points, about "
+                f"{format_bytes(need.block)} each): give {key}.memory="
+                f"{math.ceil(need.block * cores / 2**20)}MiB or more, fewer {key}.cores, or "
+                "smaller blocks (store.chunk_points)"
+            )

@@ -27,7 +27,7 @@ def job_options(cluster: SlurmCluster) -> dict[str, Any]:
         "cores": cluster.cores,
         "memory": cluster.memory,
         "processes": cluster.processes,
-        "job_extra_directives": list(cluster.job_extra_directives),
+        "job_extra_directives": [*site_directives(cluster), *cluster.job_extra_directives],
         "python": cluster.python or sys.executable,
         "job_script_prologue": list(cluster.job_script_prologue),
         "local_directory": cluster.local_directory,
@@ -36,18 +36,46 @@ def job_options(cluster: SlurmCluster) -> dict[str, Any]:
     }
 
 
+SITE_OPTIONS = ("qos", "mail_user", "mail_type")
+"""Keys of ``cluster=slurm`` that are sbatch options of the same name (``--mail-user``) and
+that dask-jobqueue takes only as extra directives (submitit by name)."""
+
+
+def site_options(cluster: SlurmCluster) -> dict[str, str]:
+    """The sbatch options of :data:`SITE_OPTIONS` that ``cluster`` sets, by submitit's names."""
+    values = {key: getattr(cluster, key) for key in SITE_OPTIONS}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def site_directives(cluster: SlurmCluster) -> list[str]:
+    """:func:`site_options` as ``#SBATCH`` directives (``--qos=high``)."""
+    return sbatch_flags(site_options(cluster))
+
+
 def check_submission(cluster: SlurmCluster) -> None:
     """Refuse, writing nothing, worker jobs that SLURM would not take (a partition or an
     account it does not know, a walltime above the partition's limit, a bad directive).
 
     ``sbatch --test-only`` checks the worker job's script without submitting it.
     """
+    # No log directory: the job would create it, and --test-only reads no path.
+    test_only(worker_script(cluster, logs=False), "the worker jobs of cluster=slurm")
+
+
+SCHEDULER = "tcp://SCHEDULER:8786"
+"""The scheduler's address in a worker's script written before the scheduler runs."""
+
+
+def worker_script(cluster: SlurmCluster, logs: bool = True) -> str:
+    """The job script of each worker job of ``cluster`` (dask-jobqueue's ``job_script()``),
+    with :data:`SCHEDULER` where the run's scheduler address goes; without ``logs``, no
+    ``--output`` to a folder."""
     from dask_jobqueue.slurm import SLURMJob
 
     options = job_options(cluster)
-    options["log_directory"] = None  # the job would create it; --test-only reads no path
-    script = SLURMJob(scheduler="tcp://127.0.0.1:1", name="check", **options).job_script()
-    test_only(script, "the worker jobs of cluster=slurm")
+    if not logs:
+        options["log_directory"] = None
+    return SLURMJob(scheduler=SCHEDULER, name="dry-run", **options).job_script()
 
 
 def sbatch_flags(options: Mapping[str, Any]) -> list[str]:

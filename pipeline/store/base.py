@@ -19,6 +19,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+DEFAULT_CATALOG = Path("results") / "catalog.sqlite"
+"""The catalog the commands read without ``--catalog`` (``pipeline.records.catalog``), and
+the one a run into a store that is no local folder records itself in."""
+
 if TYPE_CHECKING:
     from zarr.abc.store import Store
 
@@ -139,8 +143,10 @@ class StoreBase(ABC):
         return None
 
     def default_catalog(self) -> Path:
-        """Where a run's catalog goes when nothing names one: beside the store."""
-        return Path("catalog.sqlite")
+        """Where a run's catalog goes when nothing names one: beside a store in a folder;
+        for any other store, the catalog ``python -m pipeline.catalog`` reads by default
+        (:data:`DEFAULT_CATALOG`: SQLite needs a local file)."""
+        return DEFAULT_CATALOG
 
     # --- keys ------------------------------------------------------------------------------
 

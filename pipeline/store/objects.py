@@ -17,6 +17,7 @@ from zarr.storage import FsspecStore
 
 from pipeline.store.base import StoreBase
 from pipeline.store.lease import ObjectLease
+from pipeline.store.lifecycle import StoreError
 from pipeline.store.sweep_store import SweepStore
 
 ROOT_METADATA = ("zarr.json", ".zgroup", ".zattrs", ".zmetadata")
@@ -27,8 +28,34 @@ logging.getLogger("botocore").setLevel(logging.WARNING)
 logging.getLogger("aiobotocore").setLevel(logging.WARNING)
 
 
+CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE")
+"""The environment variables that give an S3 client its credentials (botocore's)."""
+
+
+def _missing_credentials(err: BaseException) -> bool:
+    """Whether ``err`` is botocore's: no credentials found, only some of them, or a profile
+    (``AWS_PROFILE``) that names none."""
+    names = ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound")
+    return type(err).__name__ in names
+
+
 class ObjectSweepStore(SweepStore):
     """A store under ``protocol://root`` (``root`` is ``bucket/prefix``)."""
+
+    def check(self, attrs: Mapping[str, Any], overwrite: bool) -> str:
+        """As :meth:`SweepStore.check`; a client with no credentials is refused
+        (:class:`~pipeline.store.lifecycle.StoreError`) with the variables that give them."""
+        try:
+            return super().check(attrs, overwrite)
+        except Exception as err:
+            if not _missing_credentials(err):
+                raise
+            raise StoreError(
+                f"store.path={self}: no credentials for the object store ({err}): set "
+                f"{' and '.join(CREDENTIAL_VARIABLES[:2])} (or {CREDENTIAL_VARIABLES[2]}, a "
+                "profile of ~/.aws/credentials), or give them in store.storage_options "
+                "(key, secret); nothing was written"
+            ) from None
 
     def __init__(self, protocol: str, root: str, storage_options: Mapping[str, Any]) -> None:
         self.protocol = protocol

@@ -72,8 +72,10 @@ def test_catalog_path_defaults_beside_the_store(tmp_path: Path):
     assert beside == Path("results/catalog.sqlite")
     assert catalog.catalog_path(beside, None) == beside
     assert catalog.catalog_path(beside, "/c/runs.db") == Path("/c/runs.db")
-    # SQLite needs a local file: an object store's runs go in the working directory.
-    assert open_sweep_store("s3://bucket/x.zarr").default_catalog() == Path("catalog.sqlite")
+    # SQLite needs a local file: an object store's runs go where python -m pipeline.catalog
+    # reads by default.
+    assert open_sweep_store("s3://bucket/x.zarr").default_catalog() == catalog.DEFAULT_PATH
+    assert catalog.DEFAULT_PATH == Path("results") / "catalog.sqlite"
 
 
 def test_unknown_column_is_refused(tmp_path: Path):

@@ -3,18 +3,22 @@ run completes the store to the local run's bytes; shares and a whole driver excl
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
+import dask
 import numpy as np
 import pytest
 from slurm_cluster import PARTITION, job_pids, signal_job, squeue
 from store_helpers import SWEEP, clean_store, config, files_of_blocks, run_driver, wait_until
 
+from pipeline.adapters.submitit import sbatch_script
 from pipeline.catalog import runs
 from pipeline.run import array, shares
 from pipeline.run.execute import run_sweep
@@ -67,7 +71,48 @@ def test_tasks_compute_their_own_shares_and_resume_them_and_the_finish_completes
         "SLURM array 7 task 0 of 3: its share done, 2 blocks computed",
         "SLURM array 7 task 0 of 3: its share done, 1 blocks computed",
     ]
-    assert catalog["status"].tolist() == ["incomplete"] * 3 + ["complete"]
+    # Each task's row is its share's: 2 blocks of 2 points, complete, checked PASS.
+    tasks = catalog.iloc[:3]
+    assert tasks["status"].tolist() == ["complete"] * 3
+    assert tasks["verdict"].tolist() == ["PASS"] * 3
+    assert (tasks["points_ok"] + tasks["points_diverged"]).tolist() == [4, 4, 4]
+    assert tasks["blocks_computed"].tolist() == [2, 2, 1]
+    assert (tasks["duration_s"] > 0).all()
+    assert catalog["status"].iloc[-1] == "complete" and catalog["points_ok"].iloc[-1] == 12
+
+
+def test_a_task_stopped_mid_share_records_the_blocks_it_wrote_and_its_overrides(
+    tmp_path: Path, monkeypatch
+):
+    """One task, all 6 blocks its share: stopped (SIGTERM's SystemExit) after its 4th block,
+    its row says 4 blocks written, 8 of 12 points done, interrupted, FAIL (points pending)."""
+    path = tmp_path / "s.zarr"
+    cfg = config(path, *ARRAY[:-1], "cluster.array_tasks=1", sweep=SWEEP)
+    array.prepare_store(cfg, plan_run(cfg))
+
+    def four_then_sigterm(tasks, cluster, progress):
+        dask.compute(*tasks[:4], scheduler="synchronous")
+        raise SystemExit(143)
+
+    monkeypatch.setattr(array, "run_tasks", four_then_sigterm)
+    with pytest.raises(SystemExit):
+        array.run_share(cfg, 0, 1, "9", ["+sweep=autapse", "cluster.array_tasks=1"])
+    row = runs(tmp_path / "catalog.sqlite").iloc[-1]
+    assert row["message"] == "SLURM array 9 task 0 of 1: stopped (SystemExit: 143)"
+    assert (row["status"], row["blocks_computed"], row["verdict"]) == ("interrupted", 4, "FAIL")
+    assert (row["points_ok"] + row["points_diverged"], row["points_pending"]) == (8, 4)
+    assert json.loads(row["overrides"]) == ["+sweep=autapse", "cluster.array_tasks=1"]
+    assert row["duration_s"] > 0
+
+
+def test_an_array_of_more_tasks_than_blocks_is_trimmed_to_one_task_per_block(tmp_path: Path):
+    cfg = config(tmp_path / "s.zarr", *ARRAY[:-1], "cluster.array_tasks=10", sweep=SWEEP)
+    jobs = array.array_jobs(cfg, plan_run(cfg))
+    assert (jobs.tasks, jobs.config.cluster.array_tasks) == (6, 6)
+    assert jobs.notes == [
+        "cluster.array_tasks=10 but the sweep has 6 blocks: submitting 6 tasks, one block each"
+    ]
+    assert "#SBATCH --array=0-5%6" in sbatch_script(jobs.array, jobs.tasks)
 
 
 def test_a_share_and_a_whole_driver_exclude_each_other(tmp_path: Path):
@@ -204,6 +249,37 @@ def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path
     messages = catalog["message"].fillna("").tolist()
     assert f"SLURM array {array_id} task 1 of 3: its share done, 1 blocks computed" in messages
     assert catalog.iloc[-1]["opened"] == "resumed" and catalog.iloc[-1]["blocks_computed"] == 0
+
+
+def test_a_requeued_task_waits_for_its_begin_time_and_keeps_each_attempts_log(
+    slurm: Path, tmp_path: Path
+):
+    """docs/cluster.md's requeue: ``scontrol requeue`` puts the task back PENDING with reason
+    BeginTime about two minutes ahead; ``scontrol update ... StartTime=now`` starts it at
+    once; its log keeps both attempts, each under its own header."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    done = run_driver(*SWEEP, *ARRAY, "store.lease_seconds=3", f"store.path={path}",
+                      cwd=tmp_path, script=("-m", "pipeline.submit"))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    array_id, finish_id = re.search(r"array (\d+) .* finishing job (\d+)", done.stdout).groups()
+    log = tmp_path / "s.zarr.logs" / f"{array_id}_0_0_log.out"
+    wait_until(lambda: log.exists() and "attempt 1 on" in log.read_text(), 60, "attempt 1", 0.002)
+    signal_job(array_id, signal.SIGSTOP, 0)
+    subprocess.run(["scontrol", "requeue", f"{array_id}_0"], check=True)
+    task = f"{array_id}_0"
+    wait_until(lambda: squeue("-j", task, "-o", "%T") == ["PENDING"], 60, f"{task} requeued")
+    assert squeue("-j", task, "-o", "%r") == ["BeginTime"]
+    begins = datetime.fromisoformat(squeue("-j", task, "-o", "%S")[0])
+    assert 100 <= (begins - datetime.now()).total_seconds() <= 125  # SLURM's own delay
+    subprocess.run(["scontrol", "update", f"JobId={task}", "StartTime=now"], check=True)
+    _wait_for_jobs(array_id, finish_id)
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
+    text = log.read_text()
+    assert re.findall(rf"SLURM array {array_id} task 0 of 3: attempt (\d+) on ", text) == [
+        "1",
+        "2",
+    ], text
 
 
 @pytest.mark.slow

@@ -14,7 +14,8 @@ from store_helpers import config
 import pipeline.config.schema
 from pipeline.block import simulate_block
 from pipeline.grid import Grid
-from pipeline.run.plan import block_spec
+from pipeline.run import array
+from pipeline.run.plan import block_spec, plan_run
 from pipeline.run.resources import WORKING_COPIES, ResourceError, check_resources, needs
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -119,3 +120,25 @@ def test_a_sample_interval_too_fine_for_a_block_is_refused_by_the_cli(tmp_path: 
     assert "(record.dt >= 1.19e-07)" in result.stderr
     assert "Traceback" not in result.stderr
     assert not path.exists()
+
+
+def test_slurm_jobs_whose_memory_cannot_hold_their_blocks_are_refused(tmp_path: Path):
+    """Blocks of 13 points of 501 samples: 13 x 501 x 8 bytes x 8 working copies = 416,832
+    bytes each. A job of 3 cores computes 3 at once: 1,250,496 bytes, more than 1 MiB; a
+    job of 2 cores, 833,664 bytes, fits. The finishing job is checked with its own keys."""
+    slurm = ("cluster=slurm", "store.chunk_points=13", "cluster.memory=1MiB")
+    cfg = config(tmp_path / "s.zarr", *slurm, "cluster.cores=3", sweep=("+sweep=autapse",))
+    assert needs(cfg, _grid(cfg)).block == 416_832
+    with pytest.raises(ResourceError) as refused:
+        check_resources(cfg, _grid(cfg), memory=2**40, disk=2**40)
+    assert str(refused.value) == (
+        "cluster.memory=1MiB cannot hold the 3 blocks its jobs compute at once (cluster.cores=3, "
+        "blocks of 13 points, about 407.06 kiB each): give cluster.memory=2MiB or more, fewer "
+        "cluster.cores, or smaller blocks (store.chunk_points)"
+    )
+    fits = config(tmp_path / "s.zarr", *slurm, "cluster.cores=2", sweep=("+sweep=autapse",))
+    check_resources(fits, _grid(fits), memory=2**40, disk=2**40)
+    finishing = config(tmp_path / "s.zarr", *slurm, "cluster.cores=2", "cluster.array_tasks=3",
+                       "cluster.finish.cores=3", sweep=("+sweep=autapse",))  # fmt: skip
+    with pytest.raises(ResourceError, match=r"^cluster.finish.memory=1MiB cannot hold the 3 "):
+        array.array_jobs(finishing, plan_run(finishing))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -92,3 +94,31 @@ def test_a_partition_slurm_does_not_know_is_refused_before_anything_is_written(
         "nosuch; allocation failure: Invalid partition name specified; nothing was written\n",
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_driver_runs_as_a_job_of_its_own_and_prints_the_dashboards_ssh_tunnel(
+    slurm: Path, tmp_path: Path
+):
+    """docs/cluster.md's driver job: python -m pipeline.submit --driver submits python -m
+    pipeline as a one-core job, which submits the worker job itself; its output has the
+    dashboard's address with the ssh command that reaches it, and the summary."""
+    clean = clean_store(tmp_path)
+    path = tmp_path / "s.zarr"
+    done = run_driver(*SWEEP, *SLURM, "cluster.jobs=1", f"store.path={path}", cwd=tmp_path,
+                      script=("-m", "pipeline.submit", "--driver"))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    job = re.search(r"submitted the driver's job (\d+)", done.stdout).group(1)
+    assert squeue("-j", job, "-o", "%C %j") in (["1 rate-sweeps-autapse-driver"], [])
+    wait_until(lambda: not squeue("-j", job), 120, "the driver's job to end", 0.5)
+    out = (tmp_path / "s.zarr.logs" / f"driver-{job}.out").read_text()
+    assert "(complete, created;" in out and "verdict (autapse): PASS" in out, out
+    link = re.search(r"Dask dashboard: http://([^:/]+):(\d+)/status", out)
+    assert link, out
+    host, port = link.groups()
+    # SLURM_SUBMIT_HOST: the host the job was submitted from, this one.
+    assert (
+        f"ssh -N -L 8787:{host}:{port} {socket.gethostname()} and open "
+        "http://localhost:8787/status" in out
+    ), out
+    assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
+    assert len(_worker_jobs(tmp_path / "s.zarr.logs")) == 1  # submitted from the driver's job

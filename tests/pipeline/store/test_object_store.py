@@ -13,9 +13,10 @@ import pytest
 import s3fs
 import xarray as xr
 from s3_server import S3Server, moto_server, running_s3_server
-from store_helpers import SWEEP, config, start_driver, wait_until
+from store_helpers import SWEEP, config, run_driver, start_driver, wait_until
 
 from pipeline import verify as verify_cli
+from pipeline.catalog import runs
 from pipeline.run.execute import run_sweep
 from pipeline.store import integrity, lease, lifecycle, verify
 from pipeline.store.kinds import open_sweep_store as S
@@ -200,3 +201,55 @@ def test_a_prefix_with_a_key_no_staged_store_has_is_refused_and_kept(s3: str, tm
     with pytest.raises(lifecycle.StoreError, match="is not a store of this pipeline"):
         run_sweep(_config(url, tmp_path))
     assert fs.cat_file(f"{root}/notes.txt") == b"mine"
+
+
+NO_CREDENTIALS = {"AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
+                  "AWS_EC2_METADATA_DISABLED": "true"}  # fmt: skip
+"""With no AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_PROFILE, botocore finds no
+credentials: no files, no instance's."""
+
+
+def test_missing_credentials_are_refused_naming_the_variables_to_set(
+    s3: str, server: S3Server, tmp_path: Path, monkeypatch
+):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    env = {"AWS_ENDPOINT_URL": server.endpoint, **NO_CREDENTIALS}
+    for script in (("-m", "pipeline"), ("-m", "pipeline.submit")):
+        extra = ("cluster=slurm", "cluster.array_tasks=2") if script[1] == "pipeline.submit" else ()
+        done = run_driver(*SWEEP, *extra, f"store.path={s3}/s.zarr", cwd=tmp_path, env=env,
+                          script=script)  # fmt: skip
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == (
+            f"error: store.path={s3}/s.zarr: no credentials for the object store (Unable to "
+            "locate credentials): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or "
+            "AWS_PROFILE, a profile of ~/.aws/credentials), or give them in "
+            "store.storage_options (key, secret); nothing was written\n"
+        )
+    fs = s3fs.S3FileSystem(endpoint_url=server.endpoint, key="testing", secret="testing",
+                           skip_instance_cache=True)  # fmt: skip
+    assert list(tmp_path.iterdir()) == [] and fs.ls(s3) == []
+
+
+def test_an_s3_run_is_in_the_default_catalog_and_its_report_beside_it(
+    s3: str, server: S3Server, tmp_path: Path
+):
+    """With no catalog.path, the run is recorded where python -m pipeline.catalog looks
+    (results/catalog.sqlite), and its report is written beside that catalog, or into
+    report_dir."""
+    done = run_driver(*SWEEP, f"store.path={s3}/s.zarr", cwd=tmp_path, env=server.env)
+    assert done.returncode == 0, done.stderr
+    report = tmp_path / "results" / "s.report"
+    assert f"report: {report / 'index.html'}" in done.stdout.splitlines()
+    assert sorted(p.name for p in report.iterdir()) == ["gain.png", "index.html",
+                                                         "persistence.png", "tau_eff.png",
+                                                         "time_courses.png"]  # fmt: skip
+    assert f"<td>{s3}/s.zarr</td>" in (report / "index.html").read_text()
+    listed = run_driver("list", cwd=tmp_path, script=("-m", "pipeline.catalog"))
+    assert listed.returncode == 0 and f"{s3}/s.zarr" in listed.stdout, listed.stdout
+    row = runs(tmp_path / "results" / "catalog.sqlite").iloc[-1]
+    assert (row["status"], row["verdict"], row["report"]) == ("complete", "PASS", str(report))
+    again = run_driver(*SWEEP, f"store.path={s3}/s.zarr", "report_dir=pages", cwd=tmp_path,
+                       env=server.env)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"report: {tmp_path / 'pages' / 'index.html'}" in again.stdout.splitlines()
