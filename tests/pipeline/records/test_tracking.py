@@ -33,9 +33,11 @@ def two_configs(tmp_path_factory) -> Path:
 def test_each_run_records_what_its_summary_printed(two_configs: Path):
     table = catalog.runs(two_configs)
     assert table["verdict"].tolist() == ["PASS", "PASS", "PASS"]
-    # The default autapse grid: 27 gains measured, 12 without a steady state (lam >= 1).
+    # The default autapse grid: 27 gains measured; at lam >= 1 (12 points) there is no
+    # steady state, so the gain does not apply there.
     assert table["gain.agree"].tolist() == [27, 9, 27]
-    assert table["gain.not_measurable"].tolist() == [12, 4, 12]
+    assert table["gain.not_applicable"].tolist() == [12, 4, 12]
+    assert table["gain.not_measurable"].tolist() == [0, 0, 0]
     assert table["ramp_slope.not_applicable"].tolist() == [36, 12, 36]
     assert (table["gain.worst_error"] < 1e-9).all()
     assert table["digest"].iloc[0] == table["digest"].iloc[2]  # the rerun changed nothing
@@ -163,7 +165,7 @@ def test_compare_by_a_grid_key_reads_each_value_from_the_stores(two_configs: Pat
         "run 2 tau=0.05",
     ]
     assert by.loc["gain.agree"].tolist() == ["9", "9", "9", "9"]
-    assert by.loc["gain.not_measurable"].tolist() == ["4", "4", "4", "4"]
+    assert by.loc["gain.not_applicable"].tolist() == ["4", "4", "4", "4"]
     table = catalog.runs(two_configs)
     # The run's worst error is the worst of its values' (printed to 3 digits).
     worst = [
@@ -221,7 +223,7 @@ def test_tags_and_notes_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture
     shown = capsys.readouterr().out
     assert "tags             baseline, tanh, checked" in shown
     assert "note             first tanh sweep" in shown
-    assert "gain: agree 27, disagree 0, not_measurable 12, not_applicable 0" in shown
+    assert "gain: agree 27, disagree 0, not_measurable 0, not_applicable 12" in shown
     assert catalog_cli.main(["tag", "7", "x", "--catalog", str(path)]) == 1
 
 
