@@ -136,7 +136,8 @@ def mode_figure(ds: xr.Dataset, name: str) -> Figure | None:
     pad = 0.5 if high == low else 0.05 * (high - low)
     wide = max(abs(low), abs(high)) > 20  # eigenvalues over decades (a runaway's w = 50)
     if wide:  # a grid even on the symmetric log axis: even in asinh
-        dense = np.sinh(np.linspace(np.arcsinh(low * 1.1), np.arcsinh(high * 1.1), DENSE))
+        ends = np.arcsinh([low - 0.1 * abs(low), high + 0.1 * abs(high)])
+        dense = np.sinh(np.linspace(*ends, DENSE))
     else:
         dense = np.linspace(low - pad, high + pad, DENSE)
     formula = ds[f"{name}_theory"].attrs.get("formula", "")
@@ -177,6 +178,7 @@ def mode_figure(ds: xr.Dataset, name: str) -> Figure | None:
     _limits(ax, np.concatenate(everything))
     if wide:
         ax.set_xscale("symlog", linthresh=1.0)
+        ax.set_xlim(dense[0], dense[-1])
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     by = ", ".join(map(name_text, setting)) or "the network"
     x_label = f"λ, eigenvalue of the mode (set by {by})"
@@ -194,8 +196,8 @@ def _limits(ax: Axes, measured: np.ndarray) -> None:
     if positive_span(values) > 50:
         log_scale(ax)
         low, high = ax.get_ylim()
-        ax.set_ylim(max(low, 10 ** np.floor(np.log10(values.min()))),
-                    min(high, 10 ** np.ceil(np.log10(values.max()))))  # fmt: skip
+        ax.set_ylim(max(low, 10 ** np.floor(np.log10(values.min() / 1.1))),
+                    min(high, 10 ** np.ceil(np.log10(values.max() * 1.1))))  # fmt: skip
         return
     spread_ = values.max() - values.min()
     pad = 0.1 * (spread_ if spread_ > 0 else max(abs(values.max()), 1.0))

@@ -101,5 +101,8 @@ def ramp_hold_figure(ds: xr.Dataset) -> Figure:
 
 
 def figures(ds: xr.Dataset) -> dict[str, Figure]:
-    """The ramp and hold, and the generic figures of every checked quantity, by file name."""
-    return {"ramp_hold": ramp_hold_figure(ds), **generic.figures(ds)}
+    """The ramp and hold, then the generic figures: the integrator's own quantities (ramp
+    slope, held value) before those of the other mode, by file name."""
+    drawn = generic.figures(ds)
+    own = {name: drawn.pop(name) for name in ("ramp_slope", "held_value") if name in drawn}
+    return {"ramp_hold": ramp_hold_figure(ds), **own, **drawn}
