@@ -20,6 +20,7 @@ import xarray as xr
 import yaml
 
 from analysis.checks import CHECKS, run_check
+from analysis.summary import slab_rows
 from pipeline.extensions import load_extensions
 from pipeline.store.layout import PRODUCER, SCHEMA_VERSION
 
@@ -83,10 +84,14 @@ def recheck_once(ds: xr.Dataset) -> Iterator[xr.Dataset]:
     """
     result = run_check(ds["check"].attrs["check"], ds, check_settings(ds))
     names = per_point(result)
-    shared = result[names]
+    # Written a slab of chunks at a time, uncompressed: the summary reads it back in the same
+    # slabs, and many small compressed chunks cost as much again as the check (benchmarks/).
+    status = ds["status"]
+    shared = result[names].chunk({status.dims[0]: slab_rows(status)})
     for variable in shared.variables.values():
         variable.encoding = {}  # the chunks of the computation, not those of the store read
+    plain = {name: {"compressors": None} for name in names}
     with tempfile.TemporaryDirectory(prefix="rate-sweeps-recheck-") as directory:
-        shared.to_zarr(directory, mode="w", consolidated=False, zarr_format=2)
+        shared.to_zarr(directory, mode="w", consolidated=False, zarr_format=2, encoding=plain)
         with xr.open_zarr(directory, consolidated=False) as stored:
             yield ds.assign(result.drop_vars(names).data_vars).assign(stored[names].data_vars)
