@@ -130,6 +130,10 @@ def mode_figure(ds: xr.Dataset, name: str) -> Figure | None:
     fig, (ax,) = figure()
     everything = [np.array([])]
     span = lam.values[np.isfinite(measured.values)]
+    nowhere = not span.size  # measured at no point: the theory alone, and the title says so
+    if nowhere:
+        span = lam.where(codes.broadcast_like(lam) != VERDICTS["not_applicable"]).values
+        span = span[np.isfinite(span)]
     if not span.size:
         return None
     low, high = float(span.min()), float(span.max())
@@ -141,20 +145,21 @@ def mode_figure(ds: xr.Dataset, name: str) -> Figure | None:
     else:
         dense = np.linspace(low - pad, high + pad, DENSE)
     formula = ds[f"{name}_theory"].attrs.get("formula", "")
-    pole = int(np.searchsorted(dense, 1.0))
+    pole = int(np.searchsorted(dense, 1.0))  # lam = 1: the curve breaks there
     values = measured.values[np.isfinite(measured.values)]
     logy = positive_span(values) > 50
     shown_y = np.log10(np.abs(values)) if logy else values
     scale = np.array(
-        [np.ptp(np.arcsinh(dense) if wide else dense), np.ptp(shown_y) or 1.0]
-    )  # lam = 1: the curve breaks there
+        [np.ptp(np.arcsinh(dense) if wide else dense), np.ptp(shown_y) if shown_y.size else 1.0]
+    )
+    scale[scale == 0] = 1.0
     for k, (t, where) in enumerate(combos):
         point = {**where, **({"tau": t} if t is not None else {})}
         x, y = distinct(lam.isel(point).values, measured.isel(point).values)
         # Points of one series closer than a marker (a fit's scatter) are drawn once.
         on_axes = np.stack([np.arcsinh(x) if wide else x, np.log10(np.abs(y)) if logy else y], 1)
         x, y = x[apart(on_axes, [], scale)], y[apart(on_axes, [], scale)]
-        if not len(x):
+        if not len(x) and not nowhere:
             continue
         tau = float(ds["tau"].values[t]) if t is not None else float(np.ravel(ds["tau"].values)[0])
         series = taus.index(t)  # one colour and one theory curve per tau
@@ -170,11 +175,13 @@ def mode_figure(ds: xr.Dataset, name: str) -> Figure | None:
             )
             ax.plot(*broken, "-", color=colour if t is not None else "0.3", lw=1.3, zorder=1,
                     label=f"theory {formula}" + (f", {tau_text}" if tau_text else ""))  # fmt: skip
+        everything += [y, line[np.abs(dense - 1) > 0.1]]  # the pole does not set the scale
+        if not len(x):
+            continue  # a legend entry only for what is drawn
         inner_index = sum(where.values())
         label = ", ".join(filter(None, ["measured", tau_text, own]))
         ax.plot(x, y, MARKERS[inner_index % len(MARKERS)], color=colour, mfc="none", mew=1.4,
                 ms=marker_size(k, of=len(combos)), label=label)  # fmt: skip
-        everything += [y, line[np.abs(dense - 1) > 0.1]]  # the pole does not set the scale
     _limits(ax, np.concatenate(everything))
     if wide:
         ax.set_xscale("symlog", linthresh=1.0)
@@ -183,7 +190,8 @@ def mode_figure(ds: xr.Dataset, name: str) -> Figure | None:
     by = ", ".join(map(name_text, setting)) or "the network"
     x_label = f"λ, eigenvalue of the mode (set by {by})"
     formula = ds[f"{name}_theory"].attrs.get("formula", "theory")
-    title = titled(f"{name}: measured (points) vs theory {formula} (line)", ds, others)
+    what = "measured at no point of this slice" if nowhere else "measured (points)"
+    title = titled(f"{name}: {what} vs theory {formula} (line)", ds, others)
     finish(ax, x_label, axis_label(ds[name], name), title)
     return fig
 

@@ -205,3 +205,24 @@ def test_log_axes_are_labelled_in_plain_text_without_minor_ticks_over_many_decad
     assert labels == expected and {"1e-6", "1e-1", "1", "10"} <= set(labels)
     assert not any("$" in label for label in labels)
     assert ax.yaxis.get_minorticklocs().size == 0
+
+
+def test_a_quantity_measured_nowhere_is_drawn_as_its_theory_and_says_so(tmp_path):
+    """tau = 1e-300 s: no time constant is resolved; the figure draws tau/(1-lam) alone,
+    says it was measured at no point, and lists no measured series in its legend."""
+    path = tmp_path / "p.zarr"
+    overrides = ["+sweep=autapse", "network=pair", "~sweep.grid.lam",
+                 "+sweep.grid.coupling=[0.5,0.8]", "+sweep.grid.input_angle=[0.0]",
+                 "sweep.grid.tau=[1e-300]", "analysis.check=linear_modes",
+                 f"store.path={path}", "report=false"]  # fmt: skip
+    run_sweep(compose_config(overrides))
+    with xr.open_zarr(path, chunks=None) as ds, np.errstate(all="ignore"):
+        ax = generic.quantity_figure(ds, "tau_eff").axes[0]
+    assert "measured at no point" in ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "theory tau/(1-lam), tau (τ) = 1e-300 s"
+    ]
+    (line,) = ax.lines
+    lam, tau_eff = (np.asarray(v, dtype=float) for v in line.get_data())
+    assert len(lam) >= 100 and lam.min() < -0.8 and lam.max() > 0.8  # both modes, +-w
+    np.testing.assert_allclose(tau_eff, 1e-300 / (1 - lam), rtol=1e-12)
