@@ -17,7 +17,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from analysis.recheck import UnreadableStore, check_readable, recheck
+from analysis.recheck import UnreadableStore, check_readable, recheck_once
 from analysis.summary import summarize
 from pipeline.exits import REFUSED, VERDICT_CODES
 from pipeline.store.status import status_counts
@@ -53,11 +53,11 @@ def main(argv: list[str] | None = None) -> int:
             # the verdicts name; a run's blocks compute them under np.errstate, which does
             # not reach the threads that compute a lazy check.
             warnings.filterwarnings("ignore", ARITHMETIC, RuntimeWarning)
-            checked = recheck(ds)
-            summary = summarize(checked, status_counts(ds["status"].values))
-            from analysis.report import write_report  # matplotlib: once the store is readable
+            with recheck_once(ds) as checked:
+                summary = summarize(checked, status_counts(ds["status"].values))
+                from analysis.report import write_report  # matplotlib: once the store is readable
 
-            page = write_report(checked, args.store, summary, args.out)
+                page = write_report(checked, args.store, summary, args.out)
     for line in summary.lines:
         print(line)
     print(f"report: {page.resolve()}")

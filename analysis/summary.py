@@ -258,6 +258,14 @@ def tally_variables(ds: xr.Dataset) -> list[str]:
     ]
 
 
+def slab_rows(status: xr.DataArray, points: int = SLAB_POINTS) -> int:
+    """How many values of the first sweep dimension make a slab of about ``points`` points:
+    whole chunks of the store (``status``'s), at least one."""
+    chunk = (status.encoding.get("chunks") or (1,))[0]
+    per_row = max(status.size // status.shape[0], 1)
+    return max(chunk, points // per_row // chunk * chunk)
+
+
 def store_tally(ds: xr.Dataset, points: int = SLAB_POINTS) -> Tally:
     """The :class:`Tally` of every point of ``ds``, read in slabs of about ``points`` points.
 
@@ -268,8 +276,7 @@ def store_tally(ds: xr.Dataset, points: int = SLAB_POINTS) -> Tally:
     sizes = dict(zip(status.dims, status.shape, strict=True))
     first = status.dims[0]
     names = tally_variables(ds)
-    chunk = (status.encoding.get("chunks") or (1,))[0]
-    rows = max(chunk, points // max(status.size // sizes[first], 1) // chunk * chunk)
+    rows = slab_rows(status, points)
     start = dict.fromkeys(sizes, 0)
     parts = (
         tally(ds[names].isel({first: slice(i, i + rows)}).load(), {**start, first: i}, sizes)

@@ -3,14 +3,17 @@
 For each scenario of ``conf/sweep/`` (or those named on the command line),
 run its default sweep with ``python -m pipeline +sweep=NAME`` into a temporary
 folder, which writes the run's report (``analysis/report/``) beside the store,
-and replace ``docs/figures/NAME/`` by the report's PNGs. No figure of the docs
-is drawn any other way; a scenario that gains figures in the report gains
-them in the docs the next time this runs.
+and replace ``docs/figures/NAME/`` by the report's PNGs, with ``order.txt``: the
+figures in the report's order, its key figure first (the scenario pages show
+them in that order, ``docs/hooks.py``). No figure of the docs is drawn any
+other way; a scenario that gains figures in the report gains them in the
+docs the next time this runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +22,14 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 SWEEPS = DOCS.parent / "conf" / "sweep"
+ORDER = "order.txt"
+"""The file of ``docs/figures/NAME/`` that lists its figures in the report's order."""
+
+
+def report_order(report: Path) -> list[str]:
+    """The PNG names of the report in ``report`` in the order its page shows them."""
+    page = (report / "index.html").read_text(encoding="utf-8")
+    return [f"{name}.png" for name in re.findall(r'<img alt="([^"]+)"', page)]
 
 
 def scenarios() -> list[str]:
@@ -42,7 +53,9 @@ def regenerate(name: str, out: Path, work: Path) -> list[str]:
     out.mkdir(parents=True)
     for png in pngs:
         shutil.copyfile(png, out / png.name)
-    return [png.name for png in pngs]
+    order = report_order(report)
+    (out / ORDER).write_text("".join(f"{name}\n" for name in order), encoding="utf-8")
+    return order
 
 
 def main(argv: list[str] | None = None) -> int:

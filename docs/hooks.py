@@ -4,7 +4,8 @@
   (``docs/config_reference.py``: every key of the schema with its default,
   unit and docstring or YAML comment).
 - ``<!-- figures: NAME -->`` becomes every figure of ``docs/figures/NAME/``,
-  the report of scenario NAME that ``python -m docs.figures`` regenerates.
+  the report of scenario NAME that ``python -m docs.figures`` regenerates, in
+  the report's order (``order.txt``): the scenario's key figure first.
 """
 
 from __future__ import annotations
@@ -26,9 +27,15 @@ def _config_reference() -> str:
 
 
 def figure_markdown(name: str, page: Path) -> str:
-    """Each PNG of ``docs/figures/NAME/`` as an image, linked relative to ``page``."""
+    """Each PNG of ``docs/figures/NAME/`` as an image, linked relative to ``page``, in the
+    report's order (``order.txt``; names it does not list after, alphabetically)."""
     folder = DOCS / "figures" / name
-    pngs = sorted(folder.glob("*.png"))
+    listed = folder / "order.txt"
+    order = listed.read_text(encoding="utf-8").split() if listed.exists() else []
+    pngs = sorted(
+        folder.glob("*.png"),
+        key=lambda png: (order.index(png.name) if png.name in order else len(order), png.name),
+    )
     if not pngs:
         raise ValueError(
             f"{page}: no figures in {folder.relative_to(DOCS.parent)}; "

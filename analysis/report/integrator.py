@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from analysis.measure.modes import eigenvector_inverse, mode_activity
 from analysis.report import generic
-from analysis.report.figures import figure, fixed, set_title, titled, value_text
+from analysis.report.figures import DENSE, figure, finish, fixed, samples, titled, value_text
 from analysis.theory.linear import is_integrator, ramp_slope_theory
 from analysis.theory.scenarios import held_value_theory
 
@@ -47,42 +47,62 @@ def ramp_hold(ds: xr.Dataset, panel: dict[str, int]) -> xr.Dataset:
     ).transpose("input_angle", ...)
 
 
+def ramp_hold_theory(slope: float, onset: float, offset: float, time: np.ndarray) -> np.ndarray:
+    """``c_a(t)`` of an integrator from rest: 0, then ``h_a/tau (t - onset)``, then held."""
+    return slope * (np.clip(time, onset, offset) - onset)
+
+
+def directions(drawn: xr.Dataset) -> list[list[int]]:
+    """The input directions of ``drawn`` grouped by their theory: directions whose
+    integrating mode receives the same input (``a`` and ``pi/2 - a`` along (1, 1)) draw
+    the same ramp, so they are one series, not lines drawn over each other."""
+    groups: dict[float, list[int]] = {}
+    for k, slope in enumerate(drawn["slope"].values):
+        groups.setdefault(round(float(slope), 9), []).append(k)
+    return [groups[key] for key in sorted(groups, reverse=True)]
+
+
 def ramp_hold_figure(ds: xr.Dataset) -> Figure:
     """The integrating mode's activity against time: ramp while the input is on, then hold.
 
     One panel per ``coupling`` (the integrating mode along (1, -1) for
-    ``w = -1``, along (1, 1) for ``w = 1``), one series per input direction.
+    ``coupling = -1``, along (1, 1) for ``coupling = 1``), one series per
+    value of the ramp (the input directions that give it), the theory on a
+    fine time grid and the samples of each direction offset from the others'.
     """
     others = fixed(ds, "coupling", "input_angle")
     couplings = range(ds.sizes["coupling"])
-    fig, axes = figure(5.6, 4.6, columns=len(couplings))
+    fig, axes = figure(6.4, 4.6, columns=len(couplings))
     onset, offset = float(ds["onset"]), float(ds["offset"])
     time = ds["time"].values
+    dense = np.linspace(time[0], time[-1], DENSE)
     step = max(1, len(time) // MARKERS)
+    angles = ds["input_angle"].values
     for ax, index in zip(axes, couplings, strict=True):
         drawn = ramp_hold(ds, {**others, "coupling": index})
         ax.axvspan(onset, offset, color="tab:orange", alpha=0.12, lw=0, label="input on")
-        for k in range(drawn.sizes["input_angle"]):
-            point = drawn.isel(input_angle=k)
-            colour = f"C{k % 10}"
-            slope, held = float(point["slope"]), float(point["held"])
-            first = k == 0  # one legend entry for every direction
-            theory = "theory: ramp h_a/τ, hold h_a T/τ" if first else None
-            measured = "measured c_a(t), one per direction" if first else None
-            ax.plot([time[0], onset, offset], [0.0, 0.0, slope * (offset - onset)], "-",
-                    color=colour, lw=1.2, label=theory)  # fmt: skip
-            ax.plot([offset, time[-1]], [held, held], "-", color=colour, lw=1.2)
-            ax.plot(time[::step], point["activity"].values[::step], "o", color=colour, ms=3.5,
-                    mfc="none", label=measured)  # fmt: skip
-        ax.set_xlabel("time [s]")
-        ax.set_ylabel("activity of the λ = 1 mode, c_a = (Φ⁻¹v)_a [Hz]")
+        for g, group in enumerate(directions(drawn)):
+            colour = f"C{g % 10}"
+            slope = float(drawn["slope"].values[group[0]])
+            which = ", ".join(f"{angles[k]:.3g}" for k in group)
+            ax.plot(dense, ramp_hold_theory(slope, onset, offset, dense), "-", color=colour,
+                    lw=1.2, label=f"input_angle {which} rad: theory")  # fmt: skip
+            for k in group:
+                shown = samples(len(time), step, k, len(angles))
+                first = g == 0 and k == group[0]  # one legend entry for every direction
+                label = "measured c_a(t), each direction's samples" if first else None
+                ax.plot(time[shown], drawn["activity"].values[k, shown], "o", color=colour,
+                        ms=3.5, mfc="none", label=label)  # fmt: skip
         coupling = value_text(ds, "coupling", ds["coupling"].values[index])
-        set_title(ax, titled(f"{coupling}", ds, others), 9)
-        ax.legend(fontsize=7, loc="best")
+        title = titled(f"{coupling}: ramp h_a/τ while the input is on, hold h_a T/τ", ds, others)
+        finish(ax, "time [s]", "activity of the λ = 1 mode, c_a = (Φ⁻¹v)_a [Hz]", title)
     fig.suptitle("Integrator: the λ = 1 mode ramps at h_a/τ while the input is on, then holds")
     return fig
 
 
 def figures(ds: xr.Dataset) -> dict[str, Figure]:
-    """The ramp and hold, and the generic figures of every checked quantity, by file name."""
-    return {"ramp_hold": ramp_hold_figure(ds), **generic.figures(ds)}
+    """The ramp and hold, then the generic figures: the integrator's own quantities (ramp
+    slope, held value) before those of the other mode, by file name."""
+    drawn = generic.figures(ds)
+    own = {name: drawn.pop(name) for name in ("ramp_slope", "held_value") if name in drawn}
+    return {"ramp_hold": ramp_hold_figure(ds), **own, **drawn}

@@ -14,9 +14,12 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from analysis.report.figures import (
+    DENSE,
+    distinct,
     figure,
     finish,
     fixed,
+    legend,
     nearest,
     set_title,
     state_space_labels,
@@ -49,7 +52,7 @@ def spiral_figure(ds: xr.Dataset) -> Figure:
     ax.plot([0], [0], "k+", ms=10, mew=1.5, label="rest, where it returns after the input")
     ax.set_aspect("equal", adjustable="datalim")
     title = titled("Non-symmetric M: complex eigenvalues a ± ib turn the response", ds, others)
-    finish(ax, *state_space_labels(ds), title, fontsize=7, loc="best")
+    finish(ax, *state_space_labels(ds), title)
     return fig
 
 
@@ -66,17 +69,17 @@ def rates_figure(ds: xr.Dataset) -> Figure:
         (axes[1], "angular_frequency", np.imag, angular_frequency_theory),
     ):
         x = component(lam)
-        dense = np.linspace(x.min(), x.max(), 200)
+        dense = np.linspace(x.min(), x.max(), DENSE)
         line = theory(xr.DataArray(dense * (1 if component is np.real else 1j)), tau)
         ax.plot(dense, line.values, "-", color="0.3", lw=1.5,
                 label=f"theory {ds[name + '_theory'].attrs.get('formula', '')}")  # fmt: skip
-        ax.plot(x.ravel(), part[name].values.ravel(), "o", mfc="none", ms=7,
+        ax.plot(*distinct(x, part[name].values), "o", mfc="none", ms=7,
                 label=f"measured, every mode of {x.size // lam.shape[-1]} points")  # fmt: skip
         units = ds[name].attrs.get("units", "")
         ax.set_ylabel(f"{name.replace('_', ' ')} [{units}]")
-        ax.legend(fontsize=8, loc="best")
-    axes[0].set_xlabel("Re λ, real part of the mode's eigenvalue")
-    axes[1].set_xlabel("Im λ, imaginary part of the mode's eigenvalue")
+        legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    axes[0].set_xlabel("Re λ, real part of the mode's eigenvalue (lam_real)")
+    axes[1].set_xlabel("Im λ, imaginary part of the mode's eigenvalue (lam_imag)")
     set_title(axes[0], "decay rate (1 - Re λ)/τ", 10)
     set_title(axes[1], "angular frequency Im λ/τ", 10)
     fig.suptitle(titled("Complex modes decay at (1 - Re λ)/τ and turn at Im λ/τ", ds, others))

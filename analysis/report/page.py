@@ -13,6 +13,8 @@ from typing import Any
 
 import xarray as xr
 
+from analysis.report.figures import slice_caption
+
 STYLE = """
 body { font-family: sans-serif; max-width: 70em; margin: 2em auto; color: #222; }
 table.identity td { padding: 0.15em 1em 0.15em 0; vertical-align: top; }
@@ -43,6 +45,17 @@ def identity(attrs: Mapping[str, Any], path: str) -> dict[str, str]:
     }
 
 
+def page_caption(ds: xr.Dataset) -> str:
+    """The one slice of every figure, said once: where a figure does not draw a parameter."""
+    chosen = slice_caption(ds)
+    if not chosen:
+        return "Every figure draws every swept value."
+    return (
+        "Every figure draws its own axes' parameters over every swept value; each other "
+        f"swept parameter is at one value, the same in every figure: {chosen}."
+    )
+
+
 def render(
     ds: xr.Dataset, path: str, lines: Sequence[str], verdict: str, pngs: Mapping[str, bytes]
 ) -> str:
@@ -58,6 +71,7 @@ def render(
         for name, png in pngs.items()
     )
     sweep = html.escape(str(ds.attrs.get("sweep", "?")))
+    caption = page_caption(ds)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>rate-sweeps report: {sweep}</title><style>{STYLE}</style></head>
@@ -69,6 +83,7 @@ def render(
 <h2>Theory check</h2>
 <pre>{html.escape(chr(10).join(lines))}</pre>
 <h2>Figures</h2>
+<p class="slice">{html.escape(caption)}</p>
 {figures}
 </body></html>
 """

@@ -14,12 +14,24 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from analysis.report import generic
-from analysis.report.figures import figure, finish, fixed, log_scale, titled, value_text
+from analysis.report.figures import (
+    DENSE,
+    figure,
+    finish,
+    fixed,
+    log_scale,
+    samples,
+    titled,
+    value_text,
+)
 from analysis.theory.linear import response_theory
 from analysis.theory.scenarios import growth_rate_theory
 
 MARKERS = 60
 """About this many measured samples are drawn per trajectory."""
+PHASES = {"rise": "while the input is on", "decay": "after the input stops"}
+"""When the check fitted the growth, by the name of its phase (``decay``: the phase after
+the input, where a runaway grows on)."""
 
 
 def growth_lines(ds: xr.Dataset, point: dict[str, int]) -> dict[str, object]:
@@ -31,7 +43,8 @@ def growth_lines(ds: xr.Dataset, point: dict[str, int]) -> dict[str, object]:
     (:func:`analysis.theory.linear.response_theory`), up to the last
     recorded sample; ``theory`` and ``fitted``, the growth rate of the
     unstable mode in 1/s, ``(lam - 1)/tau`` and as the check fitted it (after
-    the input stops where the point lasted that long, else while it was on);
+    the input stops where the point lasted that long, else while it was on:
+    ``phase``, in words);
     and ``diverged``, the last sample before the divergence, if any.
     """
     names = ["rate", "eigenvalues", "eigenvectors", "mode_input", "growth_rate", "diverged_at"]
@@ -43,7 +56,7 @@ def growth_lines(ds: xr.Dataset, point: dict[str, int]) -> dict[str, object]:
     phase = "decay" if np.isfinite(float(fitted.sel(phase="decay"))) else "rise"
     last = np.flatnonzero(np.isfinite(size))[-1]
     onset, offset, tau = float(ds["onset"]), float(ds["offset"]), float(part["tau"])
-    shown = time[: last + 1]
+    shown = np.linspace(time[0], time[last], DENSE)  # the closed form on a fine grid
     rates = response_theory(
         part["eigenvalues"].values,
         part["eigenvectors"].transpose("neuron", "mode").values,
@@ -60,7 +73,7 @@ def growth_lines(ds: xr.Dataset, point: dict[str, int]) -> dict[str, object]:
         "size": size,
         "theory": theory,
         "fitted": float(fitted.sel(phase=phase)),
-        "phase": phase,
+        "phase": PHASES[phase],
         "line": (shown, line),
         "diverged": (time[last], size[last]) if np.isfinite(diverged) else None,
     }
@@ -80,21 +93,22 @@ def runaway_figure(ds: xr.Dataset) -> Figure:
         # Markers spread over the samples before the divergence, however soon it came.
         step = max(1, int(np.isfinite(size).sum()) // MARKERS)
         coupling = value_text(ds, "coupling", ds["coupling"].values[k])
-        ax.plot(time[::step], size[::step], "o", ms=3, color=colour, mfc="none")
+        shown = samples(len(time), step, k, ds.sizes["coupling"])
+        ax.plot(time[shown], size[shown], "o", ms=3, color=colour, mfc="none",
+                label="measured |v(t)|, each coupling's samples" if k == 0 else None)  # fmt: skip
         ax.plot(*drawn["line"], "-", color=colour, lw=1.5,
-                label=f"{coupling}: fit {drawn['fitted']:.4g}/s ({drawn['phase']}), "
-                f"theory (λ-1)/τ = {drawn['theory']:.4g}/s")  # fmt: skip
+                label=f"{coupling}: theory, growth (λ-1)/τ = {drawn['theory']:.4g}/s; "
+                f"fitted {drawn['fitted']:.4g}/s {drawn['phase']}")  # fmt: skip
         if drawn["diverged"] is not None:
             label = None if marked else "diverged: last sample before |v| passed the bound"
-            ax.plot(*drawn["diverged"], "kX", ms=9, label=label)
+            ax.plot(*drawn["diverged"], "kx", ms=10, mew=2, label=label)
             marked = True
     log_scale(ax)
     ax.set_xlim(ds["time"].values[0], ds["time"].values[-1])
     units = ds["rate"].attrs.get("units", "Hz")
     title = titled("Runaway: |v| grows as exp((λ-1)t/τ); points measured, lines theory", ds, others)
     # The legend beside the axes: the steep runaways fill the upper left.
-    finish(ax, "time [s]", f"|v|, length of the rate vector [{units}]", title, fontsize=7,
-           loc="upper left", bbox_to_anchor=(1.01, 1.0))  # fmt: skip
+    finish(ax, "time [s]", f"|v|, length of the rate vector [{units}]", title)
     return fig
 
 

@@ -3,7 +3,8 @@
 Where each point's rate ended, against ``lam``, for inputs of either sign,
 beside the stable fixed points of :func:`analysis.theory.scenarios.fixed_point_theory`
 drawn as curves over ``lam`` (0 below ``lam = 1``, ``+-v*`` above, where 0
-is unstable).
+is unstable).  And the memory, the sign of where the rate ends, against
+``lam`` beside its theory, a step at ``lam = 1``: ``sign(h)`` above, 0 below.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import xarray as xr
 from matplotlib.figure import Figure
 
 from analysis.report import generic
-from analysis.report.figures import figure, finish, fixed, titled
+from analysis.report.figures import DENSE, figure, finish, fixed, marker_size, titled
 from analysis.theory.scenarios import fixed_point_theory
+
+LAM = "lam (λ), the self-connection's weight"
 
 
 def transfer(ds: xr.Dataset) -> tuple[str, float]:
@@ -44,7 +47,10 @@ def fixed_point_figure(ds: xr.Dataset) -> Figure:
     part = ds[["fixed_point", "h"]].isel(others).isel(neuron=0).load()
     lam = part["lam"].values
     fig, (ax,) = figure(6.4, 4.6)
-    dense = np.linspace(min(lam.min(), 0.0), lam.max(), 500)
+    dense = np.linspace(min(lam.min(), 0.0), lam.max(), DENSE)
+    # The pitchfork rises as sqrt(lam - 1) from lam = 1: a finer grid there.
+    dense = np.union1d(dense, 1 + np.geomspace(1e-6, 0.1, 60))
+    dense = dense[dense <= lam.max()]
     curves = fixed_point_curves(ds, dense)
     for sign, colour in ((1, "C3"), (-1, "C0")):
         side = "positive" if sign > 0 else "negative"
@@ -58,16 +64,62 @@ def fixed_point_figure(ds: xr.Dataset) -> Figure:
         point = part.isel(amplitude=k) if "amplitude" in part.dims else part
         h = float(point["h"].values.ravel()[0])
         colour = "C3" if h > 0 else "C0"
-        ax.plot(lam, point["fixed_point"].values, "o", color=colour, mfc="none", ms=9 - 3 * k,
-                mew=1.5, label=f"measured rate at the end, h = {h:+g} Hz")  # fmt: skip
+        ax.plot(lam, point["fixed_point"].values, "o", color=colour, mfc="none",
+                ms=marker_size(k, of=len(amplitudes)), mew=1.5,
+                label=f"measured rate at the end, h = {h:+g} Hz")  # fmt: skip
     ax.axvline(1.0, color="0.6", ls=":", lw=1)
     units = ds["fixed_point"].attrs.get("units", "Hz")
-    title = titled("Saturating memory: the rate settles at 0 below λ = 1, at ±v* above", ds, others)
-    finish(ax, "λ, self-connection weight", f"rate where it settles [{units}]", title,
-           fontsize=7, loc="upper left")  # fmt: skip
+    title = titled(
+        "Saturating memory: the rate settles at 0 below lam (λ) = 1, at ±v* above", ds, others
+    )
+    finish(ax, LAM, f"rate where it settles [{units}]", title)
+    return fig
+
+
+def memory_theory(lam: np.ndarray, sign: float) -> tuple[np.ndarray, np.ndarray]:
+    """The memory's theory over ``lam``, a step: 0 up to ``lam = 1``, ``sign(h)`` beyond.
+
+    Returns the points of the step (``lam`` and the memory), ``lam = 1`` twice
+    so that the step is drawn as a step.
+    """
+    below = lam[lam <= 1.0]
+    above = lam[lam > 1.0]
+    x = np.concatenate([below, [1.0, 1.0], above])
+    y = np.concatenate([np.zeros(below.size), [0.0, sign], np.full(above.size, sign)])
+    return x, y
+
+
+def memory_figure(ds: xr.Dataset) -> Figure:
+    """The memory (sign of where the rate ends) against ``lam``, and its step at ``lam = 1``."""
+    others = fixed(ds, "lam", "amplitude")
+    part = ds[["memory", "h"]].isel(others).isel(neuron=0).load()
+    lam = part["lam"].values
+    dense = np.linspace(min(lam.min(), 0.0), lam.max(), DENSE)
+    fig, (ax,) = figure(6.4, 4.6)
+    amplitudes = range(part.sizes["amplitude"]) if "amplitude" in part.dims else [None]
+    for k in amplitudes:
+        point = part.isel(amplitude=k) if k is not None else part
+        h = float(point["h"].values.ravel()[0])
+        colour = "C3" if h > 0 else "C0"
+        ax.plot(*memory_theory(dense, float(np.sign(h))), "-", color=colour, lw=1.5, zorder=1,
+                label=f"theory, after h = {h:+g} Hz: sign(h) for λ > 1, else 0")  # fmt: skip
+        ax.plot(lam, np.ravel(point["memory"].values), "o", color=colour, mfc="none", mew=1.5,
+                ms=marker_size(k or 0, of=len(amplitudes)),
+                label=f"measured, after h = {h:+g} Hz")  # fmt: skip
+    ax.axvline(1.0, color="0.6", ls=":", lw=1)
+    ax.set_yticks([-1, 0, 1])
+    ax.set_ylim(-1.3, 1.3)
+    title = titled("Saturating memory: the sign of a brief input is held above lam (λ) = 1",
+                   ds, others)  # fmt: skip
+    ylabel = "memory: sign of the rate at the end\n(±1: holds the input's sign, 0: forgot it)"
+    finish(ax, LAM, ylabel, title)
     return fig
 
 
 def figures(ds: xr.Dataset) -> dict[str, Figure]:
-    """The fixed points, and the generic figure of the memory, by file name."""
-    return {"fixed_point": fixed_point_figure(ds), **generic.figures(ds, skip=("fixed_point",))}
+    """The fixed points, the memory, and the generic figures of the rest, by file name."""
+    return {
+        "fixed_point": fixed_point_figure(ds),
+        **({"memory": memory_figure(ds)} if "memory" in ds else {}),
+        **generic.figures(ds, skip=("fixed_point", "memory")),
+    }

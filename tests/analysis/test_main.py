@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import collections
+import math
 import shutil
 
 import numpy as np
 import pytest
+import xarray as xr
 import zarr
+from dask.callbacks import Callback
 from sweeps import compose_config
 
 from analysis.__main__ import main
@@ -87,3 +91,27 @@ def test_every_scenario_is_checked_again_from_its_lazily_read_store_as_the_run_c
     assert main([str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:-1] == result.summary.lines
+
+
+def test_each_chunk_of_the_trajectories_is_read_and_checked_once(tmp_path, monkeypatch, capsys):
+    """The summary and every figure read the re-check's results, computed once per chunk:
+    each chunk of ``rate`` is read by one task, whatever the figures' slices cross."""
+    path = tmp_path / "b.zarr"
+    config = compose_config(
+        ["+sweep=autapse", "store.chunk_points=6", "report=false", f"store.path={path}"]
+    )
+    run_sweep(config)
+    rate = xr.open_zarr(path)["rate"].data  # python -m analysis opens it as this, same name
+    reads: collections.Counter = collections.Counter()
+
+    class Reads(Callback):
+        def _pretask(self, key, dsk, state):
+            if isinstance(key, tuple) and key[0] == rate.name:  # a chunk read from the store
+                reads[key] += 1
+
+    with Reads():
+        assert main([str(path)]) == 0
+    assert math.prod(rate.numblocks) > 1
+    assert len(reads) == math.prod(rate.numblocks)
+    # The summary reads every chunk and the figures some again: each is read by one task only.
+    assert set(reads.values()) == {1}

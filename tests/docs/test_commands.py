@@ -14,6 +14,7 @@ lacks what the blocks before it made.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -37,6 +38,14 @@ def page_runs() -> dict[Path, PageRun | None]:
     return {}
 
 
+def docs_module(name: str):
+    """``docs/NAME.py``, loaded from its file (``docs/`` is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"docs_{name}", CHECKOUT / "docs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def check_figures(page: Path, run: PageRun) -> None:
     """The report of the page's scenario has the figures its docs page shows."""
     text = page.read_text(encoding="utf-8")
@@ -46,6 +55,13 @@ def check_figures(page: Path, run: PageRun) -> None:
         assert made == shown, (
             f"{page.name}: the report of {name} draws {made}, the docs show {shown}: "
             "run .venv/bin/python -m docs.figures"
+        )
+        order = (CHECKOUT / "docs" / "figures" / name / "order.txt").read_text().split()
+        assert (
+            docs_module("figures").report_order(run.folder / "results" / f"{name}.report") == order
+        ), (
+            f"{page.name}: the docs show the figures of {name} in another order than the "
+            "report: run .venv/bin/python -m docs.figures"
         )
 
 
@@ -78,3 +94,17 @@ def test_documented_command_works(
     last = [b for p, b in BLOCKS if p == page and "skip" not in b.marks][-1]
     if block == last:
         check_figures(page, run)
+
+
+def test_scenario_pages_show_each_reports_key_figure_first():
+    """The figures of a scenario page come in its report's order (``order.txt``), not
+    alphabetically: the key figure (the lecture's picture) first."""
+    hooks = docs_module("hooks")
+    first = {"autapse": "gain", "integrator": "ramp_hold", "saturating_memory": "fixed_point",
+             "runaway": "runaway", "autapse_pair": "loop", "pair": "state_space"}  # fmt: skip
+    for name, key in first.items():
+        folder = CHECKOUT / "docs" / "figures" / name
+        order = (folder / "order.txt").read_text().split()
+        assert sorted(order) == sorted(png.name for png in folder.glob("*.png"))
+        shown = re.findall(r"\*\*`([a-z_]+\.png)`\*\*", hooks.figure_markdown(name, Path("x.md")))
+        assert shown == order and shown[0] == f"{key}.png"
