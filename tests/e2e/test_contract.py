@@ -231,6 +231,8 @@ def scenario_sweeps(draw):
     name = draw(st.sampled_from(SWEEPS))
     taus = _drawn(draw, _decade(-2.5, -1))
     overrides = [f"+sweep={name}", f"sweep.grid.tau={taus}"]
+    if name == "saturating_memory":  # the solver's own steps, from far below tau to above it
+        overrides[1] = f"sweep.grid.tau={_drawn(draw, _decade(-3, -1.5))}"
     if name == "autapse":
         overrides.append(
             f"sweep.grid.lam={_drawn(draw, st.one_of(eigenvalue, exact_or_near_one), 3)}"
@@ -327,6 +329,28 @@ def _drives(ds: xr.Dataset, h: np.ndarray):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(scenario_sweeps())
+# What issue 29 found, kept as examples that CI always runs:
+# an exact singular I - M (one mode at eigenvalue 1): was a LinAlgError in the report, exit 1.
+@example(["+sweep=pair", "sweep.grid.tau=[0.02]", "sweep.grid.coupling=[1.0]",
+          "sweep.grid.input_angle=[0.3]", "stimulus.amplitude=1.0"])  # fmt: skip
+@example(["+sweep=mutual_inhibition", "sweep.grid.tau=[0.05]", "sweep.grid.coupling=[-1.0]",
+          "sweep.grid.input_angle=[0.7853981633974483,2.356194490192345]",
+          "stimulus.amplitude=1.0"])  # fmt: skip
+# Re(lam) = 1: a decay-rate theory of 0 gave a relative error of inf and FAIL.
+@example(["+sweep=nonsymmetric", "sweep.grid.tau=[0.1]", "sweep.grid.lam_real=[1.0]",
+          "sweep.grid.lam_imag=[0.0,0.5]"])  # fmt: skip
+# The integrator alone: gain and tau_eff have no finite theory; was INCONCLUSIVE.
+@example(["+sweep=autapse", "sweep.grid.tau=[0.02]", "sweep.grid.lam=[1.0]",
+          "stimulus.amplitude=1.0"])  # fmt: skip
+# Zero input to a saturating network at its unstable fixed point: was PASS.
+@example(["+sweep=saturating_memory", "sweep.grid.tau=[0.01]", "sweep.grid.lam=[1.5]",
+          "sweep.grid.amplitude=[0.0]", "network.transfer=tanh"])  # fmt: skip
+# A coarse step (max_step = tau): rk4 was 6.7e-3 off Radau and passed.
+@example(["+sweep=saturating_memory", "sweep.grid.tau=[0.001]", "sweep.grid.lam=[0.5,2.0]",
+          "sweep.grid.amplitude=[2.0]", "solver.max_step=0.001"])  # fmt: skip
+# A propagator beyond float range before the input: the rate was NaN from the second sample.
+@example(["+sweep=autapse", "sweep.grid.tau=[0.001]", "sweep.grid.lam=[720.0,1000.0]",
+          "stimulus.amplitude=1.0"])  # fmt: skip
 def test_every_scenario_is_refused_or_ends_with_an_honest_verdict(overrides):
     """Through ``execute`` (the command without its process): no traceback, no warning, an
     exit code that is the verdict's, no PASS without a quantity measured, and no ``agrees``
@@ -363,7 +387,7 @@ def test_every_scenario_is_refused_or_ends_with_an_honest_verdict(overrides):
     for index in list(zip(*np.nonzero(agreeing), strict=True))[:2]:
         point = ds.isel(dict(zip(dims, index, strict=True)))
         tau = float(point["tau"])
-        if times[-1] > 300 * tau:
+        if times[-1] > 2000 * tau:
             continue  # too many time constants for Radau at rtol 1e-10 in a test's time
         drives, switches = _drives(ds, point["h"].values)
         stored = point["rate"].values[picks]
