@@ -106,24 +106,17 @@ def right_hand_side(
     return (transfer(recurrent + h) - v) * rate_of_change
 
 
-def scaled_error(
+def error_ratio(
     error: np.ndarray, start: np.ndarray, end: np.ndarray, rtol: float, atol: float
 ) -> np.ndarray:
-    """``|e_i| / (atol + rtol max(|start_i|, |end_i|))`` per point and neuron.
+    """``max_i |e_i| / (atol + rtol max(|start_i|, |end_i|))`` per point, over its neurons.
 
     The local error ``e`` of a step from ``start`` to ``end`` against the
     tolerance of ``solver.rtol`` and ``solver.atol`` (Hz); at most 1 where
     the step meets it.  Arrays are ``(n_points, n_neuron)``.
     """
     scale = atol + rtol * np.maximum(np.abs(start), np.abs(end))
-    return np.abs(error) / scale
-
-
-def error_ratio(
-    error: np.ndarray, start: np.ndarray, end: np.ndarray, rtol: float, atol: float
-) -> np.ndarray:
-    """The largest :func:`scaled_error` of each point over its neurons, ``(n_points,)``."""
-    return np.max(scaled_error(error, start, end, rtol, atol), axis=-1)
+    return np.max(np.abs(error) / scale, axis=-1)
 
 
 def interval_pieces(times: np.ndarray, switch_times: np.ndarray) -> Schedule:
