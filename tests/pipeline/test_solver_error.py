@@ -71,3 +71,29 @@ def test_an_estimate_above_the_tolerance_makes_every_comparison_not_resolved():
         assert (before[name][first] == VERDICTS["agrees"]).all(), name
         assert (after[name][first] == VERDICTS["not_resolved"]).all(), name
         assert (after[name].drop_isel(lam=0) == before[name].drop_isel(lam=0)).all(), name
+
+
+@pytest.mark.parametrize("solver", [["solver=rk4"], []])
+@pytest.mark.parametrize("max_step", [1e-5, 1e-4, 1e-3])
+def test_steps_from_far_below_tau_to_above_it_never_agree_off_tolerance(solver, max_step):
+    """tau 0.5 ms, recorded every 1 ms: steps of tau/50, tau/5 and 2 tau (a step ends on
+    every sample). Wherever a point agrees it is within the solver's tolerance of Radau;
+    dopri5 meets it at every step bound, rk4 at tau/50."""
+    ds = simulate_sweep(
+        [
+            "+sweep=saturating_memory",
+            "sweep.grid.lam=[0.5,2.0]",
+            "sweep.grid.tau=[0.0005]",
+            "record.duration=0.3",
+            f"solver.max_step={max_step}",
+            *solver,
+        ]
+    )
+    rate, reference, stacked = _radau(ds)
+    within = np.abs(rate - reference).max(axis=(1, 2)) <= 1e-9 + 1e-6 * np.abs(reference).max(
+        axis=(1, 2)
+    )
+    check = stacked["check"].values
+    assert not ((check == VERDICTS["agrees"]) & ~within).any()
+    if not solver or max_step == 1e-5:
+        assert within.all() and (check == VERDICTS["agrees"]).all()
