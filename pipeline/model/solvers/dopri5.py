@@ -89,7 +89,8 @@ def dopri5_rate(
         ``rate``, ``(n_batch, n_time, n_neuron)``: ``v`` at every recording time
         (non-finite where the solution overflows); ``error``, ``(n_batch,)``:
         the largest local error estimate over its tolerance of the steps
-        taken, at most 1 unless a step reached :data:`SMALLEST_STEP`;
+        taken while the state is finite, at most 1 unless a step reached
+        :data:`SMALLEST_STEP`;
         ``steps``, ``(n_batch,)``: how many steps each point took.
     """
     schedule = interval_pieces(times, system.switch_times)
@@ -108,8 +109,7 @@ def dopri5_rate(
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         rate = point_first(march(schedule, np.zeros(inputs[:, 0].shape), propagator))
-    # A point whose state overflowed has no finite estimate; it is diverged, not resolved.
-    return Solution(rate, np.where(np.isfinite(rate).all(axis=(1, 2)), worst, np.inf), taken)
+    return Solution(rate, worst, taken)
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,9 @@ class _Stepper:
             v[done] = new[accepted]
             derivative[done] = k_new[accepted]
             elapsed[done] += step[accepted]
-            worst[done] = np.fmax(worst[done], error[accepted])
+            # Only while the state is finite: after an overflow the point is diverged.
+            finite = np.where(np.isfinite(error[accepted]), error[accepted], np.nan)
+            worst[done] = np.fmax(worst[done], finite)
             taken[done] += 1
             # A point that arrives within round-off of the end has arrived.
             arrived = duration - elapsed[done] <= 1e-12 * duration

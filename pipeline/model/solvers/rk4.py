@@ -73,7 +73,8 @@ def rk4_rate(
     Solution
         ``rate``, ``(n_batch, n_time, n_neuron)``: ``v`` at every recording time
         (non-finite where the solution overflows); ``error``, ``(n_batch,)``:
-        the largest estimated local error over its tolerance.
+        the largest estimated local error over its tolerance, while the state
+        is finite.
     """
     schedule = interval_pieces(times, system.switch_times)
     weights, inputs, transfer = system.weights, system.inputs, system.transfer
@@ -107,14 +108,14 @@ def rk4_rate(
             out[...] = v
             scale = atol + rtol * np.maximum(np.abs(start), np.abs(v))
             error = step / 6.0 * largest_change / scale
-            np.fmax(worst, error.max(axis=-1), out=worst)
+            # Only while the state is finite: after an overflow the point is diverged.
+            np.fmax(worst, np.where(np.isfinite(error), error, np.nan).max(axis=-1), out=worst)
 
         return advance
 
     with np.errstate(over="ignore", invalid="ignore"):
         rate = point_first(march(schedule, np.zeros(inputs[:, 0].shape), propagator))
-    # A point whose state overflowed has no finite estimate; it is diverged, not resolved.
-    return Solution(rate, np.where(np.isfinite(rate).all(axis=(1, 2)), worst, np.inf))
+    return Solution(rate, worst)
 
 
 def _rk4_step(

@@ -110,11 +110,12 @@ def test_rk4_error_estimate_flags_a_step_as_long_as_tau():
     _assert_within(fine.rate, reference, 1e-6, 1e-9)
 
 
-def test_overflow_gives_non_finite_rates_and_an_infinite_estimate_without_raising():
-    """A linear runaway (lam = 50) overflows: inf/NaN rates, an infinite estimate, no hang."""
+def test_overflow_gives_non_finite_rates_and_the_estimate_of_the_finite_part():
+    """A linear runaway (lam = 50) overflows: inf/NaN rates, no hang, no warning; its
+    estimate covers the steps before (the point is diverged after)."""
     inputs, switches = step_inputs(np.ones((1, 1)), 0.05, 0.25)
     system = System.of(np.full((1, 1, 1), 50.0), np.full(1, 0.01), inputs, switches)
     solution = dopri5_rate(system, TIMES)
     assert np.isfinite(solution.rate[0, :60]).all()
     assert not np.isfinite(solution.rate[0, -1]).all()
-    assert solution.error[0] == np.inf
+    assert 0 < solution.error[0] <= 1
