@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.model.solvers.kinks import kink_fraction, side
+from pipeline.model.solvers.kinks import distance_past, kink_fraction, side
 from pipeline.model.solvers.schedule import (
     Solution,
     Step,
@@ -131,6 +131,10 @@ class _Batch:
         """The piece of the clip each neuron is on (:func:`pipeline.model.solvers.kinks.side`)."""
         return side(self.weights, self.transfer, self.h, v)
 
+    def past(self, before: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """:func:`pipeline.model.solvers.kinks.distance_past` the pieces ``before``."""
+        return distance_past(self.weights, self.transfer, self.h, before, v)
+
 
 class _Stepper:
     """Dormand-Prince steps of a batch of models under a constant input."""
@@ -213,9 +217,9 @@ class _Stepper:
             increment = sum(a * k for a, k in zip(row, stages, strict=True) if a)
             stages.append(batch(v + step * increment))
         new = v + step * sum(b * k for b, k in zip(B, stages, strict=True) if b)
-        k_new = batch(new)
-        error = step * sum(e * k for e, k in zip(E, [*stages, k_new], strict=True) if e)
-        return new, k_new, error_ratio(error, v, new, self.rtol, self.atol)
+        stages.append(batch(new))
+        error = step * sum(e * k for e, k in zip(E, stages, strict=True) if e)
+        return new, stages[-1], error_ratio(error, v, new, self.rtol, self.atol)
 
     def split_at_kinks(
         self,
@@ -227,9 +231,8 @@ class _Stepper:
         result: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> np.ndarray:
         """Cut, in ``result``, the accepted steps that cross a kink of the clip to end just
-        past it; the step lengths, so cut.
-
-        The next step starts on the new piece, so no step straddles a kink.
+        past it (:func:`pipeline.model.solvers.kinks.kink_fraction`); the step lengths,
+        so cut.  The next step starts on the new piece, so no step straddles a kink.
         """
         new, k_new, error = result
         before = batch.side(v)
@@ -240,8 +243,9 @@ class _Stepper:
         start, k, length, at = v[crossing], k1[crossing], step[crossing, None], before[crossing]
         fraction = kink_fraction(
             lambda f: self.step(crossers, start, k, f * length)[0],
-            lambda x: (crossers.side(x) != at).any(axis=-1),
-            crossing.size,
+            lambda x: crossers.past(at, x),
+            start,
+            new[crossing],
         )
         cut = fraction * length
         new[crossing], k_new[crossing], error[crossing] = self.step(crossers, start, k, cut)

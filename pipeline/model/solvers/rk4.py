@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from pipeline.model.solvers.kinks import kink_fraction, side
+from pipeline.model.solvers.kinks import distance_past, kink_fraction, side
 from pipeline.model.solvers.schedule import (
     Solution,
     Step,
@@ -177,8 +177,9 @@ def _split_at_kinks(
 
     fraction = kink_fraction(
         lambda f: _rk4_step(w, rate, transfer, inputs, start, f * step)[0],
-        lambda x: (side(w, transfer, inputs, x) != at).any(axis=-1),
-        crossing.size,
+        lambda x: distance_past(w, transfer, inputs, at, x),
+        start,
+        new[crossing],
     )
     at_kink, _, first = stepped(start, fraction)
     new[crossing], k_new[crossing], second = stepped(at_kink, 1.0 - fraction)
