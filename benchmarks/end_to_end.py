@@ -1,4 +1,4 @@
-"""Figures 3 to 7: the pipeline end to end, as a user runs it.
+"""Figures 3 to 7 and 11: the pipeline end to end, as a user runs it.
 
 Every run is ``python -m pipeline`` in a subprocess (interpreter start and
 store creation included), except figure 7, which times ``run_sweep`` in this
@@ -255,11 +255,15 @@ def fixed_cost(
     return {"run_seconds": run_s, "imports_seconds": imports_s, "ratio": run_s / imports_s}
 
 
-def saturating(n_lam: int) -> list[str]:
-    """A compute-bound sweep: saturating autapses integrated by rk4, 400 points per lam value.
+RK4_FINE = ["solver=rk4", "solver.max_step=1e-4"]
+"""rk4 at a tenth of the 1 ms recording step: the saturating sweep's solver before dopri5."""
 
-    Ten steps per 1 ms sample and a small record: the solver, not the store,
-    takes the time.  Blocks of 4000 points, so that every worker has several.
+
+def saturating_sweep(n_lam: int) -> list[str]:
+    """The saturating sweep as it is configured (dopri5), 400 points per lam value.
+
+    A small record: the solver, not the store, takes the time.  Blocks of
+    4000 points, so that every worker has several.
     """
     return [
         "+sweep=saturating_memory",
@@ -269,6 +273,53 @@ def saturating(n_lam: int) -> list[str]:
         "record.duration=0.5",
         "store.chunk_points=4000",
     ]
+
+
+def saturating(n_lam: int) -> list[str]:
+    """A compute-bound sweep: :func:`saturating_sweep` integrated by rk4 (:data:`RK4_FINE`),
+    ten steps per 1 ms sample."""
+    return [*saturating_sweep(n_lam), *RK4_FINE]
+
+
+def solver_speed(n_lam: int, workdir: Path, repeat: int = 2) -> dict[str, float]:
+    """Figure 11: points/s of the saturating sweep by dopri5 (its solver) over rk4 at
+    ``max_step`` 1e-4 s (its solver before), and the same with a 10 ms recording step.
+
+    ``run_sweep`` at the default ``cluster=threads`` with one worker, alternating
+    the solvers ``repeat`` times, best of each; points per second of CPU time
+    (every thread of the run is in this process), which a machine busy with
+    other work changes far less than the wall time, printed beside it.
+    """
+    base = [*saturating_sweep(n_lam), "cluster.n_workers=1"]
+    coarse = ["record.dt=0.01"]
+    runs = {
+        "dopri5": base,
+        "rk4": [*base, *RK4_FINE],
+        "dopri5_coarse": [*base, *coarse],
+        "rk4_coarse": [*base, *RK4_FINE, *coarse],
+    }
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
+    for i in range(repeat):
+        for name, overrides in runs.items():
+            store = workdir / f"solver-{name}-{i}.zarr"
+            config = compose_config([*overrides, f"store.path={store}"])
+            quiet_disk()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            run_sweep(config)
+            cpu[name].append(time.process_time() - start_cpu)
+            wall[name].append(time.perf_counter() - start)
+            shutil.rmtree(store)
+            shutil.rmtree(workdir / f"{store.name}.logs", ignore_errors=True)
+    points = 400 * n_lam
+    rate = {f"{name}_points_per_cpu_s": points / min(cpu[name]) for name in runs}
+    rate |= {f"{name}_points_per_s": points / min(wall[name]) for name in runs}
+    return {
+        **rate,
+        "ratio": rate["dopri5_points_per_cpu_s"] / rate["rk4_points_per_cpu_s"],
+        "coarse_ratio": rate["dopri5_coarse_points_per_cpu_s"]
+        / rate["rk4_coarse_points_per_cpu_s"],
+    }
 
 
 def workers_speedup(overrides: list[str], workdir: Path) -> dict[str, float]:

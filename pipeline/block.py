@@ -88,7 +88,8 @@ def simulate_block(spec: BlockSpec, grid: Grid, slices: Sequence[slice]) -> xr.D
     modes = eigenmodes(circuit.weights, circuit.symmetric)
     eigenvalues, eigenvectors = modes.values, modes.vectors
     system = System(circuit.weights, points["tau"], inputs, switch_times, modes, transfer)
-    rate = solve(spec.solver, system, times, spec.solver_settings)
+    solution = solve(spec.solver, system, times, spec.solver_settings)
+    rate = solution.rate
     bound = divergence_bound(inputs, transfer.saturation, spec.solver_settings["divergence_factor"])
     diverged_at = first_divergence(rate, times, bound)
     diverged = np.flatnonzero(np.isfinite(diverged_at))
@@ -140,6 +141,18 @@ def simulate_block(spec: BlockSpec, grid: Grid, slices: Sequence[slice]) -> xr.D
             (), spec.offset, {"long_name": "time the input step ends", "units": "s"}
         ),
     }
+    if solution.error is not None:
+        data_vars["solver_error"] = var(
+            (),
+            solution.error,
+            {
+                "long_name": "largest local error the solver estimated, over its tolerance "
+                "(above 1: not resolved)",
+                "units": "1",
+                "rtol": spec.solver_settings["rtol"],
+                "atol": spec.solver_settings["atol"],
+            },
+        )
     for name, (extra_dims, array, attrs) in circuit.extras.items():
         data_vars[name] = var(extra_dims, array, attrs)
     if h.ndim == 3:

@@ -109,6 +109,7 @@ def checked_dataset(
     codes = [] if base is None else [base["check"]]
     names = [] if base is None else list(base["check"].attrs["quantities"])
     for quantity, item in quantities.items():
+        item = unresolved_by_solver(item, ds)
         compared = (item.code == VERDICTS["agrees"]) | (item.code == VERDICTS["disagrees"])
         if item.measured is not None:
             data[quantity] = item.measured.where(compared).assign_attrs(item.measured.attrs)
@@ -130,6 +131,19 @@ def checked_dataset(
         quantities=names,
     )
     return xr.Dataset(data)
+
+
+def unresolved_by_solver(item: Checked, ds: xr.Dataset) -> Checked:
+    """``item`` with every comparison ``not_resolved`` where the solver's error estimate
+    passed its tolerance (``solver_error > 1``): a trajectory that may be further from the
+    model's than ``solver.rtol`` is no evidence for or against the theory."""
+    if "solver_error" not in ds:
+        return item
+    compared = (item.code == VERDICTS["agrees"]) | (item.code == VERDICTS["disagrees"])
+    # Not ``<= 1``: an estimate that is NaN (no finite state) is left to the check's reasons.
+    unresolved = compared & (ds["solver_error"] > 1)
+    code = xr.where(unresolved, VERDICTS["not_resolved"], item.code).astype(item.code.dtype)
+    return Checked(item.measured, item.theory, code.assign_attrs(item.code.attrs), item.scale)
 
 
 def carried(code: xr.DataArray) -> list[tuple[str, xr.DataArray]]:

@@ -41,7 +41,8 @@ REASONS: dict[str, str] = {
     "no_steady_state": "no steady state (eigenvalue >= 1)",
     "integrator": "no time constant at eigenvalue 1 (integrator)",
     "not_driven": "the input does not drive this mode",
-    "not_resolved": "too fast for the recording step, or too few samples",
+    "not_resolved": "too fast for the recording step, or too few samples, "
+    "or the solver's error estimate is above its tolerance (solver_error > 1)",
     "diverged": "the activity diverged before it could be measured",
     "not_applicable": "its theory has no finite value here",
     "degenerate": "equal eigenvalues, so any basis of their eigenspace is an eigenbasis",

@@ -311,18 +311,27 @@ class SolverConfig:
     ``divergence_factor`` applies to every method: a point is diverged once
     ``|v|`` passes it times the point's own scale (the length ``|h|`` of its
     largest input vector; for ``tanh`` and ``clip``, ``network.ceiling`` where that
-    is larger; see :func:`pipeline.model.divergence.divergence_bound`).  ``max_step`` is read only
-    by the methods that take steps (see :data:`pipeline.model.solvers.SOLVERS`).
+    is larger; see :func:`pipeline.model.divergence.divergence_bound`).  ``max_step``,
+    ``rtol`` and ``atol`` are read only by the methods that take steps (see
+    :data:`pipeline.model.solvers.SOLVERS`): ``dopri5`` sizes its steps so that each
+    one's local error is within ``atol + rtol |v|``; ``rk4`` takes fixed steps and
+    only reports where its error estimate passes that.  A point whose estimate
+    passes it stores ``solver_error > 1`` and its quantities are ``not_resolved``.
     """
 
     method: str = "exact"
-    """``exact`` (eigendecomposition, linear only) or ``rk4`` (any ``f``); set by
-    ``solver=NAME``."""
+    """``exact`` (eigendecomposition, linear only), ``dopri5`` (any ``f``, step-size
+    control) or ``rk4`` (any ``f``, fixed steps); set by ``solver=NAME``."""
     divergence_factor: float = 1.0e6
     """A point whose ``|v|`` passes this many times its largest input ``|h|`` (a vector's
     length; or the ceiling of ``tanh`` and ``clip``) is marked diverged from then on."""
-    max_step: float = 1.0e-4
-    """s; rk4's largest step (its error shrinks as ``max_step^4``): keep it well below ``tau``."""
+    max_step: float | None = 1.0e-4
+    """s; the largest step (None: no bound but the recording step for ``rk4``, none for
+    ``dopri5``). rk4's error shrinks as ``max_step^4``: keep it well below ``tau``."""
+    rtol: float = 1.0e-6
+    """Relative tolerance of each step's local error: ``|e| <= atol + rtol |v|``."""
+    atol: float = 1.0e-9
+    """Hz; absolute tolerance of each step's local error (what matters near ``v = 0``)."""
 
     def __post_init__(self) -> None:
         _require(
@@ -336,8 +345,17 @@ class SolverConfig:
             f"got solver.divergence_factor={self.divergence_factor}",
         )
         _require(
-            math.isfinite(self.max_step) and self.max_step > 0,
-            f"solver.max_step must be > 0 s, got solver.max_step={self.max_step}",
+            self.max_step is None or (math.isfinite(self.max_step) and self.max_step > 0),
+            f"solver.max_step must be > 0 s (or null), got solver.max_step={self.max_step}",
+        )
+        # Below about 1e-13 the local error is round-off, which no step can bring lower.
+        _require(
+            1.0e-13 <= self.rtol < 1,
+            f"solver.rtol must lie in [1e-13, 1), got solver.rtol={self.rtol}",
+        )
+        _require(
+            math.isfinite(self.atol) and self.atol > 0,
+            f"solver.atol must be > 0 Hz, got solver.atol={self.atol}",
         )
 
 

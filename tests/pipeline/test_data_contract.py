@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import xarray as xr
 import yaml
-from sweeps import compose_config
+from sweeps import compose_config, simulate_sweep
 
 from pipeline.block import simulate_block
 from pipeline.grid import Grid
@@ -93,3 +93,29 @@ def test_blocks_are_zarr_chunks(stored):
         assert ds["status"].encoding["chunks"] == (1, 2)
         assert ds["rate"].encoding["chunks"][2:] == (ds.sizes["time"], 1)
         assert (ds["status"] == STATUS["ok"]).all()
+
+
+def test_a_stepping_solver_stores_its_error_estimate_per_point(tmp_path):
+    """``solver_error`` (sweep dims): the dopri5 run's largest local error over its tolerance,
+    at most 1, with the tolerance in its attributes, read back as computed; the exact
+    solver, which has no truncation error, stores none."""
+    overrides = [
+        "+sweep=saturating_memory",
+        "sweep.grid.lam=[0.5,2.0]",
+        "sweep.grid.tau=[0.01]",
+        "record.duration=0.3",
+        "solver.rtol=1e-7",
+    ]
+    config = compose_config([*overrides, f"store.path={tmp_path / 's.zarr'}"])
+    result = run_sweep(config)
+    grid = Grid.from_config(config.sweep.grid)
+    expected = simulate_block(block_spec(config), grid, tuple(slice(None) for _ in grid.dims))
+    with xr.open_zarr(result.path) as ds:
+        error = ds["solver_error"]
+        assert error.dims == ("lam", "amplitude", "tau")
+        assert error.attrs["rtol"] == 1e-7 and error.attrs["atol"] == 1e-9
+        assert error.attrs["units"] == "1"
+        values = error.transpose(*expected["solver_error"].dims).values
+        np.testing.assert_array_equal(values, expected["solver_error"].values)
+        assert (0 < values).all() and (values <= 1).all()
+    assert "solver_error" not in simulate_sweep(SMALL)

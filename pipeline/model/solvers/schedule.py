@@ -71,6 +71,54 @@ class System:
         return cls(weights, tau, inputs, switch_times, modes, transfer)
 
 
+@dataclass(frozen=True)
+class Solution:
+    """What a solver returns: the rates and, where it estimates them, its errors.
+
+    Attributes
+    ----------
+    rate : (n_batch, n_time, n_neuron) ndarray
+        ``v`` at every recording time.
+    error : (n_batch,) ndarray or None
+        Per point, the largest local error the solver estimated over its
+        tolerance (:func:`error_ratio`); above 1, the trajectory does not meet
+        ``solver.rtol``/``solver.atol``.  None for a solver with no
+        truncation error (the exact one).
+    steps : (n_batch,) ndarray or None
+        Per point, the steps it took (rejected ones not counted), where the
+        solver chooses them.
+    """
+
+    rate: np.ndarray
+    error: np.ndarray | None = None
+    steps: np.ndarray | None = None
+
+
+def right_hand_side(
+    weights: np.ndarray,
+    rate_of_change: np.ndarray,
+    transfer: Transfer,
+    h: np.ndarray,
+    v: np.ndarray,
+) -> np.ndarray:
+    """``F(v) = (f(M v + h) - v) / tau`` per point, ``rate_of_change = 1 / tau`` ``(n, 1)``."""
+    recurrent = np.matmul(weights, v[..., None])[..., 0]
+    return (transfer(recurrent + h) - v) * rate_of_change
+
+
+def error_ratio(
+    error: np.ndarray, start: np.ndarray, end: np.ndarray, rtol: float, atol: float
+) -> np.ndarray:
+    """``max_i |e_i| / (atol + rtol max(|start_i|, |end_i|))`` per point, over its neurons.
+
+    The local error ``e`` of a step from ``start`` to ``end`` against the
+    tolerance of ``solver.rtol`` and ``solver.atol`` (Hz); at most 1 where
+    the step meets it.  Arrays are ``(n_points, n_neuron)``.
+    """
+    scale = atol + rtol * np.maximum(np.abs(start), np.abs(end))
+    return np.max(np.abs(error) / scale, axis=-1)
+
+
 def interval_pieces(times: np.ndarray, switch_times: np.ndarray) -> Schedule:
     """For each recording interval, the (duration, epoch) pieces it splits into.
 

@@ -57,7 +57,7 @@ def test_schemas_are_no_choices_in_help_or_on_the_command_line(run_cli):
     assert shown.returncode == 0
     groups = shown.stdout.split("== Sweeps and options ==")[1].split("== Config ==")[0]
     assert "cluster: distributed, processes, slurm, threads" in groups
-    assert "solver: exact, rk4" in groups
+    assert "solver: dopri5, exact, rk4" in groups
     assert "schema" not in groups and "base_" not in groups
     refused = run_cli("+sweep=autapse", "cluster=schema_cluster")
     assert refused.returncode == 2

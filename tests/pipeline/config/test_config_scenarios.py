@@ -37,6 +37,12 @@ def test_every_sweep_composes_and_names_itself(sweep):
         (["+sweep=spectrum", "network.eigenvalues=[]"], "network.eigenvalues"),
         (["+sweep=feedforward", "network.inputs=6"], "network.inputs=6"),
         (["+sweep=saturating_memory", "solver.max_step=0"], "solver.max_step=0"),
+        (["+sweep=saturating_memory", "solver.max_step=inf"], "solver.max_step=inf"),
+        (["+sweep=saturating_memory", "solver.rtol=0"], "solver.rtol=0"),
+        (["+sweep=saturating_memory", "solver.rtol=1e-20"], "solver.rtol=1e-20"),
+        (["+sweep=saturating_memory", "solver.rtol=1"], "solver.rtol=1"),
+        (["+sweep=saturating_memory", "solver.atol=0"], "solver.atol=0"),
+        (["+sweep=saturating_memory", "solver.atol=nan"], "solver.atol=nan"),
         (["+sweep=nonsymmetric", "+sweep.grid.lam=[0.5]"], "sweep.grid.lam"),
     ],
 )

@@ -46,7 +46,14 @@ def networks_and_inputs(draw, n_inputs: int = 2):
 def _solve(method, weights, tau, switches, h):
     inputs, _ = step_inputs(h, switches[0], switches[-1])
     # Epochs switch at the drawn (sorted) times rather than at equal shares.
-    return solve(method, System.of(weights, tau, inputs, switches), TIMES, {"max_step": 2e-4})
+    settings = {"max_step": 2e-4, "rtol": 1e-6, "atol": 1e-9}
+    return solve(method, System.of(weights, tau, inputs, switches), TIMES, settings).rate
+
+
+FIXED_STEPS = sorted(set(SOLVERS) - {"dopri5"})
+"""The solvers whose steps do not depend on the solution, so that superposition and scaling
+hold to round-off; dopri5's hold to its tolerance (tests/pipeline/model/solvers/test_dopri5.py
+compares it with Radau)."""
 
 
 def _assert_equal_up_to_round_off(actual, expected):
@@ -55,7 +62,7 @@ def _assert_equal_up_to_round_off(actual, expected):
 
 
 @settings(max_examples=40, deadline=None)
-@given(networks_and_inputs(), st.sampled_from(sorted(SOLVERS)))
+@given(networks_and_inputs(), st.sampled_from(FIXED_STEPS))
 def test_responses_superpose(case, method):
     """v[h1 + h2] = v[h1] + v[h2] for any network and any piecewise-constant inputs."""
     weights, tau, switches, (h1, h2) = case
@@ -67,7 +74,7 @@ def test_responses_superpose(case, method):
 
 
 @settings(max_examples=40, deadline=None)
-@given(networks_and_inputs(n_inputs=1), st.floats(-10.0, 10.0), st.sampled_from(sorted(SOLVERS)))
+@given(networks_and_inputs(n_inputs=1), st.floats(-10.0, 10.0), st.sampled_from(FIXED_STEPS))
 def test_responses_scale_with_the_input(case, factor, method):
     """v[k h] = k v[h]."""
     weights, tau, switches, (h,) = case
@@ -128,5 +135,5 @@ def test_saturating_autapse_answers_a_negated_input_with_the_negated_response(la
     system = System.of(
         np.full((2, 1, 1), lam), np.full(2, 0.01), inputs, switches, transfer=Transfer(name, 1.0)
     )
-    rate = rk4_rate(system, TIMES, max_step=5e-4)
+    rate = rk4_rate(system, TIMES, max_step=5e-4).rate
     assert_allclose(rate[1], -rate[0], rtol=0, atol=1e-15)
