@@ -265,6 +265,7 @@ def scenario_sweeps(draw):
         overrides.append(f"sweep.grid.lam={_drawn(draw, remembers)}")
         overrides.append(f"sweep.grid.amplitude={_drawn(draw, amplitude)}")
         overrides.append(f"network.transfer={draw(st.sampled_from(['tanh', 'clip']))}")
+        overrides.append(f"solver={draw(st.sampled_from(['dopri5', 'rk4']))}")
         overrides.append(f"solver.max_step={draw(_decade(-5, -1.5))!r}")
     return overrides
 
@@ -345,7 +346,10 @@ def _drives(ds: xr.Dataset, h: np.ndarray):
 # Zero input to a saturating network at its unstable fixed point: was PASS.
 @example(["+sweep=saturating_memory", "sweep.grid.tau=[0.01]", "sweep.grid.lam=[1.5]",
           "sweep.grid.amplitude=[0.0]", "network.transfer=tanh"])  # fmt: skip
-# A coarse step (max_step = tau): rk4 was 6.7e-3 off Radau and passed.
+# A coarse step (max_step = tau): rk4 was 6.7e-3 off Radau and passed (now not resolved,
+# by its error estimate); dopri5 meets its tolerance at the same setting.
+@example(["+sweep=saturating_memory", "sweep.grid.tau=[0.001]", "sweep.grid.lam=[0.5,2.0]",
+          "sweep.grid.amplitude=[2.0]", "solver=rk4", "solver.max_step=0.001"])  # fmt: skip
 @example(["+sweep=saturating_memory", "sweep.grid.tau=[0.001]", "sweep.grid.lam=[0.5,2.0]",
           "sweep.grid.amplitude=[2.0]", "solver.max_step=0.001"])  # fmt: skip
 # A propagator beyond float range before the input: the rate was NaN from the second sample.
