@@ -4,6 +4,15 @@ The driver (this process) runs the Dask scheduler and submits worker jobs
 with ``sbatch``; each job runs ``cluster.processes`` workers on
 ``cluster.cores`` cores.  Closing the cluster cancels the jobs.  The store and
 this checkout must be on a filesystem the nodes share.
+
+A job ends at its walltime, and a sweep may outlive many jobs: each worker
+retires before its job's walltime (Dask's ``--lifetime``, staggered so that
+the workers of one start do not all leave together: :func:`lifetime`), handing
+on what it holds, and dask-jobqueue's adaptive scaling submits a job in its
+place, with a fixed ``cluster.jobs`` too (``adapt(minimum_jobs=jobs,
+maximum_jobs=jobs)``: a plain ``scale`` does not replace a job that ended).
+This is dask-jobqueue's own answer ("How to handle job queueing system
+walltime killing workers", its docs' advanced tips).
 """
 
 from __future__ import annotations
@@ -15,11 +24,34 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.config.schema import ConfigError, SlurmCluster
+from pipeline.config.schema import ConfigError, SlurmCluster, duration_seconds, walltime_seconds
+
+MARGIN = (20.0, 300.0, 0.1)
+"""A worker retires this long before its job's walltime by default: a tenth of the
+walltime, at least 20 s (a worker's start and its retiring) and at most 5 minutes."""
+
+
+def lifetime(cluster: SlurmCluster) -> tuple[float, float]:
+    """Seconds a worker of ``cluster`` lives, and the stagger of that (Dask's ``--lifetime``
+    and ``--lifetime-stagger``): each worker retires within ``lifetime +- stagger``.
+
+    ``cluster.worker_lifetime``, else ``walltime - margin`` with the margin of
+    :data:`MARGIN`.  The stagger is a quarter of what is left to the walltime,
+    at most a tenth of the lifetime: the last worker still retires well before
+    its job is killed.
+    """
+    walltime = walltime_seconds(cluster.walltime)
+    least, most, share = MARGIN
+    if cluster.worker_lifetime is not None:
+        life = duration_seconds(cluster.worker_lifetime) or 0.0
+    else:
+        life = max(walltime - min(max(walltime * share, least), most), walltime / 2)
+    return life, min((walltime - life) / 4, life / 10)
 
 
 def job_options(cluster: SlurmCluster) -> dict[str, Any]:
     """The keyword arguments of ``dask_jobqueue.SLURMCluster`` for ``cluster``."""
+    life, stagger = lifetime(cluster)
     return {
         "queue": cluster.partition,
         "account": cluster.account,
@@ -32,7 +64,10 @@ def job_options(cluster: SlurmCluster) -> dict[str, Any]:
         "job_script_prologue": list(cluster.job_script_prologue),
         "local_directory": cluster.local_directory,
         "log_directory": str(Path(cluster.log_directory).absolute()),
-        "job_name": "rate-sweeps-worker",
+        "job_name": cluster.job_name,
+        # No restart (--lifetime-restart): the job ends with its worker, and another takes
+        # its place; a worker restarted in the job would meet the walltime all the same.
+        "worker_extra_args": [f"--lifetime={life:.0f}s", f"--lifetime-stagger={stagger:.0f}s"],
     }
 
 
@@ -86,12 +121,9 @@ def slurm_client(cluster: SlurmCluster, http: str) -> Iterator[Any]:
 
     options = {**job_options(cluster), "scheduler_options": {"dashboard_address": http}}
     with SLURMCluster(**options) as jobs:
-        if cluster.adaptive_maximum_jobs is not None:
-            jobs.adapt(
-                minimum_jobs=cluster.adaptive_minimum_jobs,
-                maximum_jobs=cluster.adaptive_maximum_jobs,
-            )
-        else:
-            jobs.scale(jobs=cluster.jobs)
+        low, high = cluster.adaptive_minimum_jobs, cluster.adaptive_maximum_jobs
+        if high is None:  # a fixed number: jobs that end are replaced all the same
+            low = high = cluster.jobs
+        jobs.adapt(minimum_jobs=low, maximum_jobs=high)
         with Client(jobs) as client:
             yield client
