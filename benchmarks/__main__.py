@@ -29,6 +29,7 @@ class Sizes:
     lam_workers: int  # the workers sweep has 400 points per lam value
     repeat_cluster: int  # best of this many runs for figure 9
     repeat_report: int = 5  # best of this many runs, with and without the report, for figure 10
+    lost_blocks: int = 100  # blocks of the run that loses half its workers, figure 11
 
 
 FULL = Sizes(
@@ -42,6 +43,7 @@ QUICK = Sizes(
     lam_workers=2,
     repeat_cluster=1,
     repeat_report=1,
+    lost_blocks=40,
 )
 
 
@@ -170,6 +172,11 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
                 Figure("  the whole command, 2 jobs vs 1", "no SLURM", "(reported)", None),
             ]
 
+    print("11: a run on 2 one-thread workers that loses one of them mid-run ...", flush=True)
+    lost = cluster.lost_workers(end_to_end.many_blocks(sizes.lost_blocks), workdir,
+                                sizes.lost_blocks)  # fmt: skip
+    print(f"   {lost['solves']} solves of {sizes.lost_blocks} blocks, {lost['lost']} worker lost")
+
     throughput = ten.points / ten.seconds
     off = "(adapters off)"
     return [
@@ -202,6 +209,8 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
         *on_slurm,
         Figure("10 report's wall time, default autapse run", f"{report_cost:.2f} s",
                "<= 1 s", report_cost <= 1.0),
+        Figure("11 blocks solved / blocks, half the workers lost", f"{lost['ratio']:.3f}",
+               f"<= {lost['bound']:.3f}", lost["ratio"] <= lost["bound"]),
     ]  # fmt: skip
 
 

@@ -255,6 +255,16 @@ def fixed_cost(
     return {"run_seconds": run_s, "imports_seconds": imports_s, "ratio": run_s / imports_s}
 
 
+def many_blocks(blocks: int) -> list[str]:
+    """Saturating autapses in ``blocks`` blocks of one point (a multiple of 10): rk4 takes a
+    few tenths of a second per block, so that a worker is lost mid-run (figure 11)."""
+    return [
+        "+sweep=saturating_memory",
+        f"sweep.grid.tau=${{linspace:0.01,0.02,{blocks // 10}}}",
+        "store.chunk_points=1",
+    ]
+
+
 def saturating(n_lam: int) -> list[str]:
     """A compute-bound sweep: saturating autapses integrated by rk4, 400 points per lam value.
 

@@ -317,6 +317,5 @@ class _Watch:
             raise NoWorkers(
                 f"no Dask worker connected for {without:.0f} s (cluster.worker_wait="
                 f"{self.wait.seconds:g}): the worker jobs are not running (see squeue, and "
-                "dask.log in cluster.log_directory). Every block written is kept; run the same "
-                "command again to resume, or raise cluster.worker_wait"
+                "dask.log in cluster.log_directory); a larger cluster.worker_wait waits longer"
             )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -124,6 +125,28 @@ def slurm_client(cluster: SlurmCluster, http: str) -> Iterator[Any]:
         low, high = cluster.adaptive_minimum_jobs, cluster.adaptive_maximum_jobs
         if high is None:  # a fixed number: jobs that end are replaced all the same
             low = high = cluster.jobs
-        jobs.adapt(minimum_jobs=low, maximum_jobs=high)
+        adaptive = jobs.adapt(minimum_jobs=low, maximum_jobs=high)
         with Client(jobs) as client:
             yield client
+            adaptive.stop(reason="the run is done")
+            let_jobs_end(client, [job.job_id for job in jobs.workers.values() if job.job_id])
+
+
+def let_jobs_end(client: Any, job_ids: Sequence[str], timeout: float = 30.0) -> None:
+    """Retire every worker and wait (up to ``timeout`` seconds) for their jobs to end.
+
+    A job that ends with its worker is not cancelled: its log then holds no
+    ``slurmstepd: error: *** JOB ... CANCELLED`` line and no warning of a
+    process killed mid-way.  The cluster cancels any job still there after.
+    """
+    client.retire_workers(list(client.nthreads()), close_workers=True)
+    deadline = time.monotonic() + timeout
+    while job_ids and time.monotonic() < deadline:
+        done = subprocess.run(
+            ["squeue", "-h", "-o", "%i", "-t", "PD,R,CG", "-j", ",".join(job_ids)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0 or not done.stdout.split():  # not one left (or none known)
+            return
+        time.sleep(0.2)

@@ -35,6 +35,7 @@ def test_benchmark_command_prints_every_figure_beside_its_target(tmp_path, _slur
         "8",
         "9",
         "10",
+        "11",
     ], done.stdout
     if _slurm_session.conf is not None:  # measured, not "no SLURM"
         assert "with 1 job" in done.stdout and "first block on disk" in done.stdout
