@@ -25,7 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import dask
+
 from pipeline.config.schema import ConfigError, SlurmCluster, duration_seconds, walltime_seconds
+
+LOST_WORKER_TIMEOUT = "5s"
+"""How long after its worker left a job is cancelled and another submitted."""
 
 MARGIN = (20.0, 300.0, 0.1)
 """A worker retires this long before its job's walltime by default: a tenth of the
@@ -66,6 +71,11 @@ def job_options(cluster: SlurmCluster) -> dict[str, Any]:
         "local_directory": cluster.local_directory,
         "log_directory": str(Path(cluster.log_directory).absolute()),
         "job_name": cluster.job_name,
+        # No nanny: the job's process is the worker, so a worker that retires ends its job
+        # at once (a nanny lingers for seconds and is cancelled mid-exit, which leaves a
+        # CANCELLED line and a leaked-semaphore warning in the log); a worker that dies
+        # ends its job, and another job takes its place.
+        "nanny": False,
         # No restart (--lifetime-restart): the job ends with its worker, and another takes
         # its place; a worker restarted in the job would meet the walltime all the same.
         "worker_extra_args": [f"--lifetime={life:.0f}s", f"--lifetime-stagger={stagger:.0f}s"],
@@ -121,7 +131,12 @@ def slurm_client(cluster: SlurmCluster, http: str) -> Iterator[Any]:
     from distributed import Client
 
     options = {**job_options(cluster), "scheduler_options": {"dashboard_address": http}}
-    with SLURMCluster(**options) as jobs:
+    # A job whose worker left is closed (and replaced) this long after: Dask's 15 s default
+    # would leave a retired worker's place empty that long.
+    with (
+        dask.config.set({"distributed.deploy.lost-worker-timeout": LOST_WORKER_TIMEOUT}),
+        SLURMCluster(**options) as jobs,
+    ):
         low, high = cluster.adaptive_minimum_jobs, cluster.adaptive_maximum_jobs
         if high is None:  # a fixed number: jobs that end are replaced all the same
             low = high = cluster.jobs
