@@ -126,11 +126,18 @@ def test_only(script: str, what: str, options: Sequence[str] = ()) -> None:
 @contextmanager
 def slurm_client(cluster: SlurmCluster, http: str) -> Iterator[Any]:
     """A Client of a scheduler here, serving HTTP at ``http``, whose workers are SLURM jobs
-    scaled as ``cluster`` says."""
+    scaled as ``cluster`` says.
+
+    On leaving, the workers retire and their jobs end by themselves (a job
+    cancelled mid-exit logs ``slurmstepd: error: *** JOB ... CANCELLED``); then
+    it waits until no job of the run runs any more, those cancelled before
+    included, so that no process of theirs writes while the run finalizes.
+    """
     from dask_jobqueue import SLURMCluster
     from distributed import Client
 
     options = {**job_options(cluster), "scheduler_options": {"dashboard_address": http}}
+    started = time.time()
     # A job whose worker left is closed (and replaced) this long after: Dask's 15 s default
     # would leave a retired worker's place empty that long.
     with (
@@ -144,24 +151,31 @@ def slurm_client(cluster: SlurmCluster, http: str) -> Iterator[Any]:
         with Client(jobs) as client:
             yield client
             adaptive.stop(reason="the run is done")
-            let_jobs_end(client, [job.job_id for job in jobs.workers.values() if job.job_id])
+            client.retire_workers(list(client.nthreads()), close_workers=True)
+            wait_for_jobs(run_jobs(cluster, started), "PD,R,CG")
+    wait_for_jobs(run_jobs(cluster, started), "R,CG")
 
 
-def let_jobs_end(client: Any, job_ids: Sequence[str], timeout: float = 30.0) -> None:
-    """Retire every worker and wait (up to ``timeout`` seconds) for their jobs to end.
+def run_jobs(cluster: SlurmCluster, since: float) -> list[str]:
+    """Ids of the worker jobs of ``cluster`` that started since ``since`` (``time.time``):
+    those whose output file (``<job_name>-<id>.err``) is that recent."""
+    logs = Path(cluster.log_directory).absolute()
+    found = [
+        path.stem.rpartition("-")[2]
+        for path in logs.glob(f"{cluster.job_name}-*.err")
+        if path.stat().st_mtime >= since
+    ]
+    return [job for job in found if job.isdigit()]
 
-    A job that ends with its worker is not cancelled: its log then holds no
-    ``slurmstepd: error: *** JOB ... CANCELLED`` line and no warning of a
-    process killed mid-way.  The cluster cancels any job still there after.
-    """
-    client.retire_workers(list(client.nthreads()), close_workers=True)
-    deadline = time.monotonic() + timeout
-    while job_ids and time.monotonic() < deadline:
+
+def wait_for_jobs(job_ids: Sequence[str], states: str, timeout: float = 30.0) -> None:
+    """Wait (up to ``timeout`` seconds) until none of ``job_ids`` is in one of ``states``
+    (``squeue -t``)."""
+    deadline, waited = time.monotonic() + timeout, set(job_ids)
+    while waited and time.monotonic() < deadline:
         done = subprocess.run(
-            ["squeue", "-h", "-o", "%i", "-t", "PD,R,CG", "-j", ",".join(job_ids)],
-            capture_output=True,
-            text=True,
+            ["squeue", "-h", "-o", "%i", "-t", states], capture_output=True, text=True
         )
-        if done.returncode != 0 or not done.stdout.split():  # not one left (or none known)
+        if done.returncode != 0 or not waited & set(done.stdout.split()):
             return
         time.sleep(0.2)

@@ -6,6 +6,7 @@ import json
 import re
 import signal
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -114,9 +115,18 @@ MANY = (
     "report=false",
 )
 """100 blocks of one point, a few tenths of a second of rk4 each: about a minute on 2 cores."""
-LIFETIME = "cluster.worker_lifetime=12s"
-"""Workers that retire after 12 +- 1 s, as they would before a walltime: a run outlives
+LIFETIME = "cluster.worker_lifetime=8s"
+"""Workers that retire after 8 +- 1 s, as they would before a walltime: a run outlives
 every job several times over."""
+STAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})", re.M)
+
+
+def _job_seconds(log: str) -> float:
+    """How long a worker job lived: from the first time stamp of its log to the last before
+    SLURM ended it, if it did (a worker still closing 5 s after it left is cancelled)."""
+    log = log.partition("CANCELLED AT")[0]
+    stamps = [datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f") for s in STAMP.findall(log)]
+    return (max(stamps) - min(stamps)).total_seconds() if stamps else 0.0
 
 
 @pytest.mark.slow
@@ -137,14 +147,18 @@ def test_a_sweep_outlives_its_worker_jobs_and_solves_no_written_block_again(
     done = run_driver(*MANY, *SLURM, *scaling, LIFETIME, f"store.path={path}", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert verify.content_digest(S(path)) == verify.content_digest(S(clean))
-    jobs = _worker_jobs(tmp_path / "s.zarr.logs", "rate-sweeps-saturating_memory")
-    run_seconds = float(re.findall(r"done in ([\d.]+) s", done.stderr + done.stdout)[-1])
-    assert run_seconds > 3 * 12 * 1.1, run_seconds  # each job lived < a third of the run
+    logs = tmp_path / "s.zarr.logs"
+    jobs = _worker_jobs(logs, "rate-sweeps-saturating_memory")
+    run_seconds = float(re.findall(r"done in ([\d.]+) s", done.stdout)[-1])
+    errors = [(logs / f"rate-sweeps-saturating_memory-{j}.err").read_text() for j in jobs]
+    lived = [_job_seconds(log) for log in errors]
+    assert max(lived) < run_seconds / 3, (lived, run_seconds)
     retired = len(jobs) - 1  # jobs that ended before the run did (at least one lasts)
     solves = _solves(path)
     assert solves["blocks"] == 100
     assert 100 <= solves["solves"] <= 100 + retired, (solves, jobs)
-    assert done.stderr == "" or "distributed" not in done.stderr
+    assert done.stderr == ""  # no Dask or bokeh warning reaches the terminal
+    assert not [e for e in errors if "leaked semaphore" in e]
 
 
 def test_a_run_no_worker_can_be_had_for_stops_with_exit_3_and_the_same_command_resumes(
