@@ -30,6 +30,7 @@ class Sizes:
     lam_solver: int  # the solver sweeps of figure 11 too
     repeat_cluster: int  # best of this many runs for figure 9
     repeat_report: int = 5  # best of this many runs, with and without the report, for figure 10
+    lost_blocks: int = 100  # blocks of the run that loses half its workers, figure 12
 
 
 FULL = Sizes(
@@ -50,6 +51,7 @@ QUICK = Sizes(
     lam_solver=2,
     repeat_cluster=1,
     repeat_report=1,
+    lost_blocks=40,
 )
 
 
@@ -193,6 +195,11 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
                 Figure("  the whole command, 2 jobs vs 1", "no SLURM", "(reported)", None),
             ]
 
+    print("12: a run on 2 one-thread workers that loses one of them mid-run ...", flush=True)
+    lost = cluster.lost_workers(end_to_end.many_blocks(sizes.lost_blocks), workdir,
+                                sizes.lost_blocks)  # fmt: skip
+    print(f"   {lost['solves']} solves of {sizes.lost_blocks} blocks, {lost['lost']} worker lost")
+
     throughput = ten.points / ten.seconds
     off = "(adapters off)"
     return [
@@ -230,6 +237,8 @@ def measure(sizes: Sizes, workdir: Path) -> list[Figure]:
         Figure("11 saturating sweep, dopri5 / rk4 points/s", f"{speed['ratio']:.2f}",
                ">= 0.8", speed["ratio"] >= 0.8),
         Figure("  recorded every 10 ms", f"{speed['coarse_ratio']:.2f}", "(reported)", None),
+        Figure("12 blocks solved / blocks, half the workers lost", f"{lost['ratio']:.3f}",
+               f"<= {lost['bound']:.3f}", lost["ratio"] <= lost["bound"]),
     ]  # fmt: skip
 
 

@@ -155,3 +155,55 @@ def first_block(workdir: Path, repeat: int = 3) -> float:
         shutil.rmtree(store)
         shutil.rmtree(workdir / f"{store.name}.logs", ignore_errors=True)
     return min(times)
+
+
+def _worker_processes(driver: int) -> list[int]:
+    """The worker processes of the local cluster of the driver ``driver`` (multiprocessing's
+    spawned children of it, Linux ``/proc``)."""
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            line = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if parent == driver and b"spawn_main" in line:
+            workers.append(int(stat.parent.name))
+    return workers
+
+
+def lost_workers(overrides: list[str], workdir: Path, blocks: int, workers: int = 2) -> dict:
+    """Blocks solved over blocks in the sweep, for a run of ``overrides`` (``blocks`` blocks)
+    on a local cluster of ``workers`` one-thread workers of which half are killed (SIGKILL,
+    as nodes lost) once a quarter of the blocks is on disk.
+
+    The count is the run's own (``history[-1]["solves"]``, :mod:`pipeline.store.solves`);
+    the bound is ``1 + lost x threads / blocks``: each lost worker may have been running
+    one block, and a block it had finished is not solved again.
+    """
+    import json
+    import signal
+
+    store = workdir / "lost.zarr"
+    distributed = ["cluster=distributed", f"cluster.n_workers={workers}", "report=false"]
+    run = _pipeline([*overrides, *distributed, f"store.path={store}"], workdir)
+    while len(_worker_processes(run.pid)) < workers and run.poll() is None:
+        time.sleep(0.01)
+    status = store / "status"
+    while run.poll() is None and sum(
+        p.name not in METADATA for p in status.rglob("*") if p.is_file()
+    ) < max(1, blocks // 4):
+        time.sleep(0.005)
+    lost = _worker_processes(run.pid)[: workers // 2]
+    for pid in lost:
+        os.kill(pid, signal.SIGKILL)
+    _finish(run)
+    solves = json.loads((store / "zarr.json").read_text())["attributes"]["history"][-1]["solves"]
+    shutil.rmtree(store)
+    shutil.rmtree(workdir / f"{store.name}.logs", ignore_errors=True)
+    return {
+        "ratio": solves["solves"] / blocks,
+        "bound": 1 + len(lost) / blocks,
+        "lost": len(lost),
+        "solves": solves["solves"],
+    }

@@ -259,6 +259,18 @@ RK4_FINE = ["solver=rk4", "solver.max_step=1e-4"]
 """rk4 at a tenth of the 1 ms recording step: the saturating sweep's solver before dopri5."""
 
 
+def many_blocks(blocks: int) -> list[str]:
+    """Saturating autapses in ``blocks`` blocks of one point (a multiple of 10), by rk4
+    (:data:`RK4_FINE`): a few tenths of a second per block, so that a worker is lost
+    mid-run (figure 12)."""
+    return [
+        "+sweep=saturating_memory",
+        f"sweep.grid.tau=${{linspace:0.01,0.02,{blocks // 10}}}",
+        "store.chunk_points=1",
+        *RK4_FINE,
+    ]
+
+
 def saturating_sweep(n_lam: int) -> list[str]:
     """The saturating sweep as it is configured (dopri5), 400 points per lam value.
 

@@ -520,6 +520,30 @@ class DistributedCluster(ClusterConfig):
 
 _WALLTIME = re.compile(r"^(\d+-\d{1,2}(:\d{2}){0,2}|\d+(:\d{2}){0,2})$")
 """SLURM's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S."""
+
+
+def duration_seconds(text: str) -> float | None:
+    """``text`` (``50m``, ``90s``, ``1h``) in seconds as Dask reads it; None if it cannot."""
+    from dask.utils import parse_timedelta
+
+    try:
+        return float(parse_timedelta(text, default="s"))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def walltime_seconds(walltime: str) -> int:
+    """SLURM's time limit ``walltime`` (``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M`` or
+    ``D-H:M:S``) in seconds."""
+    days, _, clock = walltime.rpartition("-")
+    parts = [int(part) for part in clock.split(":")]
+    if days or len(parts) == 3:  # H[:M[:S]] after the days
+        hours, minutes, seconds = [*parts, 0, 0][:3]
+    else:
+        hours, minutes, seconds = 0, *[*parts, 0][:2]
+    return ((int(days or 0) * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([kKMGT]i?B)$")
 """A memory size as Dask writes one: 1GB, 512MiB, 1.5 GB."""
 
@@ -582,6 +606,13 @@ class SlurmCluster(ClusterConfig):
     job_script_prologue: list[str] = field(default_factory=list)
     local_directory: str | None = None
     log_directory: str = "dask-logs"
+    job_name: str = "rate-sweeps-worker"
+    """The worker jobs' name (``--job-name``); their output files are ``<job_name>-<id>.out``."""
+    worker_lifetime: str | None = None
+    """How long a worker lives before it retires (Dask's ``--lifetime``, e.g. ``"50m"``);
+    null: ``walltime`` less a margin (:func:`pipeline.run.slurm.lifetime`)."""
+    worker_wait: float = 1800.0
+    """Seconds the run waits with no worker connected before it stops with exit code 3."""
     array_tasks: int | None = None
     """Tasks of the array of ``python -m pipeline.submit``; ``python -m pipeline`` ignores it."""
     qos: str | None = None
@@ -653,6 +684,26 @@ class SlurmCluster(ClusterConfig):
             f"maximum be >= 1, got cluster.adaptive_minimum_jobs={low}, "
             f"cluster.adaptive_maximum_jobs={high}",
         )
+        _require(
+            self.worker_wait > 0,
+            f"cluster.worker_wait must be > 0 seconds, got cluster.worker_wait={self.worker_wait}",
+        )
+        _require(
+            bool(re.fullmatch(r"[\w.+-]+", self.job_name)),
+            "cluster.job_name must be letters, digits, '.', '_', '+' or '-', "
+            f"got cluster.job_name={self.job_name!r}",
+        )
+        if self.worker_lifetime is not None:
+            _require(
+                duration_seconds(self.worker_lifetime) is not None,
+                "cluster.worker_lifetime must be a duration such as 50m or 90s, "
+                f"got cluster.worker_lifetime={self.worker_lifetime!r}",
+            )
+            _require(
+                0 < duration_seconds(self.worker_lifetime) < walltime_seconds(self.walltime),  # type: ignore[operator]
+                f"cluster.worker_lifetime={self.worker_lifetime} must be above 0 and below "
+                f"cluster.walltime={self.walltime}: a worker retires before its job's time limit",
+            )
         for directive in self.job_extra_directives:
             _require(
                 directive.startswith("-"),

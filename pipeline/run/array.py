@@ -43,7 +43,14 @@ import xarray as xr
 
 from analysis.summary import Tally, summarize, tally, tally_variables
 from pipeline.adapters.submitit import sbatch_script
-from pipeline.config.schema import ClusterConfig, Config, ConfigError, JobResources, SlurmCluster
+from pipeline.config.schema import (
+    ClusterConfig,
+    Config,
+    ConfigError,
+    JobResources,
+    SlurmCluster,
+    walltime_seconds,
+)
 from pipeline.exits import terminate
 from pipeline.records import catalog, provenance
 from pipeline.run import shares
@@ -262,13 +269,7 @@ def _memory_mb(memory: str) -> int:
 def walltime_minutes(walltime: str) -> int:
     """SLURM's time limit ``walltime`` (``M``, ``M:S``, ``H:M:S``, ``D-H``, ``D-H:M`` or
     ``D-H:M:S``) in whole minutes, rounded up as SLURM rounds it."""
-    days, _, clock = walltime.rpartition("-")
-    parts = [int(part) for part in clock.split(":")]
-    if days or len(parts) == 3:  # H[:M[:S]] after the days
-        hours, minutes, seconds = [*parts, 0, 0][:3]
-    else:
-        hours, minutes, seconds = 0, *[*parts, 0][:2]
-    return (int(days or 0) * 24 + hours) * 60 + minutes + (seconds > 0)
+    return -(-walltime_seconds(walltime) // 60)
 
 
 def directive_options(directives: Sequence[str]) -> dict[str, Any]:

@@ -19,10 +19,12 @@ import logging.handlers
 import os
 import socket
 import sys
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ import dask.local
 import dask.threaded
 
 from pipeline.config.schema import ClusterConfig, DistributedCluster
-from pipeline.run.progress import Progress, TaskCallback
+from pipeline.run.progress import Progress, TaskCallback, counted
 from pipeline.run.startup import prepare_process
 
 log = logging.getLogger(__name__)
@@ -227,15 +229,111 @@ def run_tasks(tasks: list, cluster: ClusterConfig, progress: Progress) -> list[d
                         chunksize=1,
                     )
                 )
-        from distributed import as_completed
+        return gather(client, tasks, progress, WorkerWait.of(cluster))
 
-        futures = client.compute(tasks)
-        results = []
-        try:
-            for future in as_completed(futures):
-                results.append(future.result())
-                progress.block_done(results[-1])
-        except BaseException:
-            client.cancel(futures)
-            raise
-        return results
+
+class NoWorkers(RuntimeError):
+    """No Dask worker connected for ``cluster.worker_wait`` seconds; the message says so."""
+
+
+@dataclass(frozen=True)
+class WorkerWait:
+    """How long a run waits with no worker connected before it stops (``seconds``), and how
+    often it says that it waits, or that no block finished (``every``)."""
+
+    seconds: float | None
+    """None: as long as it takes (a cluster the run did not start: its workers come and go
+    as their owner says)."""
+    every: float = 30.0
+
+    @classmethod
+    def of(cls, cluster: ClusterConfig) -> WorkerWait:
+        """The wait of ``cluster``: its ``worker_wait`` where it has that key."""
+        return cls(getattr(cluster, "worker_wait", None))
+
+
+POLL = 0.1
+"""Seconds between looks at the tasks while none has finished."""
+
+
+def gather(client: Any, tasks: list, progress: Progress, wait: WorkerWait) -> list[dict]:
+    """Every task's result, each taken from its worker as soon as it finishes.
+
+    A result that stays on a worker is lost with it, and Dask computes its task
+    again: so each result is gathered at once and its future released, after
+    which the scheduler forgets it and a worker lost later costs only the
+    blocks it was running.  While no block finishes a line says so every
+    ``wait.every`` seconds; with no worker connected for ``wait.seconds``
+    :class:`NoWorkers` is raised.  The first task that raises stops the run
+    and the others are cancelled.
+    """
+    from distributed import as_completed
+
+    pending = as_completed(client.compute(tasks), with_results=True)
+    results: list[dict] = []
+    watch = _Watch(client, wait)
+    try:
+        while not pending.is_empty():
+            if not pending.has_ready():
+                watch.look(len(results))
+                time.sleep(POLL)
+                continue
+            future, result = next(pending)
+            future.release()  # its block is in the store: nothing of it stays on a worker
+            results.append(result)
+            progress.block_done(result)
+            watch.finished()
+    except BaseException:
+        client.cancel(list(pending.futures))
+        raise
+    return results
+
+
+class _Watch:
+    """Says what a run waits for, and stops a run that no worker can be had for."""
+
+    def __init__(self, client: Any, wait: WorkerWait):
+        self.client, self.wait = client, wait
+        self.last_block = self.last_said = self.last_worker = self.asked = time.monotonic()
+        self.workers = len(client.nthreads())
+
+    def finished(self) -> None:
+        self.last_block = self.last_worker = time.monotonic()
+
+    def look(self, done: int) -> None:
+        """Between results: count the workers (once a second), say what the run waits for
+        (every ``wait.every`` seconds without a block finished) and stop it if need be."""
+        now = time.monotonic()
+        if now - self.asked >= 1.0:
+            self.asked, self.workers = now, len(self.client.nthreads())
+        if self.workers:
+            self.last_worker = now
+        idle = now - self.last_block
+        if idle >= self.wait.every and now - self.last_said >= self.wait.every:
+            self.last_said = now
+            if self.workers:
+                log.info(
+                    "%s connected; no block finished in the last %.0f s (%d done)",
+                    counted(self.workers, "worker"),
+                    idle,
+                    done,
+                )
+            else:
+                limit = self.wait.seconds
+                log.info(
+                    "waiting for a worker: none connected for %.0f s%s",
+                    now - self.last_worker,
+                    ""
+                    if limit is None
+                    else f"; the run stops at {limit:g} s (cluster.worker_wait)",
+                )
+        self._stop_if_no_worker(now)
+
+    def _stop_if_no_worker(self, now: float) -> None:
+        without = now - self.last_worker
+        if self.workers == 0 and self.wait.seconds is not None and without >= self.wait.seconds:
+            raise NoWorkers(
+                f"no Dask worker connected for {without:.0f} s (cluster.worker_wait="
+                f"{self.wait.seconds:g}): the worker jobs are not running (see squeue, and "
+                "dask.log in cluster.log_directory); a larger cluster.worker_wait waits longer"
+            )

@@ -48,7 +48,7 @@ from pipeline.run.backends import run_tasks
 from pipeline.run.plan import Plan, plan_run, recorded_config
 from pipeline.run.progress import Progress, counted
 from pipeline.run.resources import check_resources
-from pipeline.store import lease
+from pipeline.store import lease, solves
 from pipeline.store.chunks import BlockWriter
 from pipeline.store.kinds import open_sweep_store
 from pipeline.store.lifecycle import StoreError, pending_blocks
@@ -98,23 +98,35 @@ def compute_block(spec: BlockSpec, grid: Grid, block: Block, writer: BlockWriter
     stops the run, so nothing is marked done without its data.  Nothing is
     written once the lease of ``writer`` is lost (the store's, or a share's of
     an array, :mod:`pipeline.run.shares`).
+
+    A block that a task of this run already wrote (the task ran again because
+    its worker was lost after the block was written) is not solved again: what
+    that task recorded (:mod:`pipeline.store.solves`) is returned, with no
+    tally (the run's summary then reads the store back).
     """
+    written_before = writer.solves.written(block)
+    if written_before is not None:
+        return {**written_before, "tally": None}
     load_extensions()
+    writer.solves.started(block)
     try:
         ds = simulate_block(spec, grid, block.slices)
     except Exception:  # a numerical failure of one block must not stop the sweep
         message = traceback.format_exc(limit=3)
         written = writer.write_failed(block)
-        return {**written, "failure": f"block {block.index}: {message}", "tally": None}
-    # Hashed as written: the run's digest of the store need not read them back.
-    written = writer.write(ds, block)
-    start = {dim: part.start for dim, part in zip(grid.dims, block.slices, strict=True)}
-    return {
-        **written,
-        "failure": None,
-        # Reduced here, where the block is in memory: the driver never reads it back.
-        "tally": tally(ds, start, dict(zip(grid.dims, grid.shape, strict=True))),
-    }
+        result = {**written, "failure": f"block {block.index}: {message}", "tally": None}
+    else:
+        # Hashed as written: the run's digest of the store need not read them back.
+        written = writer.write(ds, block)
+        start = {dim: part.start for dim, part in zip(grid.dims, block.slices, strict=True)}
+        result = {
+            **written,
+            "failure": None,
+            # Reduced here, where the block is in memory: the driver never reads it back.
+            "tally": tally(ds, start, dict(zip(grid.dims, grid.shape, strict=True))),
+        }
+    writer.solves.done(block, result)
+    return result
 
 
 def _open_store(store: SweepStore, plan: Plan, overwrite: bool) -> tuple[str, list[Block]]:
@@ -161,13 +173,15 @@ class Computed:
     """How the store was opened, how many blocks were computed, the failure of each block
     whose computation raised, the tally of every point where this run computed them all,
     and the hash (:func:`~pipeline.store.durable.content_hash`) of every chunk the blocks
-    wrote, by key."""
+    wrote, by key; and how often its tasks began to solve blocks
+    (:func:`pipeline.store.solves.tally_solves`)."""
 
     opened: str
     blocks: int
     failures: list[str]
     tally: Tally | None
     hashes: dict[str, bytes]
+    solves: dict[str, Any]
 
 
 def _compute(config: Config, plan: Plan, store: SweepStore, held: lease.Lease) -> Computed:
@@ -182,18 +196,23 @@ def _compute(config: Config, plan: Plan, store: SweepStore, held: lease.Lease) -
         int(np.prod(plan.layout.chunks)),
         counted(len(todo), "block"),
     )
-    tasks = block_tasks(plan, store.block_writer(plan.grid.dims, held.token), todo)
+    records = solves.records_of(store)
+    records.remove()  # an earlier run's: of no use under this run's token
+    writer = store.block_writer(plan.grid.dims, held.token)
+    tasks = block_tasks(plan, writer, todo)
     progress = Progress(len(todo), sum(math.prod(block.shape) for block in todo))
     try:
         results = run_tasks(tasks, config.cluster, progress)
     finally:
         progress.close()
     held.record.check(held.token)
+    solved = solves.tally_solves(solves.solve_counts(records, held.token))
+    records.remove()
     failures = [r["failure"] for r in results if r["failure"]]
-    whole = len(todo) == len(plan.layout.blocks()) and not failures
+    whole = len(todo) == len(plan.layout.blocks()) and all(r["tally"] is not None for r in results)
     total = functools.reduce(Tally.combine, (r["tally"] for r in results)) if whole else None
     hashes = {key: h for r in results for key, h in r["hashes"].items()}
-    return Computed(opened, len(todo), failures, total, hashes)
+    return Computed(opened, len(todo), failures, total, hashes, solved)
 
 
 def run_sweep(config: Config, overrides: Sequence[str] = ()) -> RunResult:
@@ -286,6 +305,7 @@ def _recorded_run(
                 "started": started,
                 "finished": provenance.now(),
                 "blocks_computed": blocks_computed,
+                "solves": computed.solves,
                 **environment,
                 "execution": plan.execution,
             },

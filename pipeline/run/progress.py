@@ -25,7 +25,13 @@ def counted(n: int, noun: str) -> str:
 
 
 class Progress:
-    """Counts blocks and points as they finish; shows them as a bar or logs them."""
+    """Counts blocks and points as they finish; shows them as a bar or logs them.
+
+    Rates and the time left are counted from the first block finished, not
+    from the start: on a cluster the workers' jobs may wait in the queue a
+    long time before any block runs, and that wait says nothing of how fast
+    the blocks go once they do.
+    """
 
     def __init__(
         self,
@@ -38,46 +44,65 @@ class Progress:
         terminal, else none (plain log lines)."""
         self.total, self.total_points, self.every = total_blocks, total_points, every
         self.done, self.points, self.start, self.last = 0, 0, time.monotonic(), 0.0
+        self.first: float | None = None
+        """When the first block finished (``time.monotonic``)."""
         if bar is None and sys.stderr.isatty():
             bar = sys.stderr
-        self.bar = None
-        if bar is not None and total_blocks:
-            from tqdm import tqdm
+        self.stream = bar if total_blocks else None
+        self.bar: Any = None
 
-            self.bar = tqdm(
-                total=total_points,
-                unit="points",
-                unit_scale=total_points >= 10_000,
-                file=bar,
-                dynamic_ncols=True,
-            )
-            self.bar.set_postfix_str(f"0/{counted(total_blocks, 'block')}")
+    def _open_bar(self, points: int) -> None:
+        """The bar, from the first block on: tqdm counts its rate from ``initial``."""
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=self.total_points,
+            initial=points,
+            unit="points",
+            unit_scale=self.total_points >= 10_000,
+            file=self.stream,
+            dynamic_ncols=True,
+        )
 
     def block_done(self, result: Mapping[str, Any]) -> None:
         """Count a block, given what its task returned (its points' ``counts`` by status)."""
         self.done += 1
         points = sum(result["counts"].values())
         self.points += points
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"{self.done}/{counted(self.total, 'block')}", refresh=False)
-            self.bar.update(points)
+        now = time.monotonic()
+        if self.first is None:
+            self.first = now
+        if self.stream is not None:
+            if self.bar is None:
+                self._open_bar(points)
+            else:
+                self.bar.update(points)
+            self.bar.set_postfix_str(f"{self.done}/{counted(self.total, 'block')}")
             if self.done == self.total:
                 self.bar.close()
             return
-        elapsed = time.monotonic() - self.start
+        elapsed = now - self.start
         if self.done < self.total and elapsed - self.last < self.every:
             return
         self.last = elapsed
-        left = elapsed / self.done * (self.total - self.done)
         log.info(
-            "%d/%s (%d of %d points) done in %.1f s, about %.0f s left",
+            "%d/%s (%d of %d points) done in %.1f s, %s",
             self.done,
             counted(self.total, "block"),
             self.points,
             self.total_points,
             elapsed,
-            left,
+            self.left(now),
         )
+
+    def left(self, now: float) -> str:
+        """The time left, at the pace of the blocks finished since the first."""
+        if self.done >= self.total:
+            return "none left"
+        if self.first is None or self.done < 2 or now <= self.first:
+            return "time left not known yet"
+        pace = (now - self.first) / (self.done - 1)
+        return f"about {pace * (self.total - self.done):.0f} s left"
 
     def close(self) -> None:
         """End the bar, if any (a run that stopped before its last block)."""

@@ -4,22 +4,60 @@ The driver (this process) runs the Dask scheduler and submits worker jobs
 with ``sbatch``; each job runs ``cluster.processes`` workers on
 ``cluster.cores`` cores.  Closing the cluster cancels the jobs.  The store and
 this checkout must be on a filesystem the nodes share.
+
+A job ends at its walltime, and a sweep may outlive many jobs: each worker
+retires before its job's walltime (Dask's ``--lifetime``, staggered so that
+the workers of one start do not all leave together: :func:`lifetime`), handing
+on what it holds, and dask-jobqueue's adaptive scaling submits a job in its
+place, with a fixed ``cluster.jobs`` too (``adapt(minimum_jobs=jobs,
+maximum_jobs=jobs)``: a plain ``scale`` does not replace a job that ended).
+This is dask-jobqueue's own answer ("How to handle job queueing system
+walltime killing workers", its docs' advanced tips).
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.config.schema import ConfigError, SlurmCluster
+import dask
+
+from pipeline.config.schema import ConfigError, SlurmCluster, duration_seconds, walltime_seconds
+
+LOST_WORKER_TIMEOUT = "5s"
+"""How long after its worker left a job is cancelled and another submitted."""
+
+MARGIN = (20.0, 300.0, 0.1)
+"""A worker retires this long before its job's walltime by default: a tenth of the
+walltime, at least 20 s (a worker's start and its retiring) and at most 5 minutes."""
+
+
+def lifetime(cluster: SlurmCluster) -> tuple[float, float]:
+    """Seconds a worker of ``cluster`` lives, and the stagger of that (Dask's ``--lifetime``
+    and ``--lifetime-stagger``): each worker retires within ``lifetime +- stagger``.
+
+    ``cluster.worker_lifetime``, else ``walltime - margin`` with the margin of
+    :data:`MARGIN`.  The stagger is a quarter of what is left to the walltime,
+    at most a tenth of the lifetime: the last worker still retires well before
+    its job is killed.
+    """
+    walltime = walltime_seconds(cluster.walltime)
+    least, most, share = MARGIN
+    if cluster.worker_lifetime is not None:
+        life = duration_seconds(cluster.worker_lifetime) or 0.0
+    else:
+        life = max(walltime - min(max(walltime * share, least), most), walltime / 2)
+    return life, min((walltime - life) / 4, life / 10)
 
 
 def job_options(cluster: SlurmCluster) -> dict[str, Any]:
     """The keyword arguments of ``dask_jobqueue.SLURMCluster`` for ``cluster``."""
+    life, stagger = lifetime(cluster)
     return {
         "queue": cluster.partition,
         "account": cluster.account,
@@ -32,7 +70,15 @@ def job_options(cluster: SlurmCluster) -> dict[str, Any]:
         "job_script_prologue": list(cluster.job_script_prologue),
         "local_directory": cluster.local_directory,
         "log_directory": str(Path(cluster.log_directory).absolute()),
-        "job_name": "rate-sweeps-worker",
+        "job_name": cluster.job_name,
+        # No nanny: the job's process is the worker, so a worker that retires ends its job
+        # at once (a nanny lingers for seconds and is cancelled mid-exit, which leaves a
+        # CANCELLED line and a leaked-semaphore warning in the log); a worker that dies
+        # ends its job, and another job takes its place.
+        "nanny": False,
+        # No restart (--lifetime-restart): the job ends with its worker, and another takes
+        # its place; a worker restarted in the job would meet the walltime all the same.
+        "worker_extra_args": [f"--lifetime={life:.0f}s", f"--lifetime-stagger={stagger:.0f}s"],
     }
 
 
@@ -108,18 +154,56 @@ def test_only(script: str, what: str, options: Sequence[str] = ()) -> None:
 @contextmanager
 def slurm_client(cluster: SlurmCluster, http: str) -> Iterator[Any]:
     """A Client of a scheduler here, serving HTTP at ``http``, whose workers are SLURM jobs
-    scaled as ``cluster`` says."""
+    scaled as ``cluster`` says.
+
+    On leaving, the workers retire and their jobs end by themselves (a job
+    cancelled mid-exit logs ``slurmstepd: error: *** JOB ... CANCELLED``); then
+    it waits until no job of the run runs any more, those cancelled before
+    included, so that no process of theirs writes while the run finalizes.
+    """
     from dask_jobqueue import SLURMCluster
     from distributed import Client
 
     options = {**job_options(cluster), "scheduler_options": {"dashboard_address": http}}
-    with SLURMCluster(**options) as jobs:
-        if cluster.adaptive_maximum_jobs is not None:
-            jobs.adapt(
-                minimum_jobs=cluster.adaptive_minimum_jobs,
-                maximum_jobs=cluster.adaptive_maximum_jobs,
-            )
-        else:
-            jobs.scale(jobs=cluster.jobs)
+    started = time.time()
+    # A job whose worker left is closed (and replaced) this long after: Dask's 15 s default
+    # would leave a retired worker's place empty that long.
+    with (
+        dask.config.set({"distributed.deploy.lost-worker-timeout": LOST_WORKER_TIMEOUT}),
+        SLURMCluster(**options) as jobs,
+    ):
+        low, high = cluster.adaptive_minimum_jobs, cluster.adaptive_maximum_jobs
+        if high is None:  # a fixed number: jobs that end are replaced all the same
+            low = high = cluster.jobs
+        adaptive = jobs.adapt(minimum_jobs=low, maximum_jobs=high)
         with Client(jobs) as client:
             yield client
+            adaptive.stop(reason="the run is done")
+            client.retire_workers(list(client.nthreads()), close_workers=True)
+            wait_for_jobs(run_jobs(cluster, started), "PD,R,CG")
+    wait_for_jobs(run_jobs(cluster, started), "R,CG")
+
+
+def run_jobs(cluster: SlurmCluster, since: float) -> list[str]:
+    """Ids of the worker jobs of ``cluster`` that started since ``since`` (``time.time``):
+    those whose output file (``<job_name>-<id>.err``) is that recent."""
+    logs = Path(cluster.log_directory).absolute()
+    found = [
+        path.stem.rpartition("-")[2]
+        for path in logs.glob(f"{cluster.job_name}-*.err")
+        if path.stat().st_mtime >= since
+    ]
+    return [job for job in found if job.isdigit()]
+
+
+def wait_for_jobs(job_ids: Sequence[str], states: str, timeout: float = 30.0) -> None:
+    """Wait (up to ``timeout`` seconds) until none of ``job_ids`` is in one of ``states``
+    (``squeue -t``)."""
+    deadline, waited = time.monotonic() + timeout, set(job_ids)
+    while waited and time.monotonic() < deadline:
+        done = subprocess.run(
+            ["squeue", "-h", "-o", "%i", "-t", states], capture_output=True, text=True
+        )
+        if done.returncode != 0 or not waited & set(done.stdout.split()):
+            return
+        time.sleep(0.2)

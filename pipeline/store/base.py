@@ -118,6 +118,10 @@ class StoreBase(ABC):
         per round trip to the storage, and at most ``batch`` values in memory."""
 
     @abstractmethod
+    def write_key(self, key: str, data: bytes) -> None:
+        """Put ``data`` under ``key`` whole (a reader sees all of it or nothing)."""
+
+    @abstractmethod
     def delete_keys(self, keys: Iterable[str]) -> None:
         """Delete every key of ``keys`` (a missing key is no error)."""
 

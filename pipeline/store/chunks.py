@@ -28,6 +28,7 @@ from zarr.abc.store import Store
 from pipeline.adapters import zarr as zarr_adapter
 from pipeline.grid import Block
 from pipeline.store.lease import LeaseRecord
+from pipeline.store.solves import Solves
 from pipeline.store.status import STATUS, status_counts
 
 
@@ -146,7 +147,8 @@ def write_status(
 @dataclass(frozen=True)
 class BlockWriter:
     """What a task writes its block with: the arrays the blocks fill, opened once for the
-    run (:func:`block_arrays`), and the lease whose ``token`` must still hold when it writes.
+    run (:func:`block_arrays`), the lease whose ``token`` must still hold when it writes,
+    and the run's record of its solves (:mod:`pipeline.store.solves`).
 
     Made by :meth:`pipeline.store.sweep_store.SweepStore.block_writer`; sent to the workers.
     """
@@ -155,6 +157,7 @@ class BlockWriter:
     dims: tuple[str, ...]
     lease: LeaseRecord
     token: str
+    solves: Solves
 
     def write(self, ds: xr.Dataset, block: Block) -> dict[str, Any]:
         """Write ``block``'s data, then its status; its status counts and chunk hashes.

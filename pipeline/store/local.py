@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline.store.base import StoreBase
-from pipeline.store.durable import DurableLocalStore
+from pipeline.store.durable import DurableLocalStore, put
 from pipeline.store.lease import FileLease, lease_path
 from pipeline.store.sweep_store import SweepStore
 
@@ -83,6 +83,9 @@ class LocalSweepStore(SweepStore):
                 yield key, (self.path / key).read_bytes()
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 yield key, None
+
+    def write_key(self, key: str, data: bytes) -> None:
+        put(self.path / key, data)
 
     def delete_keys(self, keys: Iterable[str]) -> None:
         for key in keys:

@@ -128,6 +128,9 @@ class ObjectSweepStore(SweepStore):
             for key, path in zip(part, self._paths(part), strict=True):
                 yield key, found.get(path)
 
+    def write_key(self, key: str, data: bytes) -> None:
+        self.fs().pipe_file(f"{self.root}/{key}", data)  # one PUT: whole or not at all
+
     def delete_keys(self, keys: Iterable[str]) -> None:
         paths = self._paths(keys)
         if paths:

@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from pipeline.store import chunks, integrity, lease, lifecycle, verify
+from pipeline.store import chunks, integrity, lease, lifecycle, solves, verify
 from pipeline.store.base import StoreBase
 from pipeline.store.layout import StoreTemplate
 
@@ -89,7 +89,8 @@ class SweepStore(StoreBase):
         """What a task writes its block with: the arrays the blocks fill, opened once, and
         the lease (this store's, or that of ``leased``) whose ``token`` must still hold."""
         arrays = chunks.block_arrays(self.zarr_store(keep_hashes=True), dims)
-        return chunks.BlockWriter(arrays, dims, (leased or self).lease_record(), token)
+        record = solves.Solves(solves.records_of(self), token)
+        return chunks.BlockWriter(arrays, dims, (leased or self).lease_record(), token, record)
 
     # --- the lease (pipeline.store.lease) -------------------------------------------------
 

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Start a real one-node SLURM on this host, for the project's tests and for trying
-# cluster=slurm by hand:  scripts/slurm/start.sh DIR
+# cluster=slurm by hand:  scripts/slurm/start.sh DIR [SLURMCTLD_PORT SLURMD_PORT]
+#
+# The two ports (SLURM's own defaults 6817 and 6818 unless given, as arguments or as
+# the variables SLURMCTLD_PORT and SLURMD_PORT) let this SLURM start beside another
+# on the same machine: each has its DIR, its ports and its slurm.conf, and a command
+# talks to the one its SLURM_CONF names.
 #
 # Installs Debian's slurm-wlm and munge with apt-get if they are missing (needs
 # root), starts munged if no munge daemon answers, and starts slurmctld and slurmd
@@ -9,10 +14,19 @@
 # On success it prints the one line to use the cluster:  export SLURM_CONF=DIR/slurm.conf
 # scripts/slurm/stop.sh DIR stops it by PID.  Facts behind each setting:
 # ../shared/CLUSTER-NOTES.md of the team; the README's cluster section.
-# Exit codes: 0 started; 3 cannot start here (the reason on stderr).
+# Exit codes: 0 started; 2 bad ports given; 3 cannot start here (the reason on stderr).
 set -euo pipefail
 
-dir=${1:?usage: scripts/slurm/start.sh DIR}
+usage="usage: scripts/slurm/start.sh DIR [SLURMCTLD_PORT SLURMD_PORT]"
+dir=${1:?$usage}
+ctld_port=${2:-${SLURMCTLD_PORT:-6817}}
+slurmd_port=${3:-${SLURMD_PORT:-6818}}
+for port in "$ctld_port" "$slurmd_port"; do
+    [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] \
+        || { echo "slurm: port '$port' is not a number from 1 to 65535; $usage" >&2; exit 2; }
+done
+[ "$ctld_port" != "$slurmd_port" ] \
+    || { echo "slurm: SLURMCTLD_PORT and SLURMD_PORT are both $ctld_port; they must differ" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 conf="$dir/slurm.conf"
@@ -48,9 +62,9 @@ if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
     cp /run/munge/munged.pid "$dir/munged.pid"
 fi
 
-for port in 6817 6818; do
+for port in "$ctld_port" "$slurmd_port"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        cannot "port $port is in use: another SLURM runs here (stop it, or use it with its own SLURM_CONF)"
+        cannot "port $port is in use: another SLURM runs here (give this one other ports: $usage)"
     fi
 done
 
@@ -82,8 +96,8 @@ SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd.pid
 SlurmctldLogFile=$dir/log/slurmctld.log
 SlurmdLogFile=$dir/log/slurmd.log
-SlurmctldPort=6817
-SlurmdPort=6818
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
 JobCompType=jobcomp/none
 AccountingStorageType=accounting_storage/none
 $node RealMemory=$((memory * 9 / 10)) State=UNKNOWN

@@ -37,6 +37,7 @@ def test_benchmark_command_prints_every_figure_beside_its_target(tmp_path, _slur
         "10",
         "report's",
         "11",
+        "12",
     ], done.stdout
     if _slurm_session.conf is not None:  # measured, not "no SLURM"
         assert "with 1 job" in done.stdout and "first block on disk" in done.stdout

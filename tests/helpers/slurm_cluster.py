@@ -1,14 +1,18 @@
 """A real one-node SLURM for the tests: started by scripts/slurm/start.sh, stopped by PID.
 
-Where SLURM cannot start (not root, no apt-get, its ports taken) the tests that
-need it are skipped with the reason the script gave.  A SLURM that already
-answers at ``$SLURM_CONF`` is used as it is, and left running.
+Where SLURM cannot start (not root, no apt-get) the tests that need it are
+skipped with the reason the script gave.  A SLURM that already answers at
+``$SLURM_CONF`` is used as it is, and left running.  Otherwise the SLURM
+started here listens on two ports free at its start (start.sh's SLURMCTLD_PORT
+and SLURMD_PORT), so the tests of two checkouts run side by side, each with
+its own SLURM, and beside a SLURM on the default ports.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +33,18 @@ class Slurm:
     reason: str = ""
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports that nothing listens on now (the kernel's choice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for each in sockets:
+            each.bind(("127.0.0.1", 0))
+        return [each.getsockname()[1] for each in sockets]
+    finally:
+        for each in sockets:
+            each.close()
+
+
 def _answers() -> bool:
     try:
         done = subprocess.run(
@@ -46,8 +62,9 @@ def local_slurm(directory: Path) -> Iterator[Slurm]:
     if existing and _answers():
         yield Slurm(Path(existing))
         return
+    ports = [str(port) for port in free_ports(2)]
     started = subprocess.run(
-        ["bash", str(START), str(directory)], capture_output=True, text=True, timeout=600
+        ["bash", str(START), str(directory), *ports], capture_output=True, text=True, timeout=600
     )
     if started.returncode != 0:
         reason = started.stderr.strip().splitlines()[-1:] or [f"exit {started.returncode}"]
@@ -69,12 +86,16 @@ def local_slurm(directory: Path) -> Iterator[Slurm]:
 def job_pids(job_id: str, task: int | None = None) -> list[int]:
     """Processes of SLURM job ``job_id`` on this host (its script and what it started).
 
-    With ``task``, those of task ``task`` of the array ``job_id``.
+    With ``task``, those of task ``task`` of the array ``job_id``.  Only jobs of the
+    SLURM that ``$SLURM_CONF`` names: another SLURM on this host numbers its jobs
+    from 1 too, and its jobs inherit its own ``SLURM_CONF``.
     """
     if task is None:
         markers = {f"SLURM_JOB_ID={job_id}".encode()}
     else:
         markers = {f"SLURM_ARRAY_JOB_ID={job_id}".encode(), f"SLURM_ARRAY_TASK_ID={task}".encode()}
+    if "SLURM_CONF" in os.environ:
+        markers.add(f"SLURM_CONF={os.environ['SLURM_CONF']}".encode())
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -35,6 +35,9 @@ def test_two_sweeps_run_as_tasks_of_one_slurm_array(slurm: Path, tmp_path: Path)
     tasks = sorted(p.name for p in folders if p.is_dir() and "_" in p.name)
     assert len(tasks) == 2 and tasks[0].endswith("_0") and tasks[1].endswith("_1"), tasks
     assert tasks[0].split("_")[0] == tasks[1].split("_")[0], tasks
+    # Named after the project, not "__main__" (Hydra's job name of python -m pipeline).
+    scripts = list((tmp_path / "multirun" / ".submitit").rglob("*_submission.sh"))
+    assert scripts and all("#SBATCH --job-name=rate-sweeps\n" in s.read_text() for s in scripts)
 
 
 @pytest.mark.slow

@@ -44,3 +44,18 @@ def test_on_a_terminal_a_bar_counts_points_and_blocks():
         progress.block_done({"counts": {"ok": 8, "diverged": 2}})
     last = stream.getvalue().split("\r")[-1]
     assert "30/30" in last and "3/3 blocks" in last and "points/s" in last
+
+
+def test_the_time_left_is_counted_from_the_first_block_not_from_the_start(monkeypatch, caplog):
+    """Workers that wait 100 s in SLURM's queue, then a block a second: 7 of 10 blocks are
+    left after the third, so 7 s, not the 238 s that 102 s for 3 blocks would give."""
+    clock = iter([0.0, 100.0, 101.0, 102.0])
+    monkeypatch.setattr("pipeline.run.progress.time.monotonic", lambda: next(clock))
+    progress = Progress(10, 10, every=0.0, bar=None)
+    with caplog.at_level(logging.INFO, logger="pipeline.run.progress"):
+        for _ in range(3):
+            progress.block_done({"counts": {"ok": 1}})
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.run.progress"]
+    assert lines[0].endswith("done in 100.0 s, time left not known yet")
+    assert lines[1].endswith("done in 101.0 s, about 8 s left")
+    assert lines[2].endswith("done in 102.0 s, about 7 s left")
