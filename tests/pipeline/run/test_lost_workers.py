@@ -34,6 +34,8 @@ MANY = (
     "sweep.grid.tau=[0.01,0.012,0.014,0.016,0.018,0.02]",
     "store.chunk_points=1",
     "report=false",
+    "solver=rk4",
+    "solver.max_step=1e-4",
 )
 """60 blocks of one point each, a few tenths of a second of rk4 apiece."""
 BLOCKS = 60
