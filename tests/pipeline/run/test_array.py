@@ -251,6 +251,7 @@ def test_a_requeued_task_resumes_its_own_share_from_the_point_status(slurm: Path
     assert catalog.iloc[-1]["opened"] == "resumed" and catalog.iloc[-1]["blocks_computed"] == 0
 
 
+@pytest.mark.slow
 def test_a_requeued_task_waits_for_its_begin_time_and_keeps_each_attempts_log(
     slurm: Path, tmp_path: Path
 ):

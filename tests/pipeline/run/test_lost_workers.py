@@ -13,6 +13,7 @@ import os
 import signal
 from pathlib import Path
 
+import pytest
 from store_helpers import (
     child_pids,
     command_line,
@@ -51,6 +52,7 @@ def _workers(driver: int) -> list[int]:
     return [pid for pid in child_pids(driver) if "spawn_main" in command_line(pid)]
 
 
+@pytest.mark.slow
 def test_a_run_records_each_block_solved_once(tmp_path: Path):
     path = tmp_path / "s.zarr"
     run_sweep(config(path, "cluster=threads", "cluster.n_workers=2", sweep=MANY))
@@ -58,6 +60,7 @@ def test_a_run_records_each_block_solved_once(tmp_path: Path):
     assert not records_of(S(path)).exists()  # the records go with the run that wrote them
 
 
+@pytest.mark.slow
 def test_a_killed_worker_costs_only_the_block_it_was_running(tmp_path: Path):
     """Both workers held mid-run, one killed: its finished blocks are not solved again
     (before, Dask recomputed every result the lost worker held), the one it was running is."""

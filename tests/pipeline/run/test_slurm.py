@@ -109,6 +109,7 @@ def test_a_partition_slurm_does_not_know_is_refused_before_anything_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_the_driver_runs_as_a_job_of_its_own_and_prints_the_dashboards_ssh_tunnel(
     slurm: Path, tmp_path: Path
 ):
@@ -192,6 +193,7 @@ def test_a_sweep_outlives_its_worker_jobs_and_solves_no_written_block_again(
     assert not [e for e in errors if "leaked semaphore" in e]
 
 
+@pytest.mark.slow
 def test_a_run_no_worker_can_be_had_for_stops_with_exit_3_and_the_same_command_resumes(
     slurm: Path, tmp_path: Path
 ):
