@@ -20,8 +20,10 @@ import numpy as np
 import xarray as xr
 import yaml
 
-from pipeline.config.flat import GRID_PREFIX as GRID
 from pipeline.config.flat import flatten
+
+GRID = "sweep.grid."
+"""The prefix of the config keys that are the grid's dimensions."""
 
 JOIN = {
     "coords": "different",

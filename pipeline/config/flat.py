@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-GRID_PREFIX = "sweep.grid."
-"""The prefix of the flat config keys that are a store's sweep dimensions (``sweep.grid.tau``)."""
-
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"network": {"transfer": "tanh"}}`` as ``{"network.transfer": "tanh"}`` (lists and

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline.config.flat import GRID_PREFIX as GRID
 from pipeline.records import tracking
 from pipeline.records.catalog import (
     DEFAULT_PATH,
@@ -42,6 +41,9 @@ from pipeline.records.catalog import (
     tag,
     tag_list,
 )
+
+GRID = "sweep.grid."
+"""The prefix of config keys that are sweep dimensions of a run's store."""
 
 
 def json_records(frame: pd.DataFrame, columns: Sequence[str] = ()) -> str:

@@ -85,10 +85,35 @@ def sweeps(draw):
 
 
 def _independent(weights: np.ndarray, tau: float, h: np.ndarray, onset, offset, times):
-    """``tau dv/dt = -v + M v + h(t)`` by Radau (:func:`_radau`), the input on from
-    ``onset`` to ``offset``."""
-    off = np.zeros_like(h)
-    return _radau(weights, tau, np.array([off, h, off]), [onset, offset], times, lambda x: x)
+    """``tau dv/dt = -v + M v + h(t)`` by Radau, piece by piece between the input's switches."""
+
+    def rhs(_t, v, drive):
+        return (-v + weights @ v + drive) / tau
+
+    n = weights.shape[0]
+    v = np.zeros(n)
+    out = np.empty((times.size, n))
+    edges = [times[0], onset, offset, times[-1]]
+    for start, stop, drive in zip(edges[:-1], edges[1:], [0 * h, h, 0 * h], strict=True):
+        inside = (times >= start) & (times <= stop)
+        if stop > start:
+            # Evaluated at the piece's end too: the next piece starts from there.
+            at = times[inside]
+            if at.size == 0 or at[-1] != stop:
+                at = np.append(at, stop)
+            solution = solve_ivp(
+                rhs,
+                (start, stop),
+                v,
+                "Radau",
+                at,
+                args=(drive,),
+                rtol=1e-10,
+                atol=1e-12 * max(1.0, float(np.abs(h).max())),
+            )
+            out[inside] = solution.y[:, : inside.sum()].T
+            v = solution.y[:, -1]
+    return out
 
 
 @pytest.mark.slow
